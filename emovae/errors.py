@@ -1,0 +1,16 @@
+"""Errors and warnings that reach the user as one line.
+
+Every problem with the user's input (a file, an emotion, a coordinate, a checkpoint) raises
+:class:`EmovaeError` whose message names the thing and says what is wrong; the CLI prints it
+as ``emovae: error: <message>`` and exits with status 2, without a traceback. Input that can
+still be read by a stated rule (a polyphonic file reduced to its highest line) emits an
+:class:`EmovaeWarning` instead.
+"""
+
+
+class EmovaeError(Exception):
+    """Bad input: the message names the thing and what is wrong with it (one line)."""
+
+
+class EmovaeWarning(UserWarning):
+    """Input was read, but by a stated rule the user should know about (one line)."""

@@ -1,0 +1,91 @@
+"""The conditional VAE of Grekow (2021, 2025): GRU encoder, 2-D latent plane, GRU decoder.
+
+Encoder: the emotion one-hot goes through a linear layer to ``n_steps x cond_features`` values,
+reshaped to one small condition vector per step and concatenated to the one-hot token at every
+step; a GRU reads the 64 steps, its last state goes through ``Dense(dense, relu)`` and two
+linear heads give the mean ``mu`` and log-variance ``logvar`` of a Gaussian over ``z``.
+Decoder (not autoregressive): ``concat(z, emotion one-hot)`` is fed to a GRU at each of the 64
+steps, and a per-step linear layer gives logits over the vocabulary.
+
+``z[0]`` is read as valence (horizontal), ``z[1]`` as arousal (vertical).
+
+Initialisation follows Keras, as the authors' model had it: linear (Dense) kernels and the GRU
+input kernels glorot-uniform over the whole matrix, the GRU recurrent kernels orthogonal over the
+whole ``(H, 3H)`` matrix (not gate by gate), every bias zero.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .gru import GRU
+
+
+@dataclass
+class CVAEConfig:
+    vocab_size: int = 31       # classes per step: pitches of the data set + rest + hold
+    n_steps: int = 64          # time steps of a melody: 4 bars x 16 sixteenths
+    n_emotions: int = 4        # condition classes e1..e4
+    hidden: int = 512          # GRU units, encoder and decoder
+    dense: int = 100           # units of the encoder's Dense(relu) between its GRU and the heads
+    latent: int = 2            # latent dimensions; 2 = the valence-arousal plane
+    cond_features: int = 4     # per-step condition features fed to the encoder
+    precision: str = "fp32"    # GRU matrix products: "fp32", or "bf16" (fp32 state and weights)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CVAE(nn.Module):
+    def __init__(self, config: CVAEConfig):
+        super().__init__()
+        c = self.config = config
+        # encoder
+        self.cond = nn.Linear(c.n_emotions, c.n_steps * c.cond_features)
+        self.enc_gru = GRU(c.vocab_size + c.cond_features, c.hidden, precision=c.precision)
+        self.enc_dense = nn.Linear(c.hidden, c.dense)
+        self.to_mu = nn.Linear(c.dense, c.latent)
+        self.to_logvar = nn.Linear(c.dense, c.latent)
+        # decoder
+        self.dec_gru = GRU(c.latent + c.n_emotions, c.hidden, precision=c.precision)
+        self.out = nn.Linear(c.hidden, c.vocab_size)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Keras's initialisers: glorot-uniform kernels, orthogonal recurrent kernels, zero biases."""
+        for name, p in self.named_parameters():
+            if name.endswith("weight_hh"):
+                nn.init.orthogonal_(p)      # (3H, H) with orthonormal columns = Keras's (H, 3H) transposed
+            elif "weight" in name:
+                nn.init.xavier_uniform_(p)  # glorot-uniform over the whole matrix
+            else:
+                nn.init.zeros_(p)
+
+    def encode(self, x: torch.Tensor, emotion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, T) token indices or (B, T, V) one-hot; emotion: (B,) 0..3. Returns mu, logvar (B, latent)."""
+        c = self.config
+        if x.dim() == 2:
+            x = F.one_hot(x, c.vocab_size).float()
+        e = F.one_hot(emotion, c.n_emotions).float()
+        cond = self.cond(e).view(-1, c.n_steps, c.cond_features)
+        _, h = self.enc_gru(torch.cat([x, cond], dim=-1))
+        h = F.relu(self.enc_dense(h))
+        return self.to_mu(h), self.to_logvar(h)
+
+    def decode(self, z: torch.Tensor, emotion: torch.Tensor) -> torch.Tensor:
+        """z: (B, latent), emotion: (B,) 0..3 -> logits (B, T, V)."""
+        c = self.config
+        e = F.one_hot(emotion, c.n_emotions).float()
+        seq, _ = self.dec_gru(torch.cat([z, e], dim=-1), steps=c.n_steps)
+        return self.out(seq)
+
+    def forward(self, x, emotion, generator: torch.Generator | None = None):
+        """Encode, sample z = mu + exp(logvar / 2) * eps, decode. Returns logits, mu, logvar."""
+        mu, logvar = self.encode(x, emotion)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        return self.decode(z, emotion), mu, logvar

@@ -1,0 +1,219 @@
+"""Pictures of the latent plane (the paper's Figs. 5-7) and of the training curves.
+
+Figures are built with :class:`matplotlib.figure.Figure` and rendered by the Agg canvas
+directly: no pyplot, no display, no global figure registry, so calling these functions every
+50 epochs leaks nothing. Files are written atomically (:func:`emovae.atomic.atomic_path`),
+parent folders created.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .atomic import atomic_path
+from .emotions import LABELS, NAMES, QUADRANTS
+from .evaluate import QuadrantAccuracy, as_labels, as_points
+
+__all__ = ["EMOTION_COLORS", "EMOTION_MARKERS", "plot_history", "plot_latent"]
+
+#: One colour and one marker per emotion e1..e4 (colour-blind safe Okabe-Ito colours; the
+#: markers tell the emotions apart in greyscale too).
+EMOTION_COLORS = ("#E69F00", "#D55E00", "#0072B2", "#009E73")
+EMOTION_MARKERS = ("o", "^", "s", "D")
+
+# Corner of each quadrant: (x, y) in axes coordinates and text alignment.
+_CORNERS = (
+    (0.98, 0.98, "right", "top"),     # Q1 top right
+    (0.02, 0.98, "left", "top"),      # Q2 top left
+    (0.02, 0.02, "left", "bottom"),   # Q3 bottom left
+    (0.98, 0.02, "right", "bottom"),  # Q4 bottom right
+)
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", bbox_inches="tight")
+    finally:
+        fig.clear()
+    return path
+
+
+def _fmt_pct(x: float) -> str:
+    return "n/a" if math.isnan(float(x)) else f"{float(x):.0f}%"
+
+
+def plot_latent(
+    points,
+    labels,
+    path: str | os.PathLike,
+    title: str | None = None,
+    accuracy: QuadrantAccuracy | None = None,
+) -> Path:
+    """Scatter the latent points (valence ``z[0]`` across, arousal ``z[1]`` up) by emotion.
+
+    Each emotion has its own colour and marker (legend "e1 happy (Q1)" ...); the axes are
+    drawn through 0, the quadrants are named in their corners (Q1 happy top right, Q2 angry
+    top left, Q3 sad bottom left, Q4 relaxed bottom right), the aspect is equal and the limits
+    symmetric about 0. With ``accuracy``, each corner also shows that quadrant's recall and
+    precision and the subtitle the means and the overall share. Writes a PNG atomically to
+    ``path`` (parents created) and returns ``path``.
+    """
+    pts = as_points(points)
+    lab = as_labels(labels, pts.shape[0])
+    finite = np.isfinite(pts).all(axis=1)
+    extent = float(np.abs(pts[finite]).max()) if finite.any() else 0.0
+    lim = 1.1 * extent if extent > 0 else 1.0
+
+    fig = _new_figure(6.4, 7.0)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.axhline(0.0, color="0.4", linewidth=0.8, zorder=1)
+    ax.axvline(0.0, color="0.4", linewidth=0.8, zorder=1)
+    for i in range(4):
+        sel = (lab == i) & finite
+        if not sel.any():
+            continue
+        ax.scatter(
+            pts[sel, 0],
+            pts[sel, 1],
+            s=18,
+            c=EMOTION_COLORS[i],
+            marker=EMOTION_MARKERS[i],
+            alpha=0.8,
+            linewidths=0.3,
+            edgecolors="black",
+            label=f"{LABELS[i]} {NAMES[i]} ({QUADRANTS[i]})",
+            zorder=2,
+        )
+    for i, (x, y, ha, va) in enumerate(_CORNERS):
+        text = f"{QUADRANTS[i]} {NAMES[i]}"
+        if accuracy is not None:
+            text += (
+                f"\nrecall {_fmt_pct(accuracy.recall[i])}"
+                f"\nprecision {_fmt_pct(accuracy.precision[i])}"
+            )
+        ax.text(
+            x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=9,
+            color=EMOTION_COLORS[i], fontweight="bold", zorder=3,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7,
+                  "edgecolor": "none"},
+        )
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel("valence  z[0]")
+    ax.set_ylabel("arousal  z[1]")
+    heading = title or ""
+    if accuracy is not None:
+        summary = (
+            f"mean recall {_fmt_pct(accuracy.mean_recall)}, "
+            f"mean precision {_fmt_pct(accuracy.mean_precision)}, "
+            f"overall {_fmt_pct(accuracy.overall)}"
+        )
+        heading = f"{heading}\n{summary}" if heading else summary
+    if heading:
+        ax.set_title(heading, fontsize=10)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=9,
+                  frameon=False)
+    return _save(fig, path)
+
+
+# Panels of the training-curve figure: title and the history keys drawn in it.
+_HISTORY_PANELS = (
+    ("total loss", ("loss", "val_loss")),
+    ("reconstruction L_R", ("recon", "val_recon")),
+    ("KL divergence L_KLD", ("kld", "val_kld")),
+    ("emotion terms L_EmoA, L_EmoV", ("emo_a", "emo_v", "val_emo_a", "val_emo_v")),
+    ("mean quadrant accuracy D (recall, %)",
+     ("d_mean_train", "d_mean_val", "d_train", "d_heldout", "d_val")),
+)
+
+
+def _series(history: list[dict], key: str) -> tuple[list[float], list[float]]:
+    """(epochs, values) of the records holding a finite number under ``key``.
+
+    A dict value (a :meth:`QuadrantAccuracy.to_dict`, as the trainer logs under ``d_train``)
+    contributes its ``mean_recall``.
+    """
+    xs, ys = [], []
+    for n, record in enumerate(history):
+        value = record.get(key)
+        if isinstance(value, dict):
+            value = value.get("mean_recall")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            continue
+        if not math.isfinite(float(value)):
+            continue
+        xs.append(float(record.get("epoch", n + 1)))
+        ys.append(float(value))
+    return xs, ys
+
+
+def plot_history(history: list[dict], path: str | os.PathLike) -> Path:
+    """Draw the training curves of ``history`` (one dict per epoch) and write a PNG.
+
+    One panel per group of keys that occurs: total loss (``loss``, ``val_loss``),
+    reconstruction (``recon``, ``val_recon``), KL (``kld``, ``val_kld``), emotion terms
+    (``emo_a``, ``emo_v``), mean quadrant accuracy (``d_mean_train``, ``d_mean_val``, or
+    ``d_train`` / ``d_heldout`` holding a :meth:`QuadrantAccuracy.to_dict`, whose
+    ``mean_recall`` is drawn; often logged only every few epochs, then drawn with markers),
+    and any other numeric key (``seconds`` ...) in a last panel. The x axis is ``epoch`` (the record's position + 1 where it is missing).
+    A validation curve is dashed. Written atomically to ``path`` (parents created).
+    """
+    history = list(history)
+    known = {key for _, keys in _HISTORY_PANELS for key in keys} | {"epoch"}
+    others: list[str] = []
+    for record in history:
+        for key, value in record.items():
+            if key in known or key in others:
+                continue
+            if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+                others.append(key)
+    panels = [(t, keys) for t, keys in _HISTORY_PANELS
+              if any(_series(history, k)[0] for k in keys)]
+    if others:
+        panels.append((", ".join(others), tuple(others)))
+
+    n = max(len(panels), 1)
+    cols = 1 if n == 1 else 2
+    rows = math.ceil(n / cols)
+    fig = _new_figure(5.5 * cols, 3.2 * rows)
+    if not panels:
+        ax = fig.add_subplot(1, 1, 1)
+        ax.text(0.5, 0.5, "no training history yet", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+    for p, (panel_title, keys) in enumerate(panels):
+        ax = fig.add_subplot(rows, cols, p + 1)
+        all_y: list[float] = []
+        for key in keys:
+            xs, ys = _series(history, key)
+            if not xs:
+                continue
+            sparse = len(xs) < max(2, len(history) // 2)
+            dashed = key.startswith("val_") or key.endswith(("_val", "_heldout"))
+            ax.plot(xs, ys, label=key, linestyle="--" if dashed else "-",
+                    marker="o" if sparse else None, markersize=3, linewidth=1.2)
+            all_y += ys
+        positive = [y for y in all_y if y > 0]
+        if len(positive) == len(all_y) and positive and max(positive) > 50 * min(positive):
+            ax.set_yscale("log")
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

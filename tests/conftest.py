@@ -1,0 +1,59 @@
+"""Shared fixtures: the real data set (read in place from $EMOVAE_DATA) and tiny configurations."""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emovae.errors import EmovaeWarning
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = os.environ.get("EMOVAE_DATA")
+    if not root or not Path(root).is_dir():
+        pytest.skip("EMOVAE_DATA is not set to the musgenvae dataset folder (make test sets it)")
+    return Path(root).resolve()
+
+
+@pytest.fixture(scope="session")
+def encoded(data_root):
+    """The whole data set encoded once for the session (vocabulary from all files, 275/69 split)."""
+    from emovae.train import encode_dataset
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmovaeWarning)   # e1/bwv846 is polyphonic; tested in test_data
+        return encode_dataset(data_root)
+
+
+def subset(data, per_emotion: int, heldout_per_emotion: int = 2):
+    """A few real files per emotion: the first ``per_emotion`` of each e1..e4, the last
+    ``heldout_per_emotion`` of those held out. Keeps the whole data set's vocabulary."""
+    from emovae.train import EncodedData
+
+    rows, held = [], []
+    for e in range(4):
+        idx = np.flatnonzero(data.labels == e)[:per_emotion]
+        rows += idx.tolist()
+        held += idx[per_emotion - heldout_per_emotion:].tolist()
+    rows = np.asarray(rows)
+    pos = {r: i for i, r in enumerate(rows)}
+    heldout_idx = np.asarray(sorted(pos[r] for r in held))
+    train_idx = np.asarray([i for i in range(len(rows)) if i not in set(heldout_idx.tolist())])
+    return EncodedData(data.vocab, data.indices[rows], data.labels[rows], [data.names[r] for r in rows],
+                       train_idx, heldout_idx)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(encoded):
+    return subset(encoded, per_emotion=10)
+
+
+@pytest.fixture
+def tiny_model():
+    from emovae.model import CVAEConfig
+
+    return CVAEConfig(hidden=32, dense=16)   # a few seconds per run on 2 cores

@@ -1,0 +1,132 @@
+"""Quadrant of a point, quadrant accuracy (recall, precision, overall) and Table 2."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from emovae.errors import EmovaeError
+from emovae.evaluate import (
+    PAPER_TABLE2,
+    QuadrantAccuracy,
+    quadrant_accuracy,
+    quadrant_of,
+    table2_markdown,
+)
+
+
+def test_quadrant_of_interior_points():
+    pts = [[1.0, 2.0], [-1.0, 2.0], [-1.0, -2.0], [1.0, -2.0]]
+    assert quadrant_of(pts).tolist() == [0, 1, 2, 3]
+
+
+def test_quadrant_of_boundaries_count_as_positive():
+    pts = np.array(
+        [
+            [0.0, 0.0],    # origin -> Q1
+            [-0.0, 0.0],   # negative zero is >= 0 -> Q1
+            [0.0, -0.0],   # -> Q1
+            [-0.0, -1.0],  # x = -0.0 counts as positive -> Q4
+            [0.0, -1.0],   # -> Q4
+            [-1.0, 0.0],   # -> Q2
+            [-1.0, -0.0],  # -> Q2
+            [1e-300, -1e-300],  # tiny: signs decide -> Q4
+        ]
+    )
+    assert quadrant_of(pts).tolist() == [0, 0, 0, 3, 3, 1, 1, 3]
+
+
+def test_quadrant_of_accepts_a_tensor_and_rejects_bad_shapes_and_nan():
+    torch = pytest.importorskip("torch")
+    z = torch.tensor([[0.5, -0.5], [-0.5, 0.5]], requires_grad=True)
+    assert quadrant_of(z).tolist() == [3, 1]
+    with pytest.raises(EmovaeError, match=r"shape \(N, 2\)"):
+        quadrant_of(np.zeros((3, 3)))
+    with pytest.raises(EmovaeError, match="NaN"):
+        quadrant_of([[0.0, math.nan]])
+
+
+def _hand_made_set():
+    # label, point; quadrant in the comment
+    rows = [
+        (0, (1.0, 1.0)),    # Q1 hit
+        (0, (2.0, 0.0)),    # Q1 hit (boundary)
+        (0, (-1.0, 1.0)),   # Q2 miss
+        (0, (1.0, -1.0)),   # Q4 miss
+        (1, (-1.0, 1.0)),   # Q2 hit
+        (1, (1.0, 1.0)),    # Q1 miss
+        (2, (-1.0, -1.0)),  # Q3 hit
+        (2, (-2.0, -3.0)),  # Q3 hit
+        (2, (-1.0, -0.5)),  # Q3 hit
+    ]
+    labels = np.array([r[0] for r in rows])
+    points = np.array([r[1] for r in rows])
+    return points, labels
+
+
+def test_quadrant_accuracy_exact_values():
+    points, labels = _hand_made_set()
+    acc = quadrant_accuracy(points, labels)
+    assert isinstance(acc, QuadrantAccuracy)
+    assert acc.counts.tolist() == [4, 2, 3, 0]
+    # recall: e1 2/4, e2 1/2, e3 3/3, e4 absent
+    assert acc.recall[:3].tolist() == [50.0, 50.0, 100.0]
+    assert math.isnan(acc.recall[3])
+    # points per quadrant: Q1 3 (2 e1, 1 e2), Q2 2 (1 e1, 1 e2), Q3 3 (all e3), Q4 1 (e1)
+    assert acc.precision[0] == pytest.approx(200.0 / 3.0, abs=1e-12)
+    assert acc.precision[1:].tolist() == [50.0, 100.0, 0.0]
+    assert acc.overall == pytest.approx(600.0 / 9.0, abs=1e-12)  # 6 of 9 points home
+    assert acc.mean_recall == pytest.approx((50.0 + 50.0 + 100.0) / 3.0, abs=1e-12)
+    # mean precision over the emotions present (e1..e3): Q4's 0% belongs to no example
+    assert acc.mean_precision == pytest.approx((200.0 / 3.0 + 50.0 + 100.0) / 3.0, abs=1e-12)
+
+
+def test_quadrant_accuracy_nan_precision_for_an_empty_quadrant():
+    points = np.array([[1.0, 1.0], [1.0, 2.0], [-1.0, 1.0], [1.0, -1.0]])
+    labels = np.array([0, 1, 1, 3])
+    acc = quadrant_accuracy(points, labels)
+    assert math.isnan(acc.precision[2])  # no point in Q3
+    assert math.isnan(acc.recall[2])     # no example labelled e3
+    assert acc.precision[[0, 1, 3]].tolist() == [50.0, 100.0, 100.0]
+    assert acc.recall[[0, 1, 3]].tolist() == [100.0, 50.0, 100.0]
+    assert acc.overall == 75.0
+    d = acc.to_dict()
+    assert d["precision"][2] is None and d["recall"][2] is None
+    assert d["counts"] == [1, 2, 0, 1]
+    json.dumps(d, allow_nan=False)  # JSON-friendly: no NaN left
+
+
+def test_quadrant_accuracy_perfect_and_empty():
+    points = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=float)
+    acc = quadrant_accuracy(points, [0, 1, 2, 3])
+    assert acc.recall.tolist() == [100.0] * 4
+    assert acc.precision.tolist() == [100.0] * 4
+    assert acc.overall == 100.0 and acc.mean_recall == 100.0
+    empty = quadrant_accuracy(np.zeros((0, 2)), np.zeros(0, dtype=int))
+    assert np.isnan(empty.recall).all() and np.isnan(empty.precision).all()
+    assert math.isnan(empty.overall) and math.isnan(empty.mean_recall)
+    assert empty.to_dict()["overall"] is None
+
+
+def test_quadrant_accuracy_rejects_bad_labels():
+    with pytest.raises(EmovaeError, match="0..3"):
+        quadrant_accuracy([[1.0, 1.0]], [4])
+    with pytest.raises(EmovaeError, match=r"shape \(2,\)"):
+        quadrant_accuracy([[1.0, 1.0], [1.0, 1.0]], [0])
+
+
+def test_table2_markdown_rows_and_columns():
+    points, labels = _hand_made_set()
+    text = table2_markdown({"ours": quadrant_accuracy(points, labels)})
+    lines = text.strip().splitlines()
+    assert lines[0] == (
+        "| quadrant | ours recall | ours precision | paper CVAE-Base | paper CVAE-EmoReg |"
+    )
+    assert lines[2] == "| Q1 (e1 happy) | 50.0 | 66.7 | 24 | 83 |"
+    assert lines[5] == "| Q4 (e4 relaxed) | n/a | 0.0 | 25 | 92 |"
+    assert lines[6] == "| mean | 66.7 | 72.2 | 23 | 88 |"
+    assert lines[7].startswith("| overall | 66.7 | 66.7 |")
+    assert len(lines) == 8
+    without = table2_markdown({"ours": quadrant_accuracy(points, labels)}, paper=False)
+    assert "paper" not in without
+    assert PAPER_TABLE2["CVAE-EmoReg"][4] == 88
