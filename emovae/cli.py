@@ -43,7 +43,8 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="emovae", description=__doc__.splitlines()[0])
+    p = _Parser(prog="emovae", description="Melodies with a chosen emotion: a conditional VAE whose latent "
+                "plane is Russell's valence-arousal plane (Grekow 2025). Data: --data DIR or $EMOVAE_DATA.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train CVAE-EmoReg or CVAE-Base on a data set",

@@ -6,30 +6,35 @@ Same maths and parameter layout as :class:`torch.nn.GRU` (gate order r, z, n;
 
 Why not ``torch.nn.GRU`` on the CPU: its autograd accumulates the recurrent weight gradient one
 step at a time (64 rank-16 updates of a 1536 x 512 matrix, memory-bound), its recurrent product
-goes through MKL at about half of oneDNN's speed for 16 rows, and every step costs a dozen small
-elementwise ops (``tanh`` among them, several times slower than ``sigmoid`` in this build). Here:
+goes through MKL at about half of oneDNN's speed for 16 rows, and each step costs a dozen small
+elementwise ops (``tanh`` among them, several times slower than ``sigmoid`` in this build).
+What this module does instead (CPU):
 
-* the input projection is one matrix product over all steps; with a constant input (the
-  decoder's ``(z, emotion)`` fed at every step) it is computed once, not T times;
-* each step is one matrix product through oneDNN (``mkldnn::_linear_pointwise``) with the
-  recurrent weight *prepacked* once per call (``mkldnn::_reorder_linear_weight``; this halves
-  the time of a 16-row product), followed by one fused pass over the gates;
-* the step loop (forward and backward) runs in a small C++ extension compiled on first use
-  (``torch.utils.cpp_extension``, cached under ``TORCH_EXTENSIONS_DIR``, by default
-  ``~/.cache/torch_extensions``); the fused gate pass is vectorised with ATen's ``Vectorized``.
-  Without a compiler (or with ``EMOVAE_GRU_EXT=0``) the same loop runs as PyTorch ops, with a
-  one-line warning;
-* the backward pass keeps the gradient of the gate pre-activations of every step, so that the
-  weight and bias gradients are one large matrix product (and one sum) over all ``B * T`` steps;
-* any private oneDNN op that is missing or fails is replaced by ``F.linear``.
+* The input projection ``W_i x + b_i`` is one matrix product over all steps; for a constant
+  input (the decoder's ``(z, emotion)`` fed at every step) it is computed once, not T times.
+* Each step is one matrix product through oneDNN (``mkldnn::_linear_pointwise``) with the
+  recurrent weight *prepacked* once per call for the batch size
+  (``mkldnn::_reorder_linear_weight``; about twice as fast as a plain weight at 16 rows), then
+  one fused, vectorised pass over the gates (``tanh(a)`` as ``2 sigmoid(2a) - 1``).
+* The step loops (forward and backward) run in a small C++ extension, compiled on first use
+  with ``torch.utils.cpp_extension`` and cached under ``TORCH_EXTENSIONS_DIR`` (default
+  ``~/.cache/torch_extensions``; about 10 s on 2 cores, once per machine and torch version).
+  Without a compiler or ninja (or with ``EMOVAE_GRU_EXT=0``) the same loops run as PyTorch ops
+  after a one-line warning; they are about 1.4x slower per training batch.
+* The backward pass keeps the gradients of the gate pre-activations of every step, so the
+  weight and bias gradients are one large matrix product (and one sum) over all ``B * T``
+  steps; large fp32 products use oneDNN with K-major operands (about 2x MKL here).
+* Big work buffers come from a small pool and are reused once nothing holds them any more:
+  fresh memory costs a page fault per 4 KiB on first touch, more than the gate arithmetic.
+* A private op that is missing or fails is replaced by ``F.linear`` / ``torch.mm``.
 
 ``precision="bf16"``: the matrix products run in bfloat16 (weights cast and packed once per
-call), the state, the gates and the returned gradients stay in float32; results of the
-recurrent products and the recurrent weight gradient pass through bfloat16, as under
-``torch.autocast``; input-side gradients are computed in float32.
+call), the state, the gates and the returned gradients are float32. The recurrent products'
+results, the input projection and the recurrent weight gradient pass through bfloat16, as under
+``torch.autocast``; the input-side gradients and the bias gradients are accumulated in float32.
 
 On CUDA (or with ``impl="native"``) the layer calls PyTorch's own fused GRU (cuDNN on CUDA)
-with the same four parameters.
+with the same four parameters; ``precision="bf16"`` runs it under ``torch.autocast``.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 from emovae.errors import EmovaeError
 
@@ -108,7 +114,10 @@ def _pack_usable(dtype: torch.dtype) -> bool:
         rl = _op("mkldnn", "_reorder_linear_weight")
         if rl is not None and _onednn_usable(dtype):
             try:
-                ok = _check_linear(lambda a, w, b: lp(a, rl(w, a.shape[0]), b, "none", [], ""), dtype)
+                ok = _check_linear(lambda a, w, b: lp(a, rl(w, a.shape[0]), b, "none", [], ""), dtype) and (
+                    # packing straight from a transposed view (no copy first) gives the same
+                    _check_linear(lambda a, w, b: lp(a, rl(w.t().contiguous().t(), a.shape[0]), b, "none", [], ""),
+                                  dtype))
             except Exception:  # noqa: BLE001
                 ok = False
         _PACK_OK[dtype] = ok
@@ -131,12 +140,13 @@ def _linear_fn(onednn: bool):
 
 
 def _recurrent_weight(w: Tensor, batch: int, onednn: bool) -> Tensor:
-    """``w`` (N, K) in the form the per-step product is fastest with: oneDNN-prepacked for
-    ``batch`` rows, else a K-major view (oneDNN's fp32 kernels take it without a reorder)."""
+    """``w`` (N, K), any strides, in the form the per-step product is fastest with: oneDNN-
+    prepacked for ``batch`` rows (packed straight from a view: a transposed weight needs no
+    copy first), else a K-major view (oneDNN's fp32 kernels take it without a reorder)."""
     if onednn:
         if _pack_usable(w.dtype):
             try:
-                return torch.ops.mkldnn._reorder_linear_weight.default(w.contiguous(), batch)
+                return torch.ops.mkldnn._reorder_linear_weight.default(w, batch)
             except Exception:  # noqa: BLE001
                 _PACK_OK[w.dtype] = False
         return w.t().contiguous().t()
@@ -147,258 +157,8 @@ def _recurrent_weight(w: Tensor, batch: int, onednn: bool) -> Tensor:
 # The C++ step loops (compiled on first use).
 # =============================================================================================
 
-_CPP_SOURCE = r"""
-// emovae GRU: CPU step loops (forward and backward) with fused gate passes.
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-#include <ATen/core/dispatch/Dispatcher.h>
-#include <ATen/cpu/vec/functional.h>
-#include <ATen/cpu/vec/vec.h>
-#include <torch/library.h>
+_CPP_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc", "gru_loops.cpp")
 
-#include <algorithm>
-#include <type_traits>
-#include <vector>
-
-namespace {
-using at::Tensor;
-using c10::BFloat16;
-using Vec = at::vec::Vectorized<float>;
-constexpr int64_t VS = Vec::size();
-
-template <typename T>
-inline Vec ld(const T* p, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    return n == VS ? Vec::loadu(p) : Vec::loadu(p, n);
-  } else {
-    if (n == VS) {
-      Vec v;
-      at::vec::load_fp32_from_bf16(p, v);
-      return v;
-    }
-    alignas(64) float buf[VS] = {0};
-    for (int64_t k = 0; k < n; ++k) buf[k] = static_cast<float>(p[k]);
-    return Vec::loadu(buf);
-  }
-}
-
-template <typename T>
-inline void st(T* p, const Vec& v, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (n == VS) v.store(p); else v.store(p, n);
-  } else {
-    at::vec::convert_from_float<BFloat16>(v, v).store(p, n);
-  }
-}
-
-inline Vec sigm(const Vec& x) {
-  const Vec one(1.f);
-  return (one + x.neg().exp_u20()).reciprocal();
-}
-
-// y = x @ w.T (+ b) through oneDNN (w plain, K-major or prepacked), else at::linear.
-Tensor linear(const Tensor& x, const Tensor& w, const c10::IValue& b, bool onednn) {
-  if (onednn) {
-    static const c10::OperatorHandle op =
-        c10::Dispatcher::singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "");
-    std::vector<c10::IValue> stack;
-    stack.reserve(6);
-    stack.emplace_back(x);
-    stack.emplace_back(w);
-    stack.emplace_back(b);
-    stack.emplace_back(std::string("none"));
-    stack.emplace_back(c10::List<std::optional<at::Scalar>>());
-    stack.emplace_back(c10::IValue());
-    op.callBoxed(&stack);
-    return stack[0].toTensor().contiguous();
-  }
-  if (b.isNone()) return at::matmul(x, w.t()).contiguous();
-  return at::linear(x, w, b.toTensor()).contiguous();
-}
-
-template <typename F>
-void rows(int64_t B, int64_t par, const F& f) {
-  if (par > 1 && B > 1) at::parallel_for(0, B, (B + par - 1) / par, f); else f(0, B);
-}
-
-// Forward gates for rows [i0, i1). gi row: [W_ir x + b_ir, W_iz x + b_iz, W_in x + b_in];
-// gh row: W_h h + b_h. Writes g row [r, z, n, W_hn h + b_hn], the new state and its bf16 copy.
-template <typename GH>
-void fwd_rows(int64_t i0, int64_t i1, int64_t H, const float* gi, const GH* gh, const float* h,
-              float* g, float* hn, BFloat16* hb) {
-  const Vec one(1.f), two(2.f);
-  for (int64_t i = i0; i < i1; ++i) {
-    const float* gir = gi + i * 3 * H;
-    const GH* ghr = gh + i * 3 * H;
-    float* gr = g + i * 4 * H;
-    for (int64_t j = 0; j < H; j += VS) {
-      const int64_t n = std::min(VS, H - j);
-      const Vec r = sigm(ld(gir + j, n) + ld(ghr + j, n));
-      const Vec z = sigm(ld(gir + H + j, n) + ld(ghr + H + j, n));
-      const Vec ghn = ld(ghr + 2 * H + j, n);
-      const Vec a = ld(gir + 2 * H + j, n) + r * ghn;
-      const Vec nn = two * sigm(a + a) - one;  // tanh(a)
-      const Vec hp = ld(h + i * H + j, n);
-      const Vec out = nn + z * (hp - nn);
-      st(gr + j, r, n);
-      st(gr + H + j, z, n);
-      st(gr + 2 * H + j, nn, n);
-      st(gr + 3 * H + j, ghn, n);
-      st(hn + i * H + j, out, n);
-      if (hb) st(hb + i * H + j, out, n);
-    }
-  }
-}
-
-// gi: (T,B,3H), or (B,3H) for a constant input; hs: (T+1,B,H), hs[0] set; g: (T,B,4H), out;
-// hsb: (T,B,H) bf16 copies of h_0..h_{T-1} (hsb[0] set), or empty; w: logical (3H,H);
-// b: (3H,), in the product dtype.
-void gru_fwd(const Tensor& gi, bool constant, const Tensor& hs, const Tensor& g, const Tensor& hsb,
-             const Tensor& w, const Tensor& b, bool onednn, int64_t par) {
-  at::AutoDispatchBelowADInplaceOrView guard;
-  const int64_t T = g.size(0), B = g.size(1), H = hs.size(2);
-  TORCH_CHECK(gi.is_contiguous() && hs.is_contiguous() && g.is_contiguous() && hsb.is_contiguous(),
-              "emovae gru fwd: buffers must be contiguous");
-  TORCH_CHECK(gi.scalar_type() == at::kFloat && hs.scalar_type() == at::kFloat &&
-              g.scalar_type() == at::kFloat, "emovae gru fwd: state must be float32");
-  TORCH_CHECK(gi.numel() == (constant ? 1 : T) * B * 3 * H && hs.numel() == (T + 1) * B * H &&
-              g.numel() == T * B * 4 * H, "emovae gru fwd: buffer sizes");
-  const bool bf = hsb.numel() > 0;
-  TORCH_CHECK(!bf || (hsb.scalar_type() == at::kBFloat16 && hsb.numel() == T * B * H));
-  const float* gi_p = gi.data_ptr<float>();
-  float* hs_p = hs.data_ptr<float>();
-  float* g_p = g.data_ptr<float>();
-  BFloat16* hb_p = bf ? hsb.data_ptr<BFloat16>() : nullptr;
-  const c10::IValue bias(b);
-  for (int64_t t = 0; t < T; ++t) {
-    const Tensor gh = linear(bf ? hsb.select(0, t) : hs.select(0, t), w, bias, onednn);
-    const float* git = gi_p + (constant ? 0 : t * B * 3 * H);
-    const float* ht = hs_p + t * B * H;
-    float* gt = g_p + t * B * 4 * H;
-    float* hn = hs_p + (t + 1) * B * H;
-    BFloat16* hbt = (bf && t + 1 < T) ? hb_p + (t + 1) * B * H : nullptr;
-    if (gh.scalar_type() == at::kBFloat16) {
-      const BFloat16* p = gh.data_ptr<BFloat16>();
-      rows(B, par, [&](int64_t i0, int64_t i1) { fwd_rows(i0, i1, H, git, p, ht, gt, hn, hbt); });
-    } else {
-      TORCH_CHECK(gh.scalar_type() == at::kFloat);
-      const float* p = gh.data_ptr<float>();
-      rows(B, par, [&](int64_t i0, int64_t i1) { fwd_rows(i0, i1, H, git, p, ht, gt, hn, hbt); });
-    }
-  }
-}
-
-// Backward gates for rows [i0, i1). When m is given, first completes the state gradient
-// a_t += m + a_{t+1} z_{t+1} (m = d(gh)_{t+1} @ W_h). Then writes
-// dgh = d(W_h h + b_h) = [d pre_r, d pre_z, d pre_n * r] and dgin = d pre_n = d(W_in x + b_in).
-template <typename M>
-void bwd_rows(int64_t i0, int64_t i1, int64_t H, float* a, const float* anext, const M* m,
-              const float* gnext, const float* g, const float* hp, float* dgh, BFloat16* dghb,
-              float* dgin) {
-  const Vec one(1.f);
-  for (int64_t i = i0; i < i1; ++i) {
-    float* ar = a + i * H;
-    const float* gr = g + i * 4 * H;
-    float* dr = dgh + i * 3 * H;
-    for (int64_t j = 0; j < H; j += VS) {
-      const int64_t n = std::min(VS, H - j);
-      Vec av = ld(ar + j, n);
-      if (m) {
-        av = av + ld(m + i * H + j, n) + ld(anext + i * H + j, n) * ld(gnext + i * 4 * H + H + j, n);
-        st(ar + j, av, n);
-      }
-      const Vec r = ld(gr + j, n), z = ld(gr + H + j, n);
-      const Vec nn = ld(gr + 2 * H + j, n), ghn = ld(gr + 3 * H + j, n);
-      const Vec dn = av * (one - z) * (one - nn * nn);
-      const Vec dz = av * (ld(hp + i * H + j, n) - nn) * z * (one - z);
-      const Vec dr_ = dn * ghn * r * (one - r);
-      const Vec dhn = dn * r;
-      st(dr + j, dr_, n);
-      st(dr + H + j, dz, n);
-      st(dr + 2 * H + j, dhn, n);
-      if (dghb) {
-        BFloat16* db = dghb + i * 3 * H;
-        st(db + j, dr_, n);
-        st(db + H + j, dz, n);
-        st(db + 2 * H + j, dhn, n);
-      }
-      st(dgin + i * H + j, dn, n);
-    }
-  }
-}
-
-template <typename M>
-void last_rows(int64_t i0, int64_t i1, int64_t H, const float* a, const M* m, const float* g, float* out) {
-  for (int64_t i = i0; i < i1; ++i)
-    for (int64_t j = 0; j < H; j += VS) {
-      const int64_t n = std::min(VS, H - j);
-      st(out + i * H + j, ld(m + i * H + j, n) + ld(a + i * H + j, n) * ld(g + i * 4 * H + H + j, n), n);
-    }
-}
-
-// a: (T,B,H), in: the output gradients (plus the h_T gradient at T-1), out: dL/dh_t.
-// g, hs: from the forward; dgh: (T,B,3H), out; dghb: its bf16 copy, or empty; dgin: (T,B,H), out;
-// wt: logical (H,3H) (W_h transposed), in the product dtype. Returns dL/dh_0.
-Tensor gru_bwd(const Tensor& a, const Tensor& g, const Tensor& hs, const Tensor& dgh,
-               const Tensor& dghb, const Tensor& dgin, const Tensor& wt, bool onednn, int64_t par) {
-  at::AutoDispatchBelowADInplaceOrView guard;
-  const int64_t T = g.size(0), B = g.size(1), H = hs.size(2);
-  TORCH_CHECK(a.is_contiguous() && g.is_contiguous() && hs.is_contiguous() && dgh.is_contiguous() &&
-              dghb.is_contiguous() && dgin.is_contiguous(), "emovae gru bwd: buffers must be contiguous");
-  TORCH_CHECK(a.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat &&
-              hs.scalar_type() == at::kFloat && dgh.scalar_type() == at::kFloat &&
-              dgin.scalar_type() == at::kFloat, "emovae gru bwd: state must be float32");
-  TORCH_CHECK(a.numel() == T * B * H && hs.numel() == (T + 1) * B * H && dgh.numel() == T * B * 3 * H &&
-              dgin.numel() == T * B * H, "emovae gru bwd: buffer sizes");
-  const bool bf = dghb.numel() > 0;
-  TORCH_CHECK(!bf || (dghb.scalar_type() == at::kBFloat16 && dghb.numel() == T * B * 3 * H));
-  float* a_p = a.data_ptr<float>();
-  const float* g_p = g.data_ptr<float>();
-  const float* hs_p = hs.data_ptr<float>();
-  float* dgh_p = dgh.data_ptr<float>();
-  BFloat16* dghb_p = bf ? dghb.data_ptr<BFloat16>() : nullptr;
-  float* dgin_p = dgin.data_ptr<float>();
-  const c10::IValue none;
-  Tensor m;
-  for (int64_t t = T - 1; t >= 0; --t) {
-    float* at_ = a_p + t * B * H;
-    const float* gt = g_p + t * B * 4 * H;
-    const float* hpt = hs_p + t * B * H;
-    float* dght = dgh_p + t * B * 3 * H;
-    BFloat16* dgbt = bf ? dghb_p + t * B * 3 * H : nullptr;
-    float* dgint = dgin_p + t * B * H;
-    if (!m.defined()) {
-      rows(B, par, [&](int64_t i0, int64_t i1) {
-        bwd_rows<float>(i0, i1, H, at_, nullptr, nullptr, nullptr, gt, hpt, dght, dgbt, dgint);
-      });
-    } else if (m.scalar_type() == at::kBFloat16) {
-      const BFloat16* mp = m.data_ptr<BFloat16>();
-      rows(B, par, [&](int64_t i0, int64_t i1) {
-        bwd_rows(i0, i1, H, at_, at_ + B * H, mp, gt + B * 4 * H, gt, hpt, dght, dgbt, dgint);
-      });
-    } else {
-      TORCH_CHECK(m.scalar_type() == at::kFloat);
-      const float* mp = m.data_ptr<float>();
-      rows(B, par, [&](int64_t i0, int64_t i1) {
-        bwd_rows(i0, i1, H, at_, at_ + B * H, mp, gt + B * 4 * H, gt, hpt, dght, dgbt, dgint);
-      });
-    }
-    m = linear(bf ? dghb.select(0, t) : dgh.select(0, t), wt, none, onednn);
-  }
-  Tensor dh0 = at::empty({B, H}, hs.options());
-  if (m.scalar_type() == at::kBFloat16)
-    last_rows(0, B, H, a_p, m.data_ptr<BFloat16>(), g_p, dh0.data_ptr<float>());
-  else
-    last_rows(0, B, H, a_p, m.data_ptr<float>(), g_p, dh0.data_ptr<float>());
-  return dh0;
-}
-}  // namespace
-
-TORCH_LIBRARY(EMOVAE_NS, mod) {
-  mod.def("fwd(Tensor gi, bool constant, Tensor hs, Tensor g, Tensor hsb, Tensor w, Tensor b, bool onednn, int par) -> ()", &gru_fwd);
-  mod.def("bwd(Tensor a, Tensor g, Tensor hs, Tensor dgh, Tensor dghb, Tensor dgin, Tensor wt, bool onednn, int par) -> Tensor", &gru_bwd);
-}
-"""
 
 _EXT_LOCK = threading.Lock()
 _EXT_STATE: dict[str, object] = {"ops": None, "tried": False, "error": None}
@@ -448,23 +208,29 @@ def _ext_ops():
 def _build():
     from torch.utils import cpp_extension
 
+    with open(_CPP_PATH, encoding="utf-8") as f:
+        source = f.read()
     flags = _ext_flags()
-    key = hashlib.sha1("\0".join([_CPP_SOURCE, torch.__version__, *flags]).encode()).hexdigest()[:12]
+    key = hashlib.sha1("\0".join([source, torch.__version__, *flags]).encode()).hexdigest()[:12]
     name = f"emovae_gru_{key}"
     flags = flags + [f"-DEMOVAE_NS={name}"]
     build_dir = cpp_extension._get_build_directory(name, verbose=False)
     src = os.path.join(build_dir, "emovae_gru.cpp")
-    if not os.path.exists(src) or open(src, encoding="utf-8").read() != _CPP_SOURCE:
+    old = None
+    if os.path.exists(src):
+        with open(src, encoding="utf-8") as f:
+            old = f.read()
+    if old != source:
         tmp = f"{src}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            f.write(_CPP_SOURCE)
+            f.write(source)
         os.replace(tmp, src)
     cpp_extension.load(
         name=name, sources=[src], extra_cflags=flags, build_directory=build_dir,
         is_python_module=False, verbose=False,
     )
     ops = getattr(torch.ops, name)
-    ops.fwd, ops.bwd  # noqa: B018 - fail here if the library did not register
+    ops.fwd, ops.bwd, ops.transpose  # noqa: B018 - fail here if the library did not register
     return ops
 
 
@@ -520,16 +286,18 @@ def _py_fwd(gi, constant, hs, g, hsb, w, b, linear):
             hsb_l[t + 1].copy_(hs_l[t + 1])
 
 
-def _py_bwd(a, g, hs, dgh, dghb, dgin, wt, linear):
+def _py_bwd(a, g, hs, dgh, dgi, constant, wt, linear):
     T, B, H4 = g.shape
     H = H4 // 4
     g4 = g.view(T, B, 4, H)
     r_l, z_l, n_l, ghn_l = (g4[:, :, k].unbind(0) for k in range(4))
-    dgh3 = dgh.view(T, B, 3, H)
-    dr_l, dz_l, dhn_l = (dgh3[:, :, k].unbind(0) for k in range(3))
-    a_l, hs_l, dgin_l, dgh_l = a.unbind(0), hs.unbind(0), dgin.unbind(0), dgh.unbind(0)
-    bf = dghb.numel() > 0
-    dghb_l = dghb.unbind(0) if bf else None
+    a_l, hs_l, dgh_l = a.unbind(0), hs.unbind(0), dgh.unbind(0)
+    if constant:
+        acc = torch.zeros(T, B, 3 * H, dtype=a.dtype)  # summed over the steps at the end
+        di_l = acc.view(T, B, 3, H).unbind(0)
+    else:
+        di_l = dgi.view(T, B, 3, H).unbind(0)
+    same = dgh.dtype == a.dtype
     one = torch.ones((), dtype=a.dtype)
     m = None
     for t in range(T - 1, -1, -1):
@@ -537,20 +305,23 @@ def _py_bwd(a, g, hs, dgh, dghb, dgin, wt, linear):
         if m is not None:
             at.add_(m).addcmul_(a_l[t + 1], z_l[t + 1])
         r, z, n = r_l[t], z_l[t], n_l[t]
+        dr, dz, dn = di_l[t].unbind(1)
         omz = torch.rsub(z, 1.0)
-        dn = dgin_l[t]
         torch.mul(at, omz, out=dn)
-        dn.mul_(torch.addcmul(one, n, n, value=-1.0))  # (1 - z)(1 - n^2) a
-        dz = dz_l[t]
+        dn.mul_(torch.addcmul(one, n, n, value=-1.0))  # a (1 - z)(1 - n^2)
         torch.sub(hs_l[t], n, out=dz)
         dz.mul_(at).mul_(z).mul_(omz)
-        dr = dr_l[t]
         torch.mul(dn, ghn_l[t], out=dr)
         dr.mul_(r).mul_(torch.rsub(r, 1.0))
-        torch.mul(dn, r, out=dhn_l[t])
-        if bf:
-            dghb_l[t].copy_(dgh_l[t])
-        m = linear(dghb_l[t] if bf else dgh_l[t], wt)
+        d3 = dgh_l[t].view(B, 3, H)  # [d pre_r, d pre_z, d pre_n * r]
+        d3[:, :2].copy_(di_l[t][:, :2])
+        if same:
+            torch.mul(dn, r, out=d3[:, 2])
+        else:
+            d3[:, 2].copy_(dn * r)
+        m = linear(dgh_l[t], wt)
+    if constant:
+        dgi.copy_(acc.sum(0))
     return torch.addcmul(m.to(a.dtype), a_l[0], z_l[0])
 
 
@@ -561,6 +332,61 @@ def _py_bwd(a, g, hs, dgh, dghb, dgin, wt, linear):
 _EMPTY: dict[torch.dtype, Tensor] = {}
 
 
+class _BufferPool:
+    """Hands out big buffers again once nothing outside the pool holds them.
+
+    Fresh memory costs a page fault per 4 KiB on first touch (about 1 us in a VM), i.e. tens of
+    microseconds per step of the loops here, more than the gate arithmetic itself. A buffer is
+    handed out as a view of a pooled base tensor; it is free again when the storage's use count
+    shows no other holder (no saved tensor, no output view, no handout alive).
+    """
+
+    MIN_NUMEL = 1 << 15  # smaller buffers come from malloc's free lists anyway
+    MAX_PER_KEY = 4
+    MAX_BYTES = 1 << 30
+
+    def __init__(self) -> None:
+        self._free: dict[tuple[int, torch.dtype], list[Tensor]] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._use_count = getattr(torch._C, "_storage_Use_Count", None)
+        if self._use_count is not None:
+            try:  # a lone tensor: its own reference plus the temporary storage object
+                probe = torch.empty(4)
+                self._base_count = self._use_count(probe.untyped_storage()._cdata)
+                view = probe.view(2, 2)
+                if self._use_count(probe.untyped_storage()._cdata) != self._base_count + 1:
+                    self._use_count = None
+                del view
+            except Exception:  # noqa: BLE001
+                self._use_count = None
+
+    def empty(self, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+        n = math.prod(shape)
+        if self._use_count is None or n < self.MIN_NUMEL:
+            return torch.empty(shape, dtype=dtype)
+        key = (n, dtype)
+        with self._lock:
+            bases = self._free.setdefault(key, [])
+            for base in bases:
+                if self._use_count(base.untyped_storage()._cdata) == self._base_count:
+                    return base.view(shape)
+            base = torch.empty(n, dtype=dtype)
+            nbytes = n * base.element_size()
+            if len(bases) < self.MAX_PER_KEY and self._bytes + nbytes <= self.MAX_BYTES:
+                bases.append(base)
+                self._bytes += nbytes
+            return base.view(shape)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._free.clear()
+            self._bytes = 0
+
+
+_POOL = _BufferPool()
+
+
 def _empty(dtype: torch.dtype) -> Tensor:
     t = _EMPTY.get(dtype)
     if t is None:
@@ -568,126 +394,173 @@ def _empty(dtype: torch.dtype) -> Tensor:
     return t
 
 
-def _kernel_threads() -> int:
-    return int(os.environ.get("EMOVAE_GRU_KT", "1"))
+def _cast(t: Tensor, dtype: torch.dtype) -> Tensor:
+    """``t`` (any strides) as a contiguous ``dtype`` tensor in a pooled buffer (one copy)."""
+    if t.dtype == dtype and t.is_contiguous():
+        return t
+    out = _POOL.empty(tuple(t.shape), dtype)
+    out.copy_(t)
+    return out
+
+
+def _transposed(t: Tensor, dtype: torch.dtype, ops, pooled: bool = True) -> Tensor:
+    """``t.t()`` (t 2-D) as a contiguous ``dtype`` tensor; blocked transpose in C++ if there."""
+    shape = (t.shape[1], t.shape[0])
+    if ops is not None and t.dtype == torch.float32 and dtype in (torch.float32, torch.bfloat16):
+        out = _POOL.empty(shape, dtype) if pooled else torch.empty(shape, dtype=dtype)
+        ops.transpose(t.contiguous(), out)
+        return out
+    if not pooled:
+        return t.t().to(dtype).contiguous()
+    return _cast(t.t(), dtype)
+
+
+def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn):
+    """The forward recurrence. Returns the buffers hs (T+1,B,H), g (T,B,4H), hsb (T,B,H)."""
+    const = steps is not None
+    B = x.shape[0]
+    T = steps if const else x.shape[1]
+    H = w_hh.shape[1]
+    sdt = torch.float32 if bf16 else x.dtype  # state dtype
+    cdt = torch.bfloat16 if bf16 else x.dtype  # matrix-product dtype
+    linear = _linear_fn(onednn)
+
+    # Input projection W_i x + b_i, once for all steps: (T, B, 3H) time-major, or (B, 3H).
+    x2 = x if const else x.transpose(0, 1).reshape(T * B, x.shape[2])
+    gi = linear(x2.to(cdt).contiguous(), w_ih.to(cdt).contiguous(), b_ih.to(cdt))
+    gi = gi.contiguous() if const else gi.contiguous().view(T, B, 3 * H)
+    w = _recurrent_weight(_cast(w_hh, cdt), B, onednn)
+    b = b_hh.to(cdt)
+
+    hs = _POOL.empty((T + 1, B, H), sdt)
+    if h0 is None:
+        hs[0].zero_()
+    else:
+        hs[0].copy_(h0)
+    g = _POOL.empty((T, B, 4 * H), sdt)
+    if bf16:
+        hsb = _POOL.empty((T, B, H), cdt)
+        hsb[0].copy_(hs[0])
+    else:
+        hsb = _empty(cdt)
+    if ops is not None:
+        ops.fwd(gi, const, hs, g, hsb, w, b, onednn, h0 is None)
+    else:
+        _py_fwd(gi, const, hs, g, hsb, w, b, linear)
+    return hs, g, hsb
+
+
+def _backward_pass(grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, steps, bf16, needs, ops, onednn, onednn_s):
+    """The backward recurrence and the parameter gradients."""
+    const = steps is not None
+    T, B, H4 = g.shape
+    H = H4 // 4
+    TB = T * B
+    sdt = hs.dtype
+    cdt = torch.bfloat16 if bf16 else sdt
+    linear = _linear_fn(onednn)
+    linear_s = _linear_fn(onednn_s)
+
+    # a_t = dL/dh_t, starting from the gradients that reach the outputs.
+    a = _POOL.empty((T, B, H), sdt)
+    if grad_out is not None:
+        a.copy_(grad_out.transpose(0, 1))
+    else:
+        a.zero_()
+    if grad_hT is not None:
+        a[T - 1].add_(grad_hT)
+    dgh = _POOL.empty((T, B, 3 * H), cdt)  # d(W_h h + b_h) per step
+    dgi = _POOL.empty((B, 3 * H) if const else (T, B, 3 * H), sdt)  # d(W_i x + b_i)
+    if const:
+        dgi.zero_()
+    if onednn and _pack_usable(cdt):  # logical (H, 3H): pack W_h^T from a view, no transpose copy
+        wt = _recurrent_weight(_cast(w_hh, cdt).t(), B, onednn)
+    else:
+        wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)
+    need_dh0 = h0 is not None and needs[1]
+    if ops is not None:
+        dh0 = ops.bwd(a, g, hs, dgh, dgi, const, wt, onednn, need_dh0)
+    else:
+        dh0 = _py_bwd(a, g, hs, dgh, dgi, const, wt, linear)
+
+    # Input side, in the state dtype: d(W_i x + b_i) = dgi.
+    g_x = g_w_ih = g_b_ih = None
+    dgi2 = dgi if const else dgi.view(TB, 3 * H)
+    db_i = dgi2.sum(0)
+    if const:
+        if needs[0]:
+            g_x = torch.mm(dgi2, w_ih)
+        if needs[2]:
+            g_w_ih = torch.mm(dgi2.t(), x)
+    else:
+        if needs[0]:
+            g_x = linear_s(dgi2, w_ih.t()).view(T, B, -1).transpose(0, 1)  # K-major weight
+        if needs[2]:
+            xt = x.transpose(0, 1).reshape(TB, x.shape[2]).t().contiguous()  # (I, TB)
+            g_w_ih = linear_s(xt, dgi2.t()).t().contiguous()
+    if needs[4]:
+        g_b_ih = db_i
+
+    # Recurrent weight and bias: one product and one sum over all B*T steps.
+    g_w_hh = g_b_hh = None
+    dgh2 = dgh.view(TB, 3 * H)
+    if needs[3]:
+        if bf16:
+            g_w_hh = torch.mm(dgh2.t(), hsb.view(TB, H)).to(sdt)
+        elif onednn:  # oneDNN with K-major operands: about twice MKL's speed here
+            hT = _transposed(hs[:T].reshape(TB, H), sdt, ops)  # (H, TB)
+            g_w_hh = _transposed(linear(hT, dgh2.t()), sdt, ops, pooled=False)  # (3H, H)
+        else:
+            g_w_hh = torch.mm(dgh2.t(), hs[:T].reshape(TB, H))
+    if needs[5]:
+        # gates r, z: as on the input side; gate n: d pre_n * r (the last third of dgh)
+        g_b_hh = torch.cat([db_i[: 2 * H], dgh2[:, 2 * H :].sum(0, dtype=sdt)])
+    g_h0 = dh0 if need_dh0 else None
+    return g_x, g_h0, g_w_ih, g_w_hh, g_b_ih, g_b_hh
 
 
 class _GRUFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext):
-        const = steps is not None
-        B = x.shape[0]
-        T = steps if const else x.shape[1]
-        H = w_hh.shape[1]
         sdt = torch.float32 if bf16 else x.dtype
         cdt = torch.bfloat16 if bf16 else x.dtype
         ops = _ext_ops() if (use_ext and sdt == torch.float32) else None
         onednn = _onednn_usable(cdt)
-        linear = _linear_fn(onednn)
-
-        # Input projection, once for all steps: (T, B, 3H) time-major, or (B, 3H).
-        x2 = x.contiguous() if const else x.transpose(0, 1).reshape(T * B, x.shape[2])
-        gi = linear(x2.to(cdt), w_ih.to(cdt), b_ih.to(cdt)).to(sdt).contiguous()
-        if not const:
-            gi = gi.view(T, B, 3 * H)
-        w = _recurrent_weight(w_hh.to(cdt), B, onednn)
-        b = b_hh.to(cdt)
-
-        hs = torch.empty(T + 1, B, H, dtype=sdt)
-        if h0 is None:
-            hs[0].zero_()
-        else:
-            hs[0].copy_(h0)
-        g = torch.empty(T, B, 4 * H, dtype=sdt)
-        if bf16:
-            hsb = torch.empty(T, B, H, dtype=cdt)
-            hsb[0].copy_(hs[0])
-        else:
-            hsb = _empty(cdt)
-        if ops is not None:
-            ops.fwd(gi, const, hs, g, hsb, w, b, onednn, _kernel_threads())
-        else:
-            _py_fwd(gi, const, hs, g, hsb, w, b, linear)
-
+        args = (x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops)
+        try:
+            hs, g, hsb = _forward_pass(*args, onednn)
+        except RuntimeError:
+            if not onednn:
+                raise
+            _ONEDNN_OK[cdt] = False  # a private op that fails: never again, use F.linear
+            hs, g, hsb = _forward_pass(*args, False)
         ctx.save_for_backward(x, h0, w_ih, w_hh, hs, g, hsb)
         ctx.steps = steps
         ctx.bf16 = bf16
         ctx.use_ext = use_ext
         ctx.set_materialize_grads(False)
+        T = g.shape[0]
         return hs[1:].transpose(0, 1), hs[T]
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_out, grad_hT):
         x, h0, w_ih, w_hh, hs, g, hsb = ctx.saved_tensors
-        needs = ctx.needs_input_grad
         if grad_out is None and grad_hT is None:
             return (None,) * 9
-        const = ctx.steps is not None
-        bf16 = ctx.bf16
-        T, B, H4 = g.shape
-        H = H4 // 4
         sdt = hs.dtype
-        cdt = torch.bfloat16 if bf16 else sdt
+        cdt = torch.bfloat16 if ctx.bf16 else sdt
         ops = _ext_ops() if (ctx.use_ext and sdt == torch.float32) else None
-        onednn = _onednn_usable(cdt)
-        linear = _linear_fn(onednn)
-
-        # a_t = dL/dh_t, starting from the gradients that reach the outputs.
-        if grad_out is not None:
-            a = torch.empty(T, B, H, dtype=sdt)
-            a.copy_(grad_out.transpose(0, 1))
-        else:
-            a = torch.zeros(T, B, H, dtype=sdt)
-        if grad_hT is not None:
-            a[T - 1].add_(grad_hT)
-        dgh = torch.empty(T, B, 3 * H, dtype=sdt)
-        dghb = torch.empty(T, B, 3 * H, dtype=cdt) if bf16 else _empty(cdt)
-        dgin = torch.empty(T, B, H, dtype=sdt)
-        w_c = w_hh.to(cdt)
-        wt = _recurrent_weight(w_c.t(), B, onednn)  # logical (H, 3H)
-        if ops is not None:
-            dh0 = ops.bwd(a, g, hs, dgh, dghb, dgin, wt, onednn, _kernel_threads())
-        else:
-            dh0 = _py_bwd(a, g, hs, dgh, dghb, dgin, wt, linear)
-
-        # Recurrent weight and bias gradients: one product / one sum over all B*T steps.
-        TB = T * B
-        g_w_hh = g_b_hh = None
-        if needs[3]:
-            if bf16:
-                g_w_hh = torch.mm(dghb.view(TB, 3 * H).t(), hsb.view(TB, H)).to(sdt)
-            elif onednn:
-                hT = hs[:T].reshape(TB, H).t().contiguous()  # (H, TB)
-                g_w_hh = linear(hT, dgh.view(TB, 3 * H).t()).t().contiguous()  # (3H, H)
-            else:
-                g_w_hh = torch.mm(dgh.view(TB, 3 * H).t(), hs[:T].reshape(TB, H))
-        db_hh = dgh.view(TB, 3 * H).sum(0)
-        if needs[5]:
-            g_b_hh = db_hh
-
-        # Input side: d(W_i x + b_i) = [dgh_r, dgh_z, dgin].
-        g_x = g_w_ih = g_b_ih = None
-        if const:
-            dgi = torch.cat([dgh[..., : 2 * H].sum(0), dgin.sum(0)], 1)  # (B, 3H), summed over t
-            if needs[0]:
-                g_x = torch.mm(dgi, w_ih)
-            if needs[2]:
-                g_w_ih = torch.mm(dgi.t(), x)
-            if needs[4]:
-                g_b_ih = dgi.sum(0)
-        else:
-            drz = dgh.view(TB, 3 * H)[:, : 2 * H]
-            dn = dgin.view(TB, H)
-            if needs[0]:
-                g_x = torch.addmm(torch.mm(dn, w_ih[2 * H :]), drz, w_ih[: 2 * H])
-                g_x = g_x.view(T, B, -1).transpose(0, 1)
-            if needs[2]:
-                xt = x.transpose(0, 1).reshape(TB, x.shape[2])
-                g_w_ih = torch.cat([torch.mm(drz.t(), xt), torch.mm(dn.t(), xt)], 0)
-            if needs[4]:
-                g_b_ih = torch.cat([db_hh[: 2 * H], dn.sum(0)])
-        g_h0 = dh0 if (h0 is not None and needs[1]) else None
-        return g_x, g_h0, g_w_ih, g_w_hh, g_b_ih, g_b_hh, None, None, None
+        onednn, onednn_s = _onednn_usable(cdt), _onednn_usable(sdt)
+        args = (grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, ctx.steps, ctx.bf16, ctx.needs_input_grad, ops)
+        try:
+            grads = _backward_pass(*args, onednn, onednn_s)
+        except RuntimeError:
+            if not (onednn or onednn_s):
+                raise
+            _ONEDNN_OK[cdt] = _ONEDNN_OK[sdt] = False
+            grads = _backward_pass(*args, False, False)
+        return (*grads, None, None, None)
 
 
 # =============================================================================================
@@ -739,6 +612,15 @@ class GRU(nn.Module):
         with torch.no_grad():
             for p in self.parameters():
                 p.uniform_(-bound, bound)
+
+    def to_torch(self) -> nn.GRU:
+        """An equivalent ``torch.nn.GRU`` (batch first) holding copies of these weights."""
+        ref = nn.GRU(self.input_size, self.hidden_size, batch_first=True)
+        ref = ref.to(device=self.weight_hh.device, dtype=self.weight_hh.dtype)
+        with torch.no_grad():
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(ref, f"{name}_l0").copy_(getattr(self, name))
+        return ref
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, precision={self.precision!r}"

@@ -1,0 +1,322 @@
+"""emovae.gru.GRU against torch.nn.GRU: values and gradients, every implementation."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+import emovae.gru as gru_mod
+from emovae.errors import EmovaeError
+from emovae.gru import GRU
+
+CPU_IMPLS = ["ext", "python"]  # the C++ step loop (pure-PyTorch loop if it cannot be built), the PyTorch loop
+
+
+def _ref(g: GRU) -> torch.nn.GRU:
+    return g.to_torch()
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, tol: float, what: str = "") -> None:
+    assert a.shape == b.shape, (what, a.shape, b.shape)
+    err = (a.double() - b.double()).abs().max().item()
+    scale = max(1.0, b.double().abs().max().item())
+    assert err <= tol * scale, f"{what}: max error {err:.3g} > {tol:.1g} x {scale:.3g}"
+
+
+def _run(module, x, h0, steps, w_out, w_h):
+    """Outputs, h_T and the gradients of a loss using both, w.r.t. x, h0 and the parameters."""
+    x = x.detach().clone().requires_grad_(True)
+    h0 = None if h0 is None else h0.detach().clone().requires_grad_(True)
+    if isinstance(module, torch.nn.GRU):
+        B, T = x.shape[0], steps or x.shape[1]
+        xin = x.unsqueeze(1).expand(B, T, x.shape[-1]) if steps else x
+        out, hT = module(xin, None if h0 is None else h0.unsqueeze(0))
+        hT = hT[0]
+    else:
+        out, hT = module(x, h0, steps=steps)
+    loss = (out * w_out).sum() + (hT * w_h).sum()
+    wrt = [x] + ([h0] if h0 is not None else []) + list(module.parameters())
+    grads = torch.autograd.grad(loss, wrt)
+    return out.detach(), hT.detach(), grads
+
+
+def _case(B, T, I, H, const, dtype=torch.float32, seed=0, h0=True):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn((B, I) if const else (B, T, I), generator=gen, dtype=dtype)
+    h = (0.5 * torch.randn(B, H, generator=gen, dtype=dtype)) if h0 else None
+    w_out = torch.randn(B, T, H, generator=gen, dtype=dtype)
+    w_h = torch.randn(B, H, generator=gen, dtype=dtype)
+    return x, h, (T if const else None), w_out, w_h
+
+
+def _compare(a, b, tol):
+    (oa, ha, ga), (ob, hb, gb) = a, b
+    _close(oa, ob, tol, "outputs")
+    _close(ha, hb, tol, "h_T")
+    assert len(ga) == len(gb)
+    for k, (x, y) in enumerate(zip(ga, gb)):
+        _close(x, y, tol, f"gradient {k}")
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+@pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
+@pytest.mark.parametrize("B,T,I,H", [(3, 5, 4, 8), (2, 7, 6, 32), (1, 4, 3, 20)])
+def test_matches_torch_gru(impl, const, B, T, I, H):
+    torch.manual_seed(1)
+    g = GRU(I, H)
+    g.impl = impl
+    case = _case(B, T, I, H, const)
+    _compare(_run(g, *case), _run(_ref(g), *case), 1e-5)
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_without_h0_and_one_output_used(impl):
+    """Encoder use (only h_T) and decoder use (only the outputs), h0 left out."""
+    torch.manual_seed(2)
+    g = GRU(5, 16)
+    g.impl = impl
+    r = _ref(g)
+    x, _, _, w_out, w_h = _case(3, 6, 5, 16, False, h0=False)
+    _compare(_run(g, x, None, None, 0 * w_out, w_h), _run(r, x, None, None, 0 * w_out, w_h), 1e-5)
+    # gradient only through h_T: the outputs get no gradient at all
+    xx = x.clone().requires_grad_(True)
+    _, hT = g(xx)
+    (hT * w_h).sum().backward()
+    xr = x.clone().requires_grad_(True)
+    (r(xr)[1][0] * w_h).sum().backward()
+    _close(xx.grad, xr.grad, 1e-5, "x grad via h_T only")
+    # gradient only through the outputs of a constant input
+    xc = torch.randn(3, 5, requires_grad=True)
+    out, _ = g(xc, steps=6)
+    (out * w_out).sum().backward()
+    xcr = xc.detach().clone().requires_grad_(True)
+    (r(xcr.unsqueeze(1).expand(3, 6, 5))[0] * w_out).sum().backward()
+    _close(xc.grad, xcr.grad, 1e-5, "constant x grad via outputs only")
+
+
+@pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
+def test_gradcheck_float64(const):
+    torch.manual_seed(3)
+    g = GRU(3, 4).double()
+    g.impl = "python"
+    B, T = 2, 3
+    x = torch.randn((B, 3) if const else (B, T, 3), dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(B, 4, dtype=torch.float64, requires_grad=True)
+    params = tuple(g.parameters())
+
+    def f(x, h0, *ps):
+        out, hT = gru_mod._GRUFunction.apply(x, h0, *ps, T if const else None, False, False)
+        return out, hT
+
+    assert torch.autograd.gradcheck(f, (x, h0, *params), eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_constant_input_equals_repeated_input(impl):
+    torch.manual_seed(4)
+    g = GRU(6, 32)
+    g.impl = impl
+    B, T = 3, 9
+    x = torch.randn(B, 6, requires_grad=True)
+    h0 = torch.randn(B, 32)
+    w_out = torch.randn(B, T, 32)
+    out_c, h_c = g(x, h0, steps=T)
+    ((out_c * w_out).sum() + h_c.sum()).backward()
+    gx_c = x.grad.clone()
+    gp_c = [p.grad.clone() for p in g.parameters()]
+    g.zero_grad()
+    x.grad = None
+    xr = x.detach().unsqueeze(1).repeat(1, T, 1).requires_grad_(True)
+    out_r, h_r = g(xr, h0)
+    ((out_r * w_out).sum() + h_r.sum()).backward()
+    _close(out_c.detach(), out_r.detach(), 1e-6, "outputs")
+    _close(h_c.detach(), h_r.detach(), 1e-6, "h_T")
+    _close(gx_c, xr.grad.sum(1), 1e-5, "d x (sum over steps)")
+    for a, b in zip(gp_c, g.parameters()):
+        _close(a, b.grad, 1e-5, "parameter gradient")
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+@pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
+def test_bf16_close_to_fp32_with_fp32_grads(impl, const):
+    torch.manual_seed(5)
+    g32 = GRU(7, 64)
+    g16 = GRU(7, 64, precision="bf16")
+    g16.load_state_dict(g32.state_dict())
+    g32.impl = g16.impl = impl
+    case = _case(4, 12, 7, 64, const, seed=6)
+    o32, h32, gr32 = _run(g32, *case)
+    o16, h16, gr16 = _run(g16, *case)
+    assert o16.dtype == h16.dtype == torch.float32
+    assert all(t.dtype == torch.float32 for t in gr16)
+    _close(o16, o32, 3e-2, "bf16 outputs")
+    _close(h16, h32, 3e-2, "bf16 h_T")
+    for k, (a, b) in enumerate(zip(gr16, gr32)):
+        rel = (a - b).norm() / b.norm()
+        assert rel < 3e-2, f"bf16 gradient {k}: relative error {rel:.3g}"
+
+
+@pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
+def test_native_path_equals_fast_path(const):
+    """The torch-native path (what CUDA runs, cuDNN there) gives the same maths on the CPU."""
+    torch.manual_seed(7)
+    g = GRU(5, 24)
+    case = _case(3, 8, 5, 24, const, seed=8)
+    g.impl = "native"
+    native = _run(g, *case)
+    for impl in CPU_IMPLS:
+        g.impl = impl
+        _compare(_run(g, *case), native, 1e-5)
+    g.impl = "auto"  # on the CPU: the fast path
+    _compare(_run(g, *case), native, 1e-5)
+
+
+def test_ext_loop_equals_python_loop():
+    if gru_mod._ext_ops() is None:
+        pytest.skip(gru_mod.extension_status())
+    torch.manual_seed(9)
+    for precision, tol in (("fp32", 1e-5), ("bf16", 1e-2)):
+        g = GRU(4, 40, precision=precision)
+        for const in (False, True):
+            case = _case(5, 6, 4, 40, const, seed=10)
+            g.impl = "ext"
+            a = _run(g, *case)
+            g.impl = "python"
+            b = _run(g, *case)
+            _compare(a, b, tol)
+
+
+def test_ext_transpose():
+    ops = gru_mod._ext_ops()
+    if ops is None:
+        pytest.skip(gru_mod.extension_status())
+    for R, C in [(48, 16), (37, 21), (5, 70), (1536, 40)]:
+        src = torch.randn(R, C)
+        for dtype in (torch.float32, torch.bfloat16):
+            out = torch.empty(C, R, dtype=dtype)
+            ops.transpose(src, out)
+            assert torch.equal(out, src.t().to(dtype)), (R, C, dtype)
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_batch_of_one_and_short_last_batch(impl):
+    """B = 1 and B = 3 (the last batch of an epoch) give the rows of a larger batch."""
+    torch.manual_seed(11)
+    g = GRU(5, 32)
+    g.impl = impl
+    x = torch.randn(16, 10, 5)
+    out16, h16 = g(x)
+    for rows in (slice(0, 1), slice(13, 16)):
+        out, h = g(x[rows])
+        assert out.shape == (rows.stop - rows.start, 10, 32)
+        _close(out.detach(), out16[rows].detach(), 1e-5, "rows of the batch")
+        _close(h.detach(), h16[rows].detach(), 1e-5, "h_T rows")
+    for B in (1, 3):
+        case = _case(B, 10, 5, 32, False, seed=B)
+        _compare(_run(g, *case), _run(_ref(g), *case), 1e-5)
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_buffers_are_not_reused_while_held(impl):
+    """Outputs stay valid across later calls; a pending backward survives another forward."""
+    torch.manual_seed(12)
+    g = GRU(8, 256)  # big enough for the buffer pool
+    g.impl = impl
+    r = _ref(g)
+    x1 = torch.randn(16, 20, 8)
+    x2 = torch.randn(16, 20, 8)
+    out1, h1 = g(x1)
+    keep = out1.detach().clone()
+    for _ in range(3):
+        with torch.no_grad():
+            g(x2)
+    _close(out1.detach(), keep, 0.0, "outputs of an earlier call")
+    loss1 = out1.sum()
+    out2, _ = g(x2)  # a second graph alive at the same time
+    loss1.backward()
+    grads1 = [p.grad.clone() for p in g.parameters()]
+    g.zero_grad()
+    r(x1)[0].sum().backward()
+    for a, b in zip(grads1, r.parameters()):
+        _close(a, b.grad, 1e-5, "gradient with another forward in between")
+    out2.sum().backward()
+
+
+def test_fallback_when_extension_cannot_be_built(monkeypatch):
+    monkeypatch.setattr(gru_mod, "_EXT_STATE", {"ops": None, "tried": False, "error": None})
+    monkeypatch.delenv("EMOVAE_GRU_EXT", raising=False)
+
+    def fail():
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(gru_mod, "_build", fail)
+    torch.manual_seed(13)
+    g = GRU(4, 8)
+    case = _case(2, 5, 4, 8, False)
+    with pytest.warns(RuntimeWarning, match="C\\+\\+ step loop not available"):
+        got = _run(g, *case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one warning only
+        _run(g, *case)
+    assert "not available" in gru_mod.extension_status()
+    _compare(got, _run(_ref(g), *case), 1e-5)
+
+
+def test_extension_can_be_switched_off(monkeypatch):
+    monkeypatch.setattr(gru_mod, "_EXT_STATE", {"ops": None, "tried": False, "error": None})
+    monkeypatch.setenv("EMOVAE_GRU_EXT", "0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert gru_mod._ext_ops() is None
+    assert "EMOVAE_GRU_EXT=0" in gru_mod.extension_status()
+
+
+def test_without_onednn(monkeypatch):
+    """With the private oneDNN ops unusable, F.linear gives the same results."""
+    monkeypatch.setattr(gru_mod, "_ONEDNN_OK", {torch.float32: False, torch.bfloat16: False})
+    torch.manual_seed(14)
+    g = GRU(4, 16)
+    for impl in CPU_IMPLS:
+        g.impl = impl
+        for const in (False, True):
+            case = _case(3, 5, 4, 16, const)
+            _compare(_run(g, *case), _run(_ref(g), *case), 1e-5)
+
+
+def test_parameters_and_errors():
+    g = GRU(35, 12)
+    assert {k: tuple(v.shape) for k, v in g.state_dict().items()} == {
+        "weight_ih": (36, 35), "weight_hh": (36, 12), "bias_ih": (36,), "bias_hh": (36,),
+    }
+    with pytest.raises(EmovaeError, match="precision"):
+        GRU(3, 4, precision="fp16")
+    with pytest.raises(EmovaeError, match="shape"):
+        g(torch.randn(2, 5, 34))
+    with pytest.raises(EmovaeError, match="constant input"):
+        g(torch.randn(2, 5, 35), steps=5)
+    with pytest.raises(EmovaeError, match="h0"):
+        g(torch.randn(2, 5, 35), torch.randn(3, 12))
+    with pytest.raises(EmovaeError, match="dtype"):
+        g(torch.randn(2, 5, 35, dtype=torch.float64))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
+def test_cuda_matches_cpu(const):
+    torch.manual_seed(15)
+    g = GRU(6, 64)
+    x, h0, steps, w_out, w_h = _case(4, 10, 6, 64, const, seed=16)
+    cpu = _run(g, x, h0, steps, w_out, w_h)
+    gc = GRU(6, 64).cuda()
+    gc.load_state_dict(g.state_dict())
+    with warnings.catch_warnings(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        warnings.simplefilter("error")  # e.g. cuDNN's "weights are not part of single contiguous chunk"
+        cuda = _run(gc, x.cuda(), h0.cuda(), steps, w_out.cuda(), w_h.cuda())
+    _compare((cuda[0].cpu(), cuda[1].cpu(), [t.cpu() for t in cuda[2]]), cpu, 1e-4)
+    gb = GRU(6, 64, precision="bf16").cuda()
+    gb.load_state_dict(g.state_dict())
+    out, hT = gb(x.cuda(), h0.cuda(), steps=steps)
+    assert out.dtype == hT.dtype == torch.float32
+    _close(out.detach().cpu(), cpu[0], 5e-2, "bf16 on CUDA")
