@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-validate", action="store_true", help="skip the held-out pass after each epoch")
     t.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
     t.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="GRU matrix products")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out (--epochs may extend it)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out with its stored configuration (only --epochs and --device apply)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="quadrant accuracy (Table 2) and latent pictures of a model")

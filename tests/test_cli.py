@@ -127,3 +127,29 @@ def test_real_process_exit_status_and_no_traceback(tmp_path):
     help_text = subprocess.run([sys.executable, "-m", "emovae.cli", "generate", "--help"], capture_output=True,
                                text=True).stdout
     assert "--emotion" in help_text and "--at" in help_text
+
+
+def test_interrupted_training_resumes(small_root, tmp_path):
+    """Ctrl-C during training: exit 130, one line, the last checkpoint intact; --resume goes on."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "emovae.cli", "train", "--data", str(small_root), "--out", str(out),
+            "--epochs", "100000", "--hidden", "8", "--dense", "4", "--checkpoint-every", "1", "--device", "cpu",
+            "--quiet"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().startswith("emovae: interrupted") and "\n" not in err.strip() and "Traceback" not in err
+    stopped = load_checkpoint(out / "checkpoint.pt").epoch
+    assert stopped >= 1
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+    assert main(["train", "--data", str(small_root), "--out", str(out), "--epochs", str(stopped + 2), "--resume",
+                 "--device", "cpu", "--quiet"]) == 0
+    assert load_checkpoint(out / "checkpoint.pt").epoch == stopped + 2

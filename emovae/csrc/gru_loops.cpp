@@ -80,7 +80,8 @@ template <typename GI, typename GH>
 void fwd_rows(int64_t B, int64_t H, const GI* gi, const GH* gh, const float* h, float* g,
               float* hn, BFloat16* hb) {
   const Vec one(1.f), two(2.f);
-  for (int64_t i = 0; i < B; ++i) {
+  at::parallel_for(0, B, 4, [&](int64_t i0, int64_t i1) {  // rows split over the threads
+  for (int64_t i = i0; i < i1; ++i) {
     const GI* gir = gi + i * 3 * H;
     const GH* ghr = gh + i * 3 * H;
     float* gr = g + i * 4 * H;
@@ -101,6 +102,7 @@ void fwd_rows(int64_t B, int64_t H, const GI* gi, const GH* gh, const float* h, 
       if (hb) st(hb + i * H + j, out, n);
     }
   }
+  });
 }
 
 template <typename GI>
@@ -161,7 +163,8 @@ template <typename M, typename DG>
 void bwd_rows(int64_t B, int64_t H, float* a, const float* anext, const M* m, const float* gnext,
               const float* g, const float* hp, DG* dgh, float* dgi, bool accumulate) {
   const Vec one(1.f);
-  for (int64_t i = 0; i < B; ++i) {
+  at::parallel_for(0, B, 4, [&](int64_t i0, int64_t i1) {  // rows split over the threads
+  for (int64_t i = i0; i < i1; ++i) {
     float* ar = a + i * H;
     const float* gr = g + i * 4 * H;
     DG* dr = dgh + i * 3 * H;
@@ -192,6 +195,7 @@ void bwd_rows(int64_t B, int64_t H, float* a, const float* anext, const M* m, co
       }
     }
   }
+  });
 }
 
 template <typename M>
