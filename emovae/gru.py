@@ -114,10 +114,7 @@ def _pack_usable(dtype: torch.dtype) -> bool:
         rl = _op("mkldnn", "_reorder_linear_weight")
         if rl is not None and _onednn_usable(dtype):
             try:
-                ok = _check_linear(lambda a, w, b: lp(a, rl(w, a.shape[0]), b, "none", [], ""), dtype) and (
-                    # packing straight from a transposed view (no copy first) gives the same
-                    _check_linear(lambda a, w, b: lp(a, rl(w.t().contiguous().t(), a.shape[0]), b, "none", [], ""),
-                                  dtype))
+                ok = _check_linear(lambda a, w, b: lp(a, rl(w, a.shape[0]), b, "none", [], ""), dtype)
             except Exception:  # noqa: BLE001
                 ok = False
         _PACK_OK[dtype] = ok
@@ -140,13 +137,12 @@ def _linear_fn(onednn: bool):
 
 
 def _recurrent_weight(w: Tensor, batch: int, onednn: bool) -> Tensor:
-    """``w`` (N, K), any strides, in the form the per-step product is fastest with: oneDNN-
-    prepacked for ``batch`` rows (packed straight from a view: a transposed weight needs no
-    copy first), else a K-major view (oneDNN's fp32 kernels take it without a reorder)."""
+    """``w`` (N, K) in the form the per-step product is fastest with: oneDNN-prepacked for
+    ``batch`` rows, else a K-major view (oneDNN's fp32 kernels take it without a reorder)."""
     if onednn:
         if _pack_usable(w.dtype):
             try:
-                return torch.ops.mkldnn._reorder_linear_weight.default(w, batch)
+                return torch.ops.mkldnn._reorder_linear_weight.default(w.contiguous(), batch)
             except Exception:  # noqa: BLE001
                 _PACK_OK[w.dtype] = False
         return w.t().contiguous().t()
@@ -473,10 +469,7 @@ def _backward_pass(grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, steps, bf16
     dgi = _POOL.empty((B, 3 * H) if const else (T, B, 3 * H), sdt)  # d(W_i x + b_i)
     if const:
         dgi.zero_()
-    if onednn and _pack_usable(cdt):  # logical (H, 3H): pack W_h^T from a view, no transpose copy
-        wt = _recurrent_weight(_cast(w_hh, cdt).t(), B, onednn)
-    else:
-        wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)
+    wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)  # logical (H, 3H)
     need_dh0 = h0 is not None and needs[1]
     if ops is not None:
         dh0 = ops.bwd(a, g, hs, dgh, dgi, const, wt, onednn, need_dh0)
