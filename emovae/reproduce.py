@@ -20,7 +20,7 @@ import torch
 
 from . import data as data_mod
 from .atomic import write_text
-from .checkpoint import Checkpoint, check_vocabulary, load_checkpoint
+from .checkpoint import Checkpoint, load_checkpoint
 from .evaluate import QuadrantAccuracy, quadrant_accuracy, table2_markdown
 from .generate import generate_set
 from .metrics import folder_metrics, table3_markdown
@@ -49,18 +49,13 @@ def latent_points(ckpt: Checkpoint, indices: np.ndarray, labels: np.ndarray) -> 
 
 def data_for(ckpt: Checkpoint, data_root=None) -> EncodedData:
     """The data set encoded with the model's vocabulary and split as the model's run split it."""
-    root = data_mod.resolve_data_root(data_root)
-    ds = data_mod.load_dataset(root)
-    check_vocabulary(ckpt.vocab, ds.tokens, where="model")
-    names = [f"{Path(p).parent.name}/{Path(p).name}" for p in ds.paths]
     tc = ckpt.train_config
-    if ckpt.state.get("names") == names:      # the very split the model was trained with
-        train_idx = np.asarray(ckpt.state["train_idx"])
-        heldout_idx = np.asarray(ckpt.state["heldout_idx"])
-    else:
-        train_idx, heldout_idx = data_mod.split(ds.labels, test_size=tc.get("heldout", 0.2),
-                                                seed=tc.get("split_seed", 42))
-    return EncodedData(ckpt.vocab, ckpt.vocab.encode(ds.tokens), ds.labels, names, train_idx, heldout_idx)
+    data = encode_dataset(data_mod.resolve_data_root(data_root), vocab=ckpt.vocab,
+                          split_seed=tc.get("split_seed", 42), heldout=tc.get("heldout", 0.2))
+    if ckpt.state.get("names") == data.names:      # the very split the model was trained with
+        data.train_idx = np.asarray(ckpt.state["train_idx"])
+        data.heldout_idx = np.asarray(ckpt.state["heldout_idx"])
+    return data
 
 
 def evaluate_checkpoint(model, data_root=None, data: EncodedData | None = None) -> dict:

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from . import data as data_mod
 from .atomic import write_text
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, check_vocabulary, load_checkpoint, save_checkpoint
 from .errors import EmovaeError
 from .evaluate import quadrant_accuracy
 from .losses import cvae_loss
@@ -114,9 +114,13 @@ class EncodedData:
 def encode_dataset(root, *, vocab: data_mod.Vocabulary | None = None, split_seed: int = 42,
                    heldout: float = 0.2) -> EncodedData:
     """Read and encode every file once. The vocabulary is built from the whole data set (the
-    authors build it before the split) unless one is given (a trained model's)."""
+    authors build it before the split) unless one is given (a trained model's: then a pitch it
+    lacks is an error that says so)."""
     ds = data_mod.load_dataset(root)
-    vocab = vocab or data_mod.Vocabulary.build(ds.tokens)
+    if vocab is None:
+        vocab = data_mod.Vocabulary.build(ds.tokens)
+    else:
+        check_vocabulary(vocab, ds.tokens, where="model")
     names = [f"{Path(p).parent.name}/{Path(p).name}" for p in ds.paths]
     train_idx, heldout_idx = data_mod.split(ds.labels, test_size=heldout, seed=split_seed)
     return EncodedData(vocab, vocab.encode(ds.tokens), ds.labels, names, train_idx, heldout_idx)

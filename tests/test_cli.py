@@ -146,10 +146,10 @@ def test_interrupted_training_resumes(small_root, tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert err.strip().startswith("emovae: interrupted") and "\n" not in err.strip() and "Traceback" not in err
+    assert err.strip().startswith("emovae: interrupted") and "\n" not in err.strip(), err
     stopped = load_checkpoint(out / "checkpoint.pt").epoch
     assert stopped >= 1
-    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
     assert main(["train", "--data", str(small_root), "--out", str(out), "--epochs", str(stopped + 2), "--resume",
                  "--device", "cpu", "--quiet"]) == 0
     assert load_checkpoint(out / "checkpoint.pt").epoch == stopped + 2
