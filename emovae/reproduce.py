@@ -24,6 +24,7 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .evaluate import QuadrantAccuracy, quadrant_accuracy, table2_markdown
 from .generate import generate_set
 from .metrics import folder_metrics, table3_markdown
+from .model import CVAEConfig
 from .plots import plot_history, plot_latent
 from .train import EncodedData, TrainConfig, encode_dataset, train
 
@@ -87,8 +88,10 @@ def _fmt_row(acc: QuadrantAccuracy) -> str:
 
 def reproduce(data_root=None, out_dir="reproduction", *, epochs: int = 700, seed: int = 33,
               device: str = "auto", precision: str = "fp32", n_per_emotion: int = 20,
-              progress: bool = True, log=print) -> Path:
-    """Train both models, evaluate, generate and write ``out_dir/report.md``; returns its path."""
+              model_config: CVAEConfig | None = None, progress: bool = True, log=print) -> Path:
+    """Train both models, evaluate, generate and write ``out_dir/report.md``; returns its path.
+
+    ``model_config`` changes the network's sizes (the paper's by default)."""
     out = Path(out_dir)
     root = data_mod.resolve_data_root(data_root)
     data = encode_dataset(root)
@@ -99,8 +102,8 @@ def reproduce(data_root=None, out_dir="reproduction", *, epochs: int = 700, seed
         cfg = TrainConfig.for_model(key, epochs=epochs, seed=seed, device=device, precision=precision)
         run = out / f"cvae_{key}"
         log(f"training {title} for {epochs} epochs in {run}")
-        ckpt = train(out_dir=run, config=cfg, data=data, resume=(run / "checkpoint.pt").exists(),
-                     progress=progress)
+        ckpt = train(out_dir=run, config=cfg, data=data, model_config=model_config,
+                     resume=(run / "checkpoint.pt").exists(), progress=progress)
         ev = evaluate_checkpoint(ckpt, data=data)
         for split, (pts, labels, acc) in ev.items():
             tables2[split][f"emovae {title}"] = acc

@@ -153,3 +153,22 @@ def test_interrupted_training_resumes(small_root, tmp_path):
     assert main(["train", "--data", str(small_root), "--out", str(out), "--epochs", str(stopped + 2), "--resume",
                  "--device", "cpu", "--quiet"]) == 0
     assert load_checkpoint(out / "checkpoint.pt").epoch == stopped + 2
+
+
+def test_reproduce_writes_the_report(small_root, tmp_path, capsys):
+    from emovae.model import CVAEConfig
+    from emovae.reproduce import reproduce
+
+    report = reproduce(small_root, tmp_path / "rep", epochs=2, n_per_emotion=2,
+                       model_config=CVAEConfig(hidden=16, dense=8), device="cpu", progress=False)
+    text = report.read_text()
+    for needle in ("## Table 2", "emovae CVAE-EmoReg recall", "paper CVAE-EmoReg", "## Table 3",
+                   "training set (all files)", "fig7_cvae_emoreg_final.png"):
+        assert needle in text, needle
+    for fig in ("fig5_cvae_base_final.png", "fig7_cvae_emoreg_final.png", "history_cvae_emoreg.png"):
+        assert (tmp_path / "rep" / "figures" / fig).stat().st_size > 1000
+    assert len(list((tmp_path / "rep" / "generated").rglob("*.mid"))) == 16
+    # a second call finds both runs finished and only rewrites the report
+    before = (tmp_path / "rep" / "cvae_emoreg" / "checkpoint.pt").read_bytes()
+    reproduce(small_root, tmp_path / "rep", epochs=2, n_per_emotion=2, device="cpu", progress=False)
+    assert (tmp_path / "rep" / "cvae_emoreg" / "checkpoint.pt").read_bytes() == before
