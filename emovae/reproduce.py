@@ -105,9 +105,9 @@ def reproduce(data_root=None, out_dir="reproduction", *, epochs: int = 700, seed
         ckpt = train(out_dir=run, config=cfg, data=data, model_config=model_config,
                      resume=(run / "checkpoint.pt").exists(), progress=progress)
         ev = evaluate_checkpoint(ckpt, data=data)
-        for split, (pts, labels, acc) in ev.items():
+        for split, (_, _, acc) in ev.items():
             tables2[split][f"emovae {title}"] = acc
-        results[key] = {split: acc.to_dict() for split, (_, _, acc) in ev.items()}
+            results.setdefault(key, {})[split] = acc.to_dict()
         secs = [row["seconds"] for row in ckpt.history if "seconds" in row]
         seconds[key] = statistics.median(secs) if secs else float("nan")
         pts, labels, acc = ev["train"]
