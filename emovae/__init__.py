@@ -2,7 +2,7 @@
 
 The small public API; each name lives in the module of its section of the paper.
 """
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, as_checkpoint, load_checkpoint, save_checkpoint
 from .data import Vocabulary, load_dataset, melody_to_music, read_melody, write_midi
 from .emotions import LABELS, NAMES, emotion_index
 from .errors import EmovaeError, EmovaeWarning
@@ -16,7 +16,7 @@ from .weights import bundled
 
 __version__ = "0.1.0"
 __all__ = [
-    "CVAE", "CVAEConfig", "Checkpoint", "EmovaeError", "EmovaeWarning", "LABELS", "NAMES", "TrainConfig",
+    "CVAE", "CVAEConfig", "Checkpoint", "as_checkpoint", "EmovaeError", "EmovaeWarning", "LABELS", "NAMES", "TrainConfig",
     "Vocabulary", "bundled", "emotion_index", "encode_dataset", "evaluate_checkpoint", "folder_metrics",
     "generate", "generate_set", "load_checkpoint", "load_dataset", "melody_to_music", "quadrant_accuracy",
     "read_melody", "reproduce", "save_checkpoint", "train", "write_midi",

@@ -86,6 +86,14 @@ def load_checkpoint(path, device: str | torch.device = "cpu", precision: str | N
                       history=payload.get("history", []), state=payload.get("state", {}))
 
 
+def as_checkpoint(model, device: str | torch.device = "cpu") -> Checkpoint:
+    """A loaded checkpoint from a Checkpoint, a file, or a run folder holding checkpoint.pt."""
+    if isinstance(model, Checkpoint):
+        return model
+    path = Path(model)
+    return load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path, device)
+
+
 def export_model(checkpoint: Checkpoint | str | os.PathLike, path) -> Path:
     """Write a model-only copy (configs, vocabulary, weights, history; no optimizer state)."""
     if not isinstance(checkpoint, Checkpoint):

@@ -142,7 +142,8 @@ def _evaluate(args) -> str:
     from .atomic import write_text
     from .evaluate import table2_markdown
     from .plots import plot_latent
-    from .reproduce import as_checkpoint, evaluate_checkpoint
+    from .checkpoint import as_checkpoint
+    from .reproduce import evaluate_checkpoint
 
     path = resolve_model(args.checkpoint)
     ckpt = as_checkpoint(path)
@@ -162,8 +163,8 @@ def _evaluate(args) -> str:
 def _generate(args) -> str:
     from .data import write_midi
     from .emotions import LABELS, emotion_index
+    from .checkpoint import as_checkpoint
     from .generate import generate, generate_set
-    from .reproduce import as_checkpoint
 
     ckpt = as_checkpoint(resolve_model(args.checkpoint))
     emotions = [emotion_index(e) for e in (args.emotion or LABELS)]   # unknown emotions fail before any write

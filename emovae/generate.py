@@ -13,19 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoint import Checkpoint, as_checkpoint
 from .data import write_midi
 from .emotions import LABELS, emotion_index, quadrant_centre
 from .errors import EmovaeError
 
 PLANE_LIMIT = 8.0  # |valence|, |arousal| beyond this lie far outside every training point
-
-
-def _as_checkpoint(model) -> Checkpoint:
-    if isinstance(model, Checkpoint):
-        return model
-    path = Path(model)
-    return load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
 
 
 def check_point(valence: float, arousal: float) -> tuple[float, float]:
@@ -64,7 +57,7 @@ def generate(model, emotion, n: int = 20, *, seed: int = 0, shift: bool | None =
 
     ``shift`` defaults to True for CVAE-EmoReg and False for CVAE-Base; ``at`` = (valence,
     arousal) decodes that one point n times (the same melody) instead of sampling."""
-    ckpt = _as_checkpoint(model)
+    ckpt = as_checkpoint(model)
     emotion = emotion_index(emotion)
     if at is not None:
         z = torch.tensor([check_point(*at)], dtype=torch.float32).repeat(n, 1)
@@ -78,7 +71,7 @@ def generate(model, emotion, n: int = 20, *, seed: int = 0, shift: bool | None =
 def generate_set(model, out_dir, *, n_per_emotion: int = 20, seed: int = 0, emotions=LABELS,
                  shift: bool | None = None, std: float = 2.0) -> list[Path]:
     """Write n melodies per emotion as out_dir/e1..e4/NNN.mid (the paper's generated sets)."""
-    ckpt = _as_checkpoint(model)
+    ckpt = as_checkpoint(model)
     paths = []
     for emotion in emotions:
         i = emotion_index(emotion)

@@ -20,7 +20,7 @@ import torch
 
 from . import data as data_mod
 from .atomic import write_text
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoint import Checkpoint, as_checkpoint
 from .evaluate import QuadrantAccuracy, quadrant_accuracy, table2_markdown
 from .generate import generate_set
 from .metrics import folder_metrics, table3_markdown
@@ -29,14 +29,6 @@ from .plots import plot_history, plot_latent
 from .train import EncodedData, TrainConfig, encode_dataset, train
 
 MODEL_TITLES = {"base": "CVAE-Base", "emoreg": "CVAE-EmoReg"}
-
-
-def as_checkpoint(model) -> Checkpoint:
-    """A loaded checkpoint from a Checkpoint, a file, or a run folder holding checkpoint.pt."""
-    if isinstance(model, Checkpoint):
-        return model
-    path = Path(model)
-    return load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
 
 
 @torch.no_grad()

@@ -196,9 +196,6 @@ class Trainer:
         mu, _ = self.model.encode(x, e)
         return mu.float().cpu().numpy(), e.cpu().numpy()
 
-    def quadrants(self) -> dict:
-        return {s: quadrant_accuracy(*self.latent(s)) for s in ("train", "heldout") if len(self.splits[s][2])}
-
     # -- checkpoints -----------------------------------------------------------------------
     def save(self, path) -> Path:
         state = {
@@ -285,12 +282,14 @@ def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = Non
         row["seconds"] = time.perf_counter() - t0
         epoch = trainer.epoch
         if epoch % config.log_every == 0 or epoch == config.epochs:
-            for split, acc in trainer.quadrants().items():
-                row[f"d_{split}"] = acc.to_dict()
-            if out:
-                pts, labels = trainer.latent("train")
-                plot_latent(pts, labels, out / "latent" / f"epoch_{epoch:04d}.png",
-                            title=f"epoch {epoch}: training split", accuracy=quadrant_accuracy(pts, labels))
+            for split in ("train", "heldout"):
+                if len(trainer.splits[split][2]):
+                    pts, labels = trainer.latent(split)
+                    acc = quadrant_accuracy(pts, labels)
+                    row[f"d_{split}"] = acc.to_dict()
+                    if out and split == "train":
+                        plot_latent(pts, labels, out / "latent" / f"epoch_{epoch:04d}.png",
+                                    title=f"epoch {epoch}: training split", accuracy=acc)
         trainer.history.append(row)
         bar.set_postfix(loss=f"{row['loss']:.1f}", recon=f"{row['recon']:.2f}",
                         **({"D": f"{row['d_train']['mean_recall']:.0f}%"} if "d_train" in row else {}))
