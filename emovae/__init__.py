@@ -1,23 +1,58 @@
 """emovae: melodies with a chosen emotion from a conditional VAE with an emotion-shaped latent plane.
 
-The small public API; each name lives in the module of its section of the paper.
+The small public API; each name lives in the module of its section of the paper. Names are
+loaded on first use (PEP 562), so ``import emovae`` costs next to nothing and a command pays
+only for what it uses.
 """
-from .checkpoint import Checkpoint, as_checkpoint, load_checkpoint, save_checkpoint
-from .data import Vocabulary, load_dataset, melody_to_music, read_melody, write_midi
-from .emotions import LABELS, NAMES, emotion_index
-from .errors import EmovaeError, EmovaeWarning
-from .evaluate import quadrant_accuracy
-from .generate import generate, generate_set
-from .metrics import folder_metrics
-from .model import CVAE, CVAEConfig
-from .reproduce import evaluate_checkpoint, reproduce
-from .train import TrainConfig, encode_dataset, train
-from .weights import bundled
+from __future__ import annotations
 
-__version__ = "0.1.0"
-__all__ = [
-    "CVAE", "CVAEConfig", "Checkpoint", "as_checkpoint", "EmovaeError", "EmovaeWarning", "LABELS", "NAMES", "TrainConfig",
-    "Vocabulary", "bundled", "emotion_index", "encode_dataset", "evaluate_checkpoint", "folder_metrics",
-    "generate", "generate_set", "load_checkpoint", "load_dataset", "melody_to_music", "quadrant_accuracy",
-    "read_melody", "reproduce", "save_checkpoint", "train", "write_midi",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.2.0"
+
+_EXPORTS = {
+    # configurations
+    "CVAEConfig": "config", "TrainConfig": "config", "PRESETS": "config", "preset": "config",
+    # emotions, errors
+    "LABELS": "emotions", "NAMES": "emotions", "emotion_index": "emotions",
+    "EmovaeError": "errors", "EmovaeWarning": "errors",
+    # data and encoding
+    "Vocabulary": "data", "load_dataset": "data", "read_melody": "data", "write_midi": "data",
+    "melody_to_music": "data",
+    # model, checkpoints, training
+    "CVAE": "model", "TrainedModel": "checkpoint", "load_model": "checkpoint",
+    "train": "training", "encode_dataset": "training",
+    # evaluation, generation
+    "quadrant_accuracy": "evaluate", "evaluate_model": "evaluate", "folder_metrics": "metrics",
+    "generate": "generation", "generate_set": "generation", "reproduce": "reproduction",
+    "bundled": "weights",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazily
+    from .checkpoint import TrainedModel, load_model
+    from .config import PRESETS, CVAEConfig, TrainConfig, preset
+    from .data import Vocabulary, load_dataset, melody_to_music, read_melody, write_midi
+    from .emotions import LABELS, NAMES, emotion_index
+    from .errors import EmovaeError, EmovaeWarning
+    from .evaluate import evaluate_model, quadrant_accuracy
+    from .generation import generate, generate_set
+    from .metrics import folder_metrics
+    from .model import CVAE
+    from .reproduction import reproduce
+    from .training import encode_dataset, train
+    from .weights import bundled
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'emovae' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

@@ -1,115 +1,291 @@
-"""Checkpoints that carry everything needed to use them: configs, vocabulary, weights.
+"""Checkpoints, and the trained-model object every tool goes through.
 
-A training checkpoint also holds the optimizer state, the RNG states, the split, the epoch and
-the history, so ``emovae train --resume`` continues exactly where the run stopped. Files are
-written atomically. A model-only file (``export_model``) drops the training state; the weights
+A checkpoint file carries everything needed to use it: the architecture (``CVAEConfig``), the
+training settings (``TrainConfig``), the vocabulary, the weights, the epoch and the history. A
+training checkpoint also holds a :class:`TrainingState` (optimizer, RNG states, the split), so
+``emovae train --resume`` continues exactly where the run stopped. Files are written atomically.
+A model-only file (:meth:`TrainedModel.export`) drops the optimizer and RNG states; the weights
 bundled with the package are such files.
+
+One rule finds a checkpoint (:func:`resolve_checkpoint`): ``None`` or a preset name (``emoreg``,
+``base``, ``paper-emoreg``, ``paper-base``) means the bundled weights, a folder means its
+``checkpoint.pt``, anything else is a file.
+
+:class:`TrainedModel` is the model as a user sees it (magenta's ``TrainedModel``):
+``encode(tokens, emotion)`` -> latent points, ``decode(z, emotion)`` -> tokens,
+``sample(emotion, n, seed)`` -> tokens. Tokens here are raw tokens (see :mod:`emovae.data`).
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .atomic import atomic_path
-from .data import Vocabulary
+from .config import ALIASES, PRESETS, CVAEConfig, TrainConfig
+from .data import N_STEPS, Vocabulary
+from .emotions import emotion_index, quadrant_centre
 from .errors import EmovaeError
-from .model import CVAE, CVAEConfig
+from .model import CVAE
+
+__all__ = ["FORMAT", "TrainingState", "TrainedModel", "load_model", "resolve_checkpoint", "save_checkpoint",
+           "resolve_device", "MAX_BATCH"]
 
 FORMAT = "emovae-checkpoint-1"
+MAX_BATCH = 4096          # melodies decoded at once: memory stays bounded whatever n is asked for
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N' as a torch.device."""
+    if isinstance(name, torch.device):
+        return name
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise EmovaeError(f"device {name!r}: no CUDA GPU is available here (use --device auto or cpu)")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise EmovaeError(f"unknown device {name!r}: use auto, cpu or cuda") from None
 
 
 @dataclass
-class Checkpoint:
-    model: CVAE
-    vocab: Vocabulary
-    model_config: CVAEConfig
-    train_config: dict = field(default_factory=dict)   # TrainConfig as a dict (empty for a bare model)
-    epoch: int = 0
-    history: list = field(default_factory=list)
-    state: dict = field(default_factory=dict)           # optimizer, rng, split: for resuming
+class TrainingState:
+    """What a training run needs beyond the weights to continue bit for bit, and its split."""
+
+    names: list = field(default_factory=list)        # "e1/file.mid" per example of the data set
+    train_idx: list = field(default_factory=list)    # rows of the training split
+    heldout_idx: list = field(default_factory=list)  # rows of the held-out split
+    optimizer: dict | None = None                    # the optimizer's state_dict (None in a model-only file)
+    shuffle_rng: torch.Tensor | None = None          # CPU generator state: the order of the examples
+    noise_rng: torch.Tensor | None = None            # generator state of the sampling noise
+    noise_device: str = "cpu"                        # the device type the noise generator lived on
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "TrainingState":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (values or {}).items() if k in known})
+
+    def model_only(self) -> "TrainingState":
+        """The split without the optimizer and RNG states."""
+        return TrainingState(names=list(self.names), train_idx=list(self.train_idx),
+                             heldout_idx=list(self.heldout_idx))
+
+
+def _emotions(emotion, n: int, device) -> torch.Tensor:
+    """(n,) emotion indices from one emotion (any form emotion_index takes) or a sequence of them."""
+    if isinstance(emotion, (str, int, np.integer)):
+        idx = [emotion_index(int(emotion) if isinstance(emotion, np.integer) else emotion)] * n
+    else:
+        idx = [emotion_index(int(e) if isinstance(e, (np.integer, int)) else e) for e in emotion]
+        if len(idx) != n:
+            raise EmovaeError(f"{len(idx)} emotions given for {n} melodies")
+    return torch.as_tensor(idx, dtype=torch.long, device=device)
+
+
+class TrainedModel:
+    """A trained CVAE with its vocabulary and settings: ``encode``, ``decode``, ``sample``."""
+
+    def __init__(self, net: CVAE, vocab: Vocabulary, train_config: TrainConfig | None = None, *,
+                 epoch: int = 0, history: list | None = None, state: TrainingState | None = None,
+                 path: Path | None = None):
+        self.net = net                                  # the torch module
+        self.vocab = vocab                              # raw token <-> index
+        self.train_config = train_config or TrainConfig()
+        self.epoch = epoch                              # epochs trained
+        self.history = list(history or [])              # one dict per epoch
+        self.state = state or TrainingState()           # split (+ optimizer and RNGs in a training file)
+        self.path = path                                # the file it was loaded from, if any
+
+    def __repr__(self) -> str:
+        return f"TrainedModel({self.title}, epoch {self.epoch}, {self.path or 'in memory'})"
+
+    @property
+    def model_config(self) -> CVAEConfig:
+        return self.net.config
 
     @property
     def emotion_regularized(self) -> bool:
-        """True for CVAE-EmoReg (emotion weights > 0): generation then samples around quadrant centres."""
-        tc = self.train_config
-        return bool(tc.get("weight_arousal", 0) or tc.get("weight_valence", 0))
+        """True for CVAE-EmoReg: sampling then centres on the emotion's quadrant."""
+        return self.train_config.emotion_regularized
+
+    @property
+    def title(self) -> str:
+        return "CVAE-EmoReg" if self.emotion_regularized else "CVAE-Base"
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    # -- the three verbs -------------------------------------------------------------------
+    @torch.no_grad()
+    def encode(self, tokens, emotion) -> np.ndarray:
+        """Latent means ``mu`` (N, 2) of raw-token melodies (N, 64) (or one (64,)) under the
+        given emotion label(s): the paper's encoder reads the label as well as the melody."""
+        raw = np.asarray(tokens)
+        if raw.ndim == 1:
+            raw = raw[None]
+        if raw.ndim != 2 or raw.shape[1] != self.model_config.n_steps:
+            raise EmovaeError(f"melodies must have shape (N, {self.model_config.n_steps}), got {tuple(raw.shape)}")
+        idx = torch.as_tensor(self.vocab.encode(raw), device=self.device)
+        out = []
+        self.net.eval()
+        for start in range(0, len(idx), MAX_BATCH):
+            rows = idx[start:start + MAX_BATCH]
+            mu, _ = self.net.encode(rows, _emotions_slice(emotion, start, len(rows), len(idx), self.device))
+            out.append(mu.float().cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, self.model_config.latent), np.float32)
+
+    @torch.no_grad()
+    def decode(self, z, emotion, *, temperature: float = 0.0, seed: int = 0) -> np.ndarray:
+        """Raw tokens (N, 64) decoded from latent points ``z`` (N, 2) with the emotion(s) as
+        condition. ``temperature`` 0 reads each step's softmax by argmax (the paper's way);
+        above 0 each step is drawn from softmax(logits / temperature), seeded by ``seed``."""
+        temperature = check_temperature(temperature)
+        z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+        if z.ndim != 2 or z.shape[1] != self.model_config.latent:
+            raise EmovaeError(f"latent points must have shape (N, {self.model_config.latent}), got {tuple(z.shape)}")
+        gen = torch.Generator().manual_seed(int(seed)) if temperature > 0 else None
+        self.net.eval()
+        out = []
+        for start in range(0, len(z), MAX_BATCH):
+            rows = z[start:start + MAX_BATCH].to(self.device)
+            logits = self.net.decode(rows, _emotions_slice(emotion, start, len(rows), len(z), self.device)).float()
+            if temperature > 0:
+                probs = torch.softmax(logits.cpu() / temperature, dim=-1)
+                picks = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=gen)
+                out.append(picks.reshape(probs.shape[:2]))
+            else:
+                out.append(logits.argmax(-1).cpu())
+        if not out:
+            return np.zeros((0, self.model_config.n_steps), np.int64)
+        return self.vocab.decode(torch.cat(out).numpy())
+
+    def sample_points(self, emotion, n: int = 20, *, seed: int = 0, shift: bool | None = None,
+                      std: float = 2.0, radius: float = 2.0) -> np.ndarray:
+        """n latent points z ~ N(0, std^2 I), for CVAE-EmoReg shifted to the emotion's quadrant
+        centre (+-radius, +-radius) (``shift`` None = as the model calls for). Seeded by
+        ``seed`` and the emotion, so each emotion draws its own points."""
+        n = check_count(n)
+        e = emotion_index(emotion)
+        shift = self.emotion_regularized if shift is None else shift
+        gen = torch.Generator().manual_seed(int(seed) * 4 + e)
+        z = torch.randn(n, self.model_config.latent, generator=gen) * std
+        if shift:
+            z[:, :2] += torch.tensor(quadrant_centre(e, radius))
+        return z.numpy()
+
+    def sample(self, emotion, n: int = 20, *, seed: int = 0, shift: bool | None = None, std: float = 2.0,
+               temperature: float = 0.0) -> np.ndarray:
+        """n melodies (raw tokens (n, 64)) of one emotion: the paper's generation."""
+        z = self.sample_points(emotion, n, seed=seed, shift=shift, std=std)
+        return self.decode(z, emotion, temperature=temperature, seed=seed)
+
+    # -- files -----------------------------------------------------------------------------
+    def save(self, path, optimizer_state: bool = True) -> Path:
+        """Write this model (with its training state unless ``optimizer_state`` is False), atomically."""
+        state = self.state if optimizer_state else self.state.model_only()
+        return save_checkpoint(path, net=self.net, vocab=self.vocab, train_config=self.train_config,
+                               epoch=self.epoch, history=self.history, state=state)
+
+    def export(self, path) -> Path:
+        """Write a model-only copy (configs, vocabulary, weights, history, split)."""
+        return self.save(path, optimizer_state=False)
 
 
-def save_checkpoint(path, *, model: CVAE, vocab: Vocabulary, train_config: dict | None = None,
-                    epoch: int = 0, history: list | None = None, state: dict | None = None) -> Path:
+def _emotions_slice(emotion, start: int, count: int, total: int, device) -> torch.Tensor:
+    if isinstance(emotion, (str, int, np.integer)):
+        return _emotions(emotion, count, device)
+    return _emotions(list(emotion), total, device)[start:start + count]
+
+
+def check_count(n) -> int:
+    """A melody count: a whole number >= 1 (numpy integers accepted)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise EmovaeError(f"count {n!r}: a whole number >= 1 is needed")
+    return int(n)
+
+
+def check_temperature(t) -> float:
+    """A sampling temperature: a finite number >= 0 (0 = argmax)."""
+    try:
+        value = float(t)
+    except (TypeError, ValueError):
+        raise EmovaeError(f"temperature {t!r}: a number >= 0 is needed") from None
+    if not math.isfinite(value) or value < 0:
+        raise EmovaeError(f"temperature {t!r}: a number >= 0 is needed (0 = argmax)")
+    return value
+
+
+def save_checkpoint(path, *, net: CVAE, vocab: Vocabulary, train_config: TrainConfig, epoch: int = 0,
+                    history: list | None = None, state: TrainingState | None = None) -> Path:
     """Write a checkpoint atomically (a crash never leaves a half-written file)."""
     payload = {
         "format": FORMAT,
-        "model_config": model.config.to_dict(),
+        "model_config": net.config.to_dict(),
         "vocab": vocab.to_list(),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "train_config": dict(train_config or {}),
+        "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "train_config": train_config.to_dict(),
         "epoch": int(epoch),
         "history": list(history or []),
-        "state": state or {},
+        "state": (state or TrainingState()).to_dict(),
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return Path(path)
 
 
-def load_checkpoint(path, device: str | torch.device = "cpu", precision: str | None = None) -> Checkpoint:
-    """Load a checkpoint; errors name the file and what is wrong with it."""
-    path = Path(path)
+def resolve_checkpoint(spec: str | os.PathLike | None = None) -> Path:
+    """The checkpoint file meant by ``spec``: None or a preset name = the bundled weights, a
+    folder = its checkpoint.pt, anything else = the file itself."""
+    from .weights import bundled
+
+    if spec is None:
+        return bundled("emoreg")
+    text = str(spec)
+    if (text in PRESETS or text in ALIASES) and not Path(text).exists():
+        return bundled(ALIASES.get(text, text).removeprefix("paper-"))
+    path = Path(spec)
+    return path / "checkpoint.pt" if path.is_dir() else path
+
+
+def load_model(spec: "str | os.PathLike | TrainedModel | None" = None, device: str | torch.device = "cpu",
+               precision: str | None = None) -> TrainedModel:
+    """Load a trained model: bundled by name, a checkpoint file or a run folder (see
+    :func:`resolve_checkpoint`); a :class:`TrainedModel` is handed back as it is.
+    Errors name the file and what is wrong with it."""
+    if isinstance(spec, TrainedModel):
+        return spec
+    path = resolve_checkpoint(spec)
     if not path.is_file():
         raise EmovaeError(f"{path}: no such checkpoint file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
-        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:  # any unreadable file is the same user error
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
         raise EmovaeError(f"{path}: not an emovae checkpoint ({reason})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise EmovaeError(f"{path}: not an emovae checkpoint (no '{FORMAT}' marker)")
-    known = {f.name for f in fields(CVAEConfig)}
-    config = CVAEConfig(**{k: v for k, v in payload["model_config"].items() if k in known})
-    if precision is not None:
-        config.precision = precision
+    config = CVAEConfig.from_dict(payload["model_config"])
+    train_config = TrainConfig.from_dict(payload.get("train_config"))
     vocab = Vocabulary.from_list(payload["vocab"])
     if vocab.size != config.vocab_size:
         raise EmovaeError(f"{path}: vocabulary of {vocab.size} tokens but the model expects {config.vocab_size}")
-    model = CVAE(config)
+    if config.n_steps != N_STEPS:
+        raise EmovaeError(f"{path}: a model of {config.n_steps} steps; emovae reads {N_STEPS}-step melodies")
+    net = CVAE(config, precision=precision or train_config.precision)
     try:
-        model.load_state_dict(payload["model"])
+        net.load_state_dict(payload["model"])
     except RuntimeError as exc:
         raise EmovaeError(f"{path}: weights do not fit the stored model config ({str(exc).splitlines()[0][:120]})") from None
-    model.to(device)
-    return Checkpoint(model=model, vocab=vocab, model_config=config,
-                      train_config=payload.get("train_config", {}), epoch=payload.get("epoch", 0),
-                      history=payload.get("history", []), state=payload.get("state", {}))
-
-
-def as_checkpoint(model, device: str | torch.device = "cpu") -> Checkpoint:
-    """A loaded checkpoint from a Checkpoint, a file, or a run folder holding checkpoint.pt."""
-    if isinstance(model, Checkpoint):
-        return model
-    path = Path(model)
-    return load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path, device)
-
-
-def export_model(checkpoint: Checkpoint | str | os.PathLike, path) -> Path:
-    """Write a model-only copy (configs, vocabulary, weights, history; no optimizer state)."""
-    if not isinstance(checkpoint, Checkpoint):
-        checkpoint = load_checkpoint(checkpoint)
-    return save_checkpoint(path, model=checkpoint.model, vocab=checkpoint.vocab,
-                           train_config=checkpoint.train_config, epoch=checkpoint.epoch,
-                           history=checkpoint.history)
-
-
-def check_vocabulary(vocab: Vocabulary, raw_tokens, where: str) -> None:
-    """Raise if the data holds pitches the model's vocabulary lacks (a model from another vocabulary)."""
-    import numpy as np
-
-    missing = sorted(set(np.unique(raw_tokens).tolist()) - set(vocab.tokens))
-    if missing:
-        raise EmovaeError(
-            f"{where}: the model's vocabulary ({vocab.size} tokens) lacks pitch(es) {missing} of this data set; "
-            "it was trained on another vocabulary"
-        )
+    net.to(resolve_device(device))
+    return TrainedModel(net, vocab, train_config, epoch=payload.get("epoch", 0), history=payload.get("history", []),
+                        state=TrainingState.from_dict(payload.get("state")), path=path)

@@ -42,46 +42,58 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _train_defaults() -> dict:
+    from .config import DEFAULT_PRESET, PRESETS
+
+    return PRESETS[DEFAULT_PRESET].train.to_dict() | PRESETS[DEFAULT_PRESET].model.to_dict()
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .config import ALIASES, DEFAULT_PRESET, PRECISIONS, PRESETS
+
+    d = _train_defaults()
     p = _Parser(prog="emovae", description="Melodies with a chosen emotion: a conditional VAE whose latent "
                 "plane is Russell's valence-arousal plane (Grekow 2025). Data: --data DIR or $EMOVAE_DATA.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train CVAE-EmoReg or CVAE-Base on a data set",
-                       description="Train a model; writes OUT/checkpoint.pt, OUT/history.json, OUT/latent/*.png.")
+    presets_help = "; ".join(f"{name}: {pr.description}" for name, pr in PRESETS.items())
+    t = sub.add_parser("train", help="train a model (a preset, settings overridden) on a data set",
+                       description="Train a model; writes OUT/checkpoint.pt, OUT/history.json, OUT/latent/*.png. "
+                                   "Settings not given come from the preset.")
     t.add_argument("--data", help="data set folder with e1..e4/*.mid (default: $EMOVAE_DATA)")
     t.add_argument("--out", required=True, help="run folder")
-    t.add_argument("--model", choices=["emoreg", "base"], default="emoreg",
-                   help="emoreg: with the emotion terms (80, 70); base: without (default: emoreg)")
-    t.add_argument("--epochs", type=_positive_int, default=700)
-    t.add_argument("--batch-size", type=_positive_int, default=16)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--seed", type=int, default=33, help="initialisation, shuffling and noise")
-    t.add_argument("--split-seed", type=int, default=42, help="stratified 80/20 split")
-    t.add_argument("--weight-arousal", type=float, help="weight of L_EmoA (default by --model)")
-    t.add_argument("--weight-valence", type=float, help="weight of L_EmoV (default by --model)")
-    t.add_argument("--reduction", choices=["sum", "mean"], default="sum",
-                   help="L_R over the batch: sum (the authors') or mean")
-    t.add_argument("--hidden", type=_positive_int, default=512, help="GRU units")
-    t.add_argument("--dense", type=_positive_int, default=100, help="encoder Dense units")
-    t.add_argument("--log-every", type=_positive_int, default=50)
-    t.add_argument("--checkpoint-every", type=_positive_int, default=10)
+    t.add_argument("--preset", "--model", dest="preset", default=DEFAULT_PRESET,
+                   choices=[*PRESETS, *ALIASES], metavar="NAME",
+                   help=f"named configuration (default: {DEFAULT_PRESET}). {presets_help}")
+    t.add_argument("--epochs", type=_positive_int, help=f"passes over the training split (preset: {d['epochs']})")
+    t.add_argument("--batch-size", type=_positive_int, help=f"examples per step (preset: {d['batch_size']})")
+    t.add_argument("--lr", type=float, help=f"RMSprop learning rate (preset: {d['lr']:g})")
+    t.add_argument("--seed", type=int, help=f"initialisation, shuffling and noise (preset: {d['seed']})")
+    t.add_argument("--split-seed", type=int, help=f"stratified 80/20 split (preset: {d['split_seed']})")
+    t.add_argument("--weight-arousal", type=float, help="weight of L_EmoA (preset: 80 for paper-emoreg, 0 for paper-base)")
+    t.add_argument("--weight-valence", type=float, help="weight of L_EmoV (preset: 70 for paper-emoreg, 0 for paper-base)")
+    t.add_argument("--reduction", choices=["sum", "mean"], help=f"L_R over the batch (preset: {d['reduction']})")
+    t.add_argument("--hidden", type=_positive_int, help=f"GRU units (preset: {d['hidden']})")
+    t.add_argument("--dense", type=_positive_int, help=f"encoder Dense units (preset: {d['dense']})")
+    t.add_argument("--log-every", type=_positive_int, default=50,
+                   help="epochs between quadrant accuracies and latent pictures (default: 50)")
+    t.add_argument("--checkpoint-every", type=_positive_int, help=f"(preset: {d['checkpoint_every']})")
     t.add_argument("--no-validate", action="store_true", help="skip the held-out pass after each epoch")
-    t.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
-    t.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="GRU matrix products")
+    t.add_argument("--device", help="auto (GPU when present), cpu or cuda (default: auto)")
+    t.add_argument("--precision", choices=PRECISIONS, help=f"GRU matrix products (default: {d['precision']})")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --out with its stored configuration (only --epochs and --device apply)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="quadrant accuracy (Table 2) and latent pictures of a model")
-    e.add_argument("checkpoint", nargs="?", help="checkpoint file or run folder (default: bundled CVAE-EmoReg)")
+    e.add_argument("checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
     e.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     e.add_argument("--out", help="folder for latent pictures and accuracy.json")
 
     g = sub.add_parser("generate", help="write melodies of chosen emotions as MIDI",
                        description="Writes OUT/e1..e4/*.mid. Sampling as the paper: z ~ N(0, 2^2) around "
                                    "the emotion's quadrant centre (CVAE-EmoReg).")
-    g.add_argument("checkpoint", nargs="?", help="checkpoint file or run folder (default: bundled CVAE-EmoReg)")
+    g.add_argument("checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--emotion", action="append",
                    help="e1..e4, Q1..Q4 or happy/angry/sad/relaxed; repeatable (default: all four)")
@@ -96,40 +108,44 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--name", action="append", help="column name per folder (default: folder name)")
     m.add_argument("--no-paper", action="store_true", help="leave out the paper's columns")
 
-    r = sub.add_parser("reproduce", help="train both models with the paper's configuration and write a report")
+    r = sub.add_parser("reproduce", help="train both paper presets and write a report of Tables 2, 3 and Figs. 5-7")
     r.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     r.add_argument("--out", default="reproduction", help="report folder (default: reproduction)")
-    r.add_argument("--epochs", type=_positive_int, default=700)
-    r.add_argument("--seed", type=int, default=33)
+    r.add_argument("--epochs", type=_positive_int, default=d["epochs"])
+    r.add_argument("--seed", type=int, default=d["seed"])
     r.add_argument("--device", default="auto")
-    r.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    r.add_argument("--precision", choices=PRECISIONS, default=d["precision"])
     r.add_argument("--quiet", action="store_true")
     return p
 
 
-def resolve_model(arg: str | None) -> Path:
-    """A checkpoint path from a file, a run folder, or None / 'emoreg' / 'base' for the bundled weights."""
-    from .weights import bundled
-
-    if arg is None or arg in ("emoreg", "base"):
-        return bundled(arg or "emoreg")
-    path = Path(arg)
-    return path / "checkpoint.pt" if path.is_dir() else path
+_TRAIN_FLAGS = ("epochs", "batch_size", "lr", "seed", "split_seed", "weight_arousal", "weight_valence",
+                "reduction", "checkpoint_every", "device", "precision")
 
 
 def _train(args) -> str:
-    from .model import CVAEConfig
-    from .train import TrainConfig, train
+    import dataclasses
 
-    weights = {k: v for k, v in (("weight_arousal", args.weight_arousal), ("weight_valence", args.weight_valence))
-               if v is not None}
-    config = TrainConfig.for_model(
-        args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-        split_seed=args.split_seed, reduction=args.reduction, log_every=args.log_every,
-        checkpoint_every=args.checkpoint_every, validate=not args.no_validate, device=args.device,
-        precision=args.precision, **weights)
-    ckpt = train(args.data, args.out, model_config=CVAEConfig(hidden=args.hidden, dense=args.dense),
-                 config=config, resume=args.resume, progress=not args.quiet)
+    from .config import preset
+    from .evaluate import QuadrantLog
+    from .training import train
+
+    overrides = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
+    if args.no_validate:
+        overrides["validate"] = False
+    chosen = preset(args.preset, **overrides)
+    sizes = {k: getattr(args, k) for k in ("hidden", "dense") if getattr(args, k) is not None}
+    model_config = dataclasses.replace(chosen.model, **sizes)
+    config = chosen.train
+    stored = Path(args.out) / "checkpoint.pt"
+    if args.resume and stored.is_file():   # the stored run's settings; only --epochs and --device apply
+        from .checkpoint import load_model
+
+        previous = load_model(stored).train_config
+        config = dataclasses.replace(previous, epochs=args.epochs or previous.epochs,
+                                     device=args.device or previous.device)
+    ckpt = train(args.data, args.out, model_config=model_config, config=config, resume=args.resume,
+                 progress=not args.quiet, callbacks=[QuadrantLog(every=args.log_every, out_dir=args.out)])
     last = ckpt.history[-1] if ckpt.history else {}
     acc = last.get("d_train")
     tail = f"; D_i train mean {acc['mean_recall']:.1f}%" if acc and acc.get("mean_recall") is not None else ""
@@ -137,45 +153,32 @@ def _train(args) -> str:
 
 
 def _evaluate(args) -> str:
-    import json
+    from .checkpoint import load_model
+    from .evaluate import evaluate_model, evaluation_markdown, write_evaluation
 
-    from .atomic import write_text
-    from .evaluate import table2_markdown
-    from .plots import plot_latent
-    from .checkpoint import as_checkpoint
-    from .reproduce import evaluate_checkpoint
-
-    path = resolve_model(args.checkpoint)
-    ckpt = as_checkpoint(path)
-    ev = evaluate_checkpoint(ckpt, args.data)
-    text = [f"{path} (epoch {ckpt.epoch})"]
-    for split, (pts, labels, acc) in ev.items():
-        text += [f"\nquadrant accuracy, {split} split ({len(labels)} examples):", table2_markdown({"model": acc})]
-        if args.out:
-            plot_latent(pts, labels, Path(args.out) / f"latent_{split}.png",
-                        title=f"{path.name}: {split} split", accuracy=acc)
+    model = load_model(args.checkpoint)
+    ev = evaluate_model(model, args.data)
     if args.out:
-        write_text(Path(args.out) / "accuracy.json",
-                   json.dumps({s: a.to_dict() for s, (_, _, a) in ev.items()}, indent=1))
-    return "\n".join(text)
+        write_evaluation(ev, args.out, name=model.path.name)
+    return f"{model.path} (epoch {model.epoch})\n\n" + evaluation_markdown(ev)
 
 
 def _generate(args) -> str:
+    from .checkpoint import load_model
     from .data import write_midi
     from .emotions import LABELS, emotion_index
-    from .checkpoint import as_checkpoint
-    from .generate import generate, generate_set
+    from .generation import generate, generate_set
 
-    ckpt = as_checkpoint(resolve_model(args.checkpoint))
+    model = load_model(args.checkpoint)
     emotions = [emotion_index(e) for e in (args.emotion or LABELS)]   # unknown emotions fail before any write
     shift = {"auto": None, "yes": True, "no": False}[args.shift]
     if args.at is None:
-        paths = generate_set(ckpt, args.out, n_per_emotion=args.count, seed=args.seed, emotions=emotions,
+        paths = generate_set(model, args.out, n_per_emotion=args.count, seed=args.seed, emotions=emotions,
                              shift=shift)
     else:
         paths = []
         for e in emotions:
-            tokens = generate(ckpt, e, 1, at=args.at)
+            tokens = generate(model, e, 1, at=args.at)
             path = Path(args.out) / LABELS[e] / f"{LABELS[e]}_v{args.at[0]:+.2f}_a{args.at[1]:+.2f}.mid"
             write_midi(tokens[0], path)
             paths.append(path)
@@ -194,7 +197,7 @@ def _metrics(args) -> str:
 
 
 def _reproduce(args) -> str:
-    from .reproduce import reproduce
+    from .reproduction import reproduce
 
     report = reproduce(args.data, args.out, epochs=args.epochs, seed=args.seed, device=args.device,
                        precision=args.precision, progress=not args.quiet)

@@ -50,9 +50,9 @@ the same pitch): an onset token starts a note, each HOLD right after it lengthen
 step, and a HOLD at the start or after a REST is a rest. The result has resolution 4,
 tempo 120 BPM, a 4/4 time signature and one track (program 0, velocity 64).
 
-Data set (:func:`load_dataset`): ``ROOT/e1 .. ROOT/e4/*.mid`` (the suffix in any case), label =
-folder (0..3 = e1..e4), files ordered e1..e4, then by file name; names starting with "." are
-skipped; missing emotion folders are allowed, but not a data set without a single file. Split
+Data set (:func:`load_dataset`): ``ROOT/e1 .. ROOT/e4/*.mid`` (or ``.midi``, the suffix in any
+case; :func:`midi_files`), label = folder (0..3 = e1..e4), files ordered e1..e4, then by file
+name; names starting with "." are skipped; missing emotion folders are allowed, but not a data set without a single file. Split
 (:func:`split`): scikit-learn's stratified ``train_test_split`` of the row numbers, as the
 authors called it (test_size 0.2, random_state 42): 275 training / 69 held-out rows on the
 real data.
@@ -63,18 +63,22 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import muspy
 import numpy as np
 
 from .atomic import atomic_path
 from .emotions import LABELS
 from .errors import EmovaeError, EmovaeWarning
 
+if TYPE_CHECKING:  # slow imports, loaded inside the functions that need them
+    import mido
+    import muspy
+
 __all__ = [
     "N_STEPS", "STEPS_PER_QUARTER", "REST", "HOLD", "TEMPO_QPM",
-    "read_melody", "melody_to_music", "write_midi",
-    "Vocabulary", "Dataset", "load_dataset", "resolve_data_root", "split",
+    "read_melody", "notes_of", "melody_to_music", "midi_file", "midi_bytes", "write_midi",
+    "Vocabulary", "Dataset", "load_dataset", "midi_files", "resolve_data_root", "split",
 ]
 
 N_STEPS = 64                 # 4 bars x 16 sixteenths
@@ -124,6 +128,8 @@ def _check_codes(arr: np.ndarray, what: str) -> None:
 
 def _read_music(path: Path) -> muspy.Music:
     """Parse a MIDI file with MusPy (mido backend); file problems become EmovaeError (rule 1)."""
+    import muspy
+
     if not path.exists():
         raise EmovaeError(f"{path}: no such file")
     if not path.is_file():
@@ -139,7 +145,7 @@ def _read_music(path: Path) -> muspy.Music:
         raise EmovaeError(f"{path}: not a readable MIDI file ({reason})") from None
 
 
-def _check_time_signatures(path: Path, music: muspy.Music, onsets: list[int]) -> None:
+def _check_time_signatures(path: Path, music, onsets: list[int]) -> None:
     """Rule 4: every note onset must fall where 4/4 (or no signature) is in force."""
     signatures = sorted(music.time_signatures, key=lambda s: s.time)  # stable sort
     if not signatures or not onsets:
@@ -199,6 +205,8 @@ def read_melody(path: str | os.PathLike) -> np.ndarray:
     Raises EmovaeError (one line, naming the file) for a file that cannot be read by them, and
     warns with EmovaeWarning when it reduces a polyphonic file or drops too-short notes.
     """
+    import muspy
+
     path = Path(path)
     music = _read_music(path)
     raw = [note for track in music.tracks if not track.is_drum for note in track.notes]
@@ -241,12 +249,12 @@ def read_melody(path: str | os.PathLike) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- writing
 
-def melody_to_music(tokens) -> muspy.Music:
-    """Decode raw tokens (1-D, any length; 64 for a melody) into a MusPy Music.
+def notes_of(tokens) -> list[tuple[int, int, int]]:
+    """The notes of raw tokens (1-D, any length) as ``(onset step, duration in steps, pitch)``.
 
     An onset token starts a note; each HOLD after it lengthens the note by one step; REST ends
-    it; a HOLD with no note to extend (at the start, after a REST) is a rest. Resolution 4
-    (sixteenths), tempo 120 BPM, 4/4 at time 0, one track with program 0.
+    it; a HOLD with no note to extend (at the start, after a REST) is a rest.
+    ``[60, HOLD, REST, 62]`` -> ``[(0, 2, 60), (3, 1, 62)]``.
     """
     arr = _int_array(tokens, "melody")
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -254,18 +262,28 @@ def melody_to_music(tokens) -> muspy.Music:
     if arr.ndim != 1:
         raise EmovaeError(f"melody: expected a 1-D token sequence, got shape {arr.shape}")
     _check_codes(arr, "melody")
-
-    notes: list[muspy.Note] = []
-    current: muspy.Note | None = None
+    notes: list[list[int]] = []
+    current: list[int] | None = None
     for step, token in enumerate(arr.tolist()):
         if token < REST:  # onset
-            current = muspy.Note(time=step, pitch=token, duration=1, velocity=VELOCITY)
+            current = [step, 1, token]
             notes.append(current)
         elif token == HOLD and current is not None:
-            current.duration += 1
+            current[1] += 1
         elif token == REST:
             current = None
         # HOLD with no current note: a rest, nothing to do
+    return [(s, d, p) for s, d, p in notes]
+
+
+def melody_to_music(tokens) -> muspy.Music:
+    """Decode raw tokens (1-D, any length; 64 for a melody) into a MusPy Music (:func:`notes_of`).
+
+    Resolution 4 (sixteenths), tempo 120 BPM, 4/4 at time 0, one track with program 0.
+    """
+    import muspy
+
+    notes = [muspy.Note(time=s, pitch=p, duration=d, velocity=VELOCITY) for s, d, p in notes_of(tokens)]
     return muspy.Music(
         resolution=STEPS_PER_QUARTER,
         tempos=[muspy.Tempo(time=0, qpm=TEMPO_QPM)],
@@ -274,13 +292,49 @@ def melody_to_music(tokens) -> muspy.Music:
     )
 
 
+TICKS_PER_STEP = 1           # MIDI files we write: 4 ticks per quarter note (one per sixteenth), as MusPy wrote them
+
+
+def midi_file(tokens) -> mido.MidiFile:
+    """The MIDI file of raw tokens (:func:`notes_of`), built with mido: 4 ticks per quarter (one per step),
+    tempo 120 BPM, 4/4, one track on channel 1 with program 0 (piano), velocity 64."""
+    import mido
+
+    events = []
+    for start, duration, pitch in notes_of(tokens):
+        events.append(((start + duration) * TICKS_PER_STEP, 0, pitch))   # note-offs first at a tick
+        events.append((start * TICKS_PER_STEP, 1, pitch))
+    events.sort()
+    meta = mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(TEMPO_QPM), time=0),
+        mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
+        mido.MetaMessage("end_of_track", time=0),
+    ])
+    track = mido.MidiTrack([mido.Message("program_change", program=0, channel=0, time=0)])
+    now = 0
+    for tick, on, pitch in events:
+        track.append(mido.Message("note_on", note=pitch, velocity=VELOCITY if on else 0, channel=0, time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return mido.MidiFile(type=1, ticks_per_beat=STEPS_PER_QUARTER * TICKS_PER_STEP, tracks=[meta, track])
+
+
+def midi_bytes(tokens) -> bytes:
+    """The bytes of :func:`midi_file`."""
+    import io
+
+    buf = io.BytesIO()
+    midi_file(tokens).save(file=buf)
+    return buf.getvalue()
+
+
 def write_midi(tokens, path: str | os.PathLike) -> None:
-    """Write ``melody_to_music(tokens)`` as a MIDI file, atomically (temp file, then replace)."""
-    music = melody_to_music(tokens)  # validate before touching the file system
+    """Write the MIDI file of raw tokens (:func:`midi_file`), atomically (temp file, then replace)."""
+    data = midi_bytes(tokens)  # validate before touching the file system
     path = Path(path)
     try:
         with atomic_path(path) as tmp:
-            muspy.write_midi(tmp, music)
+            tmp.write_bytes(data)
     except OSError as exc:
         raise EmovaeError(f"{path}: cannot write ({_one_line(exc.strerror or str(exc))})") from None
 
@@ -353,6 +407,17 @@ class Vocabulary:
             )
         return np.asarray(self.tokens, dtype=np.int64)[arr]
 
+    def check_covers(self, raw_tokens, where: str = "model") -> None:
+        """Raise if ``raw_tokens`` hold pitches this vocabulary lacks (a model trained on another
+        vocabulary than the data it is given)."""
+        arr = _int_array(raw_tokens, "tokens")
+        missing = sorted(set(np.unique(arr).tolist()) - set(self.tokens))
+        if missing:
+            raise EmovaeError(
+                f"{where}: the model's vocabulary ({self.size} tokens) lacks pitch(es) {_fmt_values(missing)} "
+                "of this data set; it was trained on another vocabulary"
+            )
+
     def to_list(self) -> list[int]:
         """The raw token values as a plain list (for checkpoints)."""
         return list(self.tokens)
@@ -380,11 +445,16 @@ class Dataset:
         return len(self.paths)
 
 
-def _midi_files(folder: Path) -> list[Path]:
-    """The visible ``*.mid`` files of a folder (suffix in any case), sorted by file name."""
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def midi_files(folder: str | os.PathLike) -> list[Path]:
+    """The visible MIDI files of a folder (``.mid`` or ``.midi``, suffix in any case), sorted by
+    file name. Names starting with "." (macOS ``._x.mid`` resource forks) are skipped. Every
+    command that walks a folder of melodies goes through here."""
     return sorted(
-        (p for p in folder.iterdir()
-         if p.suffix.lower() == ".mid" and not p.name.startswith(".") and p.is_file()),
+        (p for p in Path(folder).iterdir()
+         if p.suffix.lower() in MIDI_SUFFIXES and not p.name.startswith(".") and p.is_file()),
         key=lambda p: p.name,
     )
 
@@ -407,7 +477,7 @@ def load_dataset(root: str | os.PathLike) -> Dataset:
         folder = root / name
         if not folder.is_dir():
             continue
-        for path in _midi_files(folder):
+        for path in midi_files(folder):
             rows.append(read_melody(path))
             labels.append(label)
             paths.append(path)

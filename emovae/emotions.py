@@ -11,6 +11,8 @@ Valence is the horizontal latent axis ``z[0]``, arousal the vertical one ``z[1]`
 """
 from __future__ import annotations
 
+import math
+
 from .errors import EmovaeError
 
 LABELS = ("e1", "e2", "e3", "e4")          # folder names of the data set
@@ -39,3 +41,39 @@ def quadrant_centre(emotion: int | str, radius: float = 2.0) -> tuple[float, flo
     """The point (valence, arousal) = (+-radius, +-radius) at the centre of the emotion's quadrant."""
     i = emotion_index(emotion)
     return (radius * VALENCE[i], radius * AROUSAL[i])
+
+
+PLANE_LIMIT = 8.0  # |valence|, |arousal| beyond this lie far outside every training point
+
+
+def _number(v) -> float | None:
+    """A real number (Python or NumPy int/float, not bool) as float, else None."""
+    if isinstance(v, bool):
+        return None
+    try:
+        import numbers
+
+        if isinstance(v, numbers.Real) or type(v).__module__ == "numpy":
+            return float(v)
+    except (TypeError, ValueError):
+        return None
+    return None
+
+
+def check_point(valence, arousal) -> tuple[float, float]:
+    """(valence, arousal) as floats; EmovaeError unless both are finite numbers in
+    [-PLANE_LIMIT, PLANE_LIMIT] (NumPy scalars are numbers)."""
+    for name, v in (("valence", valence), ("arousal", arousal)):
+        x = _number(v)
+        if x is None or not math.isfinite(x) or abs(x) > PLANE_LIMIT:
+            raise EmovaeError(
+                f"coordinate ({valence}, {arousal}) is off the plane: {name} must be a number in "
+                f"[-{PLANE_LIMIT:g}, {PLANE_LIMIT:g}]"
+            )
+    return float(valence), float(arousal)
+
+
+def quadrant_of_point(valence: float, arousal: float) -> int:
+    """0..3 (Q1..Q4) of one point; a coordinate >= 0 counts as positive (the authors' rule)."""
+    up, right = arousal >= 0, valence >= 0
+    return (0 if right else 1) if up else (3 if right else 2)

@@ -23,6 +23,12 @@ from .errors import EmovaeError
 
 __all__ = [
     "PAPER_TABLE2",
+    "QuadrantLog",
+    "SplitEvaluation",
+    "evaluate_model",
+    "evaluation_markdown",
+    "model_split",
+    "write_evaluation",
     "QuadrantAccuracy",
     "quadrant_accuracy",
     "quadrant_of",
@@ -233,3 +239,99 @@ def table2_markdown(results: dict[str, QuadrantAccuracy], paper: bool = True) ->
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- a trained model
+
+def model_split(model, data_root=None, data=None):
+    """The data set encoded with the model's vocabulary and split as the model's run split it
+    (an :class:`emovae.train.EncodedData`)."""
+    from . import data as data_mod
+    from .training import encode_dataset
+
+    if data is not None:
+        return data
+    tc = model.train_config
+    data = encode_dataset(data_mod.resolve_data_root(data_root), vocab=model.vocab,
+                          split_seed=tc.split_seed, heldout=tc.heldout, vocab_owner=str(model.path or "model"))
+    if model.state.names == data.names and model.state.train_idx:   # the very split the model was trained with
+        data.train_idx = np.asarray(model.state.train_idx)
+        data.heldout_idx = np.asarray(model.state.heldout_idx)
+    return data
+
+
+@dataclass
+class SplitEvaluation:
+    """The latent points of one split, their labels and their quadrant accuracy."""
+
+    points: np.ndarray
+    labels: np.ndarray
+    accuracy: QuadrantAccuracy
+
+
+def evaluate_model(model, data_root=None, data=None) -> dict[str, SplitEvaluation]:
+    """Table 2 of a trained model (a :class:`~emovae.checkpoint.TrainedModel`, a checkpoint
+    file, a run folder or a bundled name): ``{"train": ..., "heldout": ...}``, each the mu of
+    every example of that split (encoded under its own label) and its quadrant accuracy."""
+    from .checkpoint import load_model
+
+    model = load_model(model)
+    data = model_split(model, data_root, data)
+    out = {}
+    for split, rows in (("train", data.train_idx), ("heldout", data.heldout_idx)):
+        if len(rows):
+            raw = model.vocab.decode(data.indices[rows])
+            pts = model.encode(raw, data.labels[rows])
+            out[split] = SplitEvaluation(pts, data.labels[rows], quadrant_accuracy(pts, data.labels[rows]))
+    return out
+
+
+def write_evaluation(evaluation: dict[str, SplitEvaluation], out_dir, name: str = "model") -> list:
+    """Write ``latent_<split>.png`` and ``accuracy.json`` for :func:`evaluate_model`'s result."""
+    import json
+    from pathlib import Path
+
+    from .atomic import write_text
+    from .plots import plot_latent
+
+    out = Path(out_dir)
+    paths = [plot_latent(ev.points, ev.labels, out / f"latent_{split}.png", title=f"{name}: {split} split",
+                         accuracy=ev.accuracy) for split, ev in evaluation.items()]
+    write_text(out / "accuracy.json", json.dumps({s: ev.accuracy.to_dict() for s, ev in evaluation.items()}, indent=1))
+    return [*paths, out / "accuracy.json"]
+
+
+def evaluation_markdown(evaluation: dict[str, SplitEvaluation]) -> str:
+    """Table 2 of each split as Markdown, one after the other."""
+    text = []
+    for split, ev in evaluation.items():
+        text += [f"quadrant accuracy, {split} split ({len(ev.labels)} examples):",
+                 table2_markdown({"model": ev.accuracy})]
+    return "\n".join(text)
+
+
+class QuadrantLog:
+    """Training callback: every ``every`` epochs (and at the last), the quadrant accuracy of
+    both splits goes into the history row (``d_train``, ``d_heldout``), and with ``out_dir``
+    a picture of the training split's latent plane is written to ``latent/epoch_NNNN.png``."""
+
+    def __init__(self, every: int = 50, out_dir=None):
+        self.every = every        # epochs between measurements
+        self.out_dir = out_dir    # run folder for the pictures (None: no pictures)
+
+    def on_epoch_end(self, trainer, row: dict) -> None:
+        from pathlib import Path
+
+        epoch = trainer.epoch
+        if epoch % self.every and epoch != trainer.config.epochs:
+            return
+        for split in ("train", "heldout"):
+            if len(trainer.splits[split][2]):
+                pts, labels = trainer.latent(split)
+                acc = quadrant_accuracy(pts, labels)
+                row[f"d_{split}"] = acc.to_dict()
+                if self.out_dir is not None and split == "train":
+                    from .plots import plot_latent
+
+                    plot_latent(pts, labels, Path(self.out_dir) / "latent" / f"epoch_{epoch:04d}.png",
+                                title=f"epoch {epoch}: training split", accuracy=acc)

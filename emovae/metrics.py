@@ -24,6 +24,7 @@ from pathlib import Path
 import muspy
 import numpy as np
 
+from .data import midi_files
 from .emotions import LABELS
 from .errors import EmovaeError
 
@@ -76,9 +77,6 @@ PAPER_TABLE3: dict[str, dict[str, dict[int, tuple[float, float]]]] = {
         "in_c_minor": {0: (0.66, 0.12), 1: (0.91, 0.15), 2: (0.92, 0.15), 3: (0.65, 0.15)},
     },
 }
-
-_MIDI_SUFFIXES = (".mid", ".midi")
-
 
 def pitch_range(music: muspy.Music) -> float:
     """Pitch range in semitones: ``max(pitch) - min(pitch)`` over all notes; 0 without notes.
@@ -162,19 +160,14 @@ def set_metrics(musics_by_emotion: dict[int, list[muspy.Music]]) -> dict:
     return out
 
 
-def _midi_files(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _MIDI_SUFFIXES
-    )
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def read_folder(root: str | os.PathLike) -> dict[int, list[muspy.Music]]:
-    """Read ``root/e1..e4/*.mid`` (sorted by name) into ``{emotion 0..3: [Music, ...]}``.
+    """Read ``root/e1..e4/*.mid`` into ``{emotion 0..3: [Music, ...]}``; files are found as the
+    data set's are (:func:`emovae.data.midi_files`: .mid/.midi, dot-files skipped, by name).
 
     Absent or empty emotion folders are skipped. Raises :class:`EmovaeError` naming ``root``
     if it holds no e1..e4 folder with MIDI files, or naming the file that cannot be read.
@@ -188,7 +181,7 @@ def read_folder(root: str | os.PathLike) -> dict[int, list[muspy.Music]]:
         folder = root / label
         if not folder.is_dir():
             continue
-        files = _midi_files(folder)
+        files = midi_files(folder)
         if not files:
             continue
         musics = []

@@ -15,55 +15,44 @@ whole ``(H, 3H)`` matrix (not gate by gate), every bias zero.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gru import GRU
+from .config import CVAEConfig
+from .gru import keras_init_, make_gru
 
-
-@dataclass
-class CVAEConfig:
-    vocab_size: int = 31       # classes per step: pitches of the data set + rest + hold
-    n_steps: int = 64          # time steps of a melody: 4 bars x 16 sixteenths
-    n_emotions: int = 4        # condition classes e1..e4
-    hidden: int = 512          # GRU units, encoder and decoder
-    dense: int = 100           # units of the encoder's Dense(relu) between its GRU and the heads
-    latent: int = 2            # latent dimensions; 2 = the valence-arousal plane
-    cond_features: int = 4     # per-step condition features fed to the encoder
-    precision: str = "fp32"    # GRU matrix products: "fp32", or "bf16" (fp32 state and weights)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+__all__ = ["CVAE", "CVAEConfig"]
 
 
 class CVAE(nn.Module):
-    def __init__(self, config: CVAEConfig):
+    def __init__(self, config: CVAEConfig | None = None, precision: str = "fp32", gru: str = "emovae"):
+        """``precision``: the GRUs' matrix products, "fp32" or "bf16"; ``gru``: "emovae" (the
+        fast layer of :mod:`emovae.gru`) or "torch" (``torch.nn.GRU``'s kernel). Both are run-time
+        settings, not architecture: the same weights load whichever is chosen."""
         super().__init__()
-        c = self.config = config
+        c = self.config = config or CVAEConfig()
+        self.precision = precision
         # encoder
         self.cond = nn.Linear(c.n_emotions, c.n_steps * c.cond_features)
-        self.enc_gru = GRU(c.vocab_size + c.cond_features, c.hidden, precision=c.precision)
+        self.enc_gru = make_gru(c.vocab_size + c.cond_features, c.hidden, impl=gru, precision=precision)
         self.enc_dense = nn.Linear(c.hidden, c.dense)
         self.to_mu = nn.Linear(c.dense, c.latent)
         self.to_logvar = nn.Linear(c.dense, c.latent)
         # decoder
-        self.dec_gru = GRU(c.latent + c.n_emotions, c.hidden, precision=c.precision)
+        self.dec_gru = make_gru(c.latent + c.n_emotions, c.hidden, impl=gru, precision=precision)
         self.out = nn.Linear(c.hidden, c.vocab_size)
         self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Keras's initialisers: glorot-uniform kernels, orthogonal recurrent kernels, zero biases."""
-        for name, p in self.named_parameters():
-            if name.endswith("weight_hh"):
-                nn.init.orthogonal_(p)      # (3H, H) with orthonormal columns = Keras's (H, 3H) transposed
-            elif "weight" in name:
-                nn.init.xavier_uniform_(p)  # glorot-uniform over the whole matrix
+        for m in self.children():   # cond, enc_gru, enc_dense, to_mu, to_logvar, dec_gru, out
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)   # glorot-uniform over the whole matrix
+                nn.init.zeros_(m.bias)
             else:
-                nn.init.zeros_(p)
+                keras_init_(m)                      # the GRU's own Keras initialisers
 
     def encode(self, x: torch.Tensor, emotion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (B, T) token indices or (B, T, V) one-hot; emotion: (B,) 0..3. Returns mu, logvar (B, latent)."""

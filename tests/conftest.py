@@ -22,7 +22,7 @@ def data_root() -> Path:
 @pytest.fixture(scope="session")
 def encoded(data_root):
     """The whole data set encoded once for the session (vocabulary from all files, 275/69 split)."""
-    from emovae.train import encode_dataset
+    from emovae.training import encode_dataset
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmovaeWarning)   # e1/bwv846 is polyphonic; tested in test_data
@@ -32,7 +32,7 @@ def encoded(data_root):
 def subset(data, per_emotion: int, heldout_per_emotion: int = 2):
     """A few real files per emotion: the first ``per_emotion`` of each e1..e4, the last
     ``heldout_per_emotion`` of those held out. Keeps the whole data set's vocabulary."""
-    from emovae.train import EncodedData
+    from emovae.training import EncodedData
 
     rows, held = [], []
     for e in range(4):

@@ -6,7 +6,8 @@ import sys
 import mido
 import pytest
 
-from emovae.checkpoint import load_checkpoint, save_checkpoint
+from emovae.checkpoint import load_model as load_checkpoint
+from emovae.checkpoint import save_checkpoint
 from emovae.cli import main
 from emovae.data import Vocabulary
 
@@ -78,9 +79,9 @@ def test_checkpoint_from_another_vocabulary(run_dir, small_root, tmp_path, capsy
     from emovae.model import CVAE
     import dataclasses
     model = CVAE(dataclasses.replace(ck.model_config, vocab_size=narrow.size))
-    save_checkpoint(tmp_path / "narrow.pt", model=model, vocab=narrow)
+    save_checkpoint(tmp_path / "narrow.pt", net=model, vocab=narrow, train_config=ck.train_config)
     one_line_error(capsys, ["evaluate", str(tmp_path / "narrow.pt"), "--data", str(small_root)],
-                   "vocabulary", f"pitch(es) [{ck.vocab.pitches[-1]}]")
+                   "narrow.pt", "vocabulary", f"pitch(es) {ck.vocab.pitches[-1]} ")
 
 
 def write_melody(path, numerator=4, denominator=4):
@@ -156,7 +157,7 @@ def test_interrupted_training_resumes(small_root, tmp_path):
 
 def test_reproduce_writes_the_report(small_root, tmp_path, capsys):
     from emovae.model import CVAEConfig
-    from emovae.reproduce import reproduce
+    from emovae.reproduction import reproduce
 
     report = reproduce(small_root, tmp_path / "rep", epochs=2, n_per_emotion=2,
                        model_config=CVAEConfig(hidden=16, dense=8), device="cpu", progress=False)

@@ -602,11 +602,13 @@ def test_write_midi_is_atomic(tmp_path, monkeypatch):
     assert sorted(os.listdir(out.parent)) == ["a.mid"]
     assert read_quiet(out)[0] == 62
 
-    def broken(path, music, *args, **kwargs):
-        Path(path).write_bytes(b"MThd half")
+    real_write = Path.write_bytes
+
+    def broken(self, data):
+        real_write(self, data[:9])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(muspy, "write_midi", broken)
+    monkeypatch.setattr(Path, "write_bytes", broken)
     with pytest.raises(EmovaeError) as excinfo:
         write_midi(first, out)
     assert_one_line_error(excinfo, out, "cannot write", "No space left on device")

@@ -1,15 +1,26 @@
-"""emovae.gru.GRU against torch.nn.GRU: values and gradients, every implementation."""
+"""emovae.gru: GRU against torch.nn.GRU (values and gradients, every implementation), the switch
+to TorchGRU, Keras's initialisers, and the C++ extension's fallback and EMOVAE_REQUIRE_EXT."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import pytest
 import torch
 
-import emovae.gru as gru_mod
 from emovae.errors import EmovaeError
-from emovae.gru import GRU
+from emovae.gru import (
+    GRU,
+    TorchGRU,
+    _extension,
+    _onednn,
+    build_extension,
+    extension_status,
+    keras_init_,
+    make_gru,
+)
+from emovae.gru._function import _GRUFunction
 
 CPU_IMPLS = ["ext", "python"]  # the C++ step loop (pure-PyTorch loop if it cannot be built), the PyTorch loop
 
@@ -107,7 +118,7 @@ def test_gradcheck_float64(const):
     params = tuple(g.parameters())
 
     def f(x, h0, *ps):
-        out, hT = gru_mod._GRUFunction.apply(x, h0, *ps, T if const else None, False, False)
+        out, hT = _GRUFunction.apply(x, h0, *ps, T if const else None, False, False)
         return out, hT
 
     assert torch.autograd.gradcheck(f, (x, h0, *params), eps=1e-6, atol=1e-7)
@@ -174,8 +185,8 @@ def test_native_path_equals_fast_path(const):
 
 
 def test_ext_loop_equals_python_loop():
-    if gru_mod._ext_ops() is None:
-        pytest.skip(gru_mod.extension_status())
+    if _extension._ext_ops() is None:
+        pytest.skip(extension_status())
     torch.manual_seed(9)
     for precision, tol in (("fp32", 1e-5), ("bf16", 1e-2)):
         g = GRU(4, 40, precision=precision)
@@ -189,9 +200,9 @@ def test_ext_loop_equals_python_loop():
 
 
 def test_ext_transpose():
-    ops = gru_mod._ext_ops()
+    ops = _extension._ext_ops()
     if ops is None:
-        pytest.skip(gru_mod.extension_status())
+        pytest.skip(extension_status())
     for R, C in [(48, 16), (37, 21), (5, 70), (1536, 40)]:
         src = torch.randn(R, C)
         for dtype in (torch.float32, torch.bfloat16):
@@ -227,7 +238,7 @@ def test_buffers_are_not_reused_while_held(impl):
     r = _ref(g)
     x1 = torch.randn(16, 20, 8)
     x2 = torch.randn(16, 20, 8)
-    out1, h1 = g(x1)
+    out1, _ = g(x1)
     keep = out1.detach().clone()
     for _ in range(3):
         with torch.no_grad():
@@ -245,13 +256,14 @@ def test_buffers_are_not_reused_while_held(impl):
 
 
 def test_fallback_when_extension_cannot_be_built(monkeypatch):
-    monkeypatch.setattr(gru_mod, "_EXT_STATE", {"ops": None, "tried": False, "error": None})
+    monkeypatch.setattr(_extension, "_EXT_STATE", {"ops": None, "tried": False, "error": None})
     monkeypatch.delenv("EMOVAE_GRU_EXT", raising=False)
+    monkeypatch.delenv("EMOVAE_REQUIRE_EXT", raising=False)
 
     def fail():
         raise RuntimeError("no compiler here")
 
-    monkeypatch.setattr(gru_mod, "_build", fail)
+    monkeypatch.setattr(_extension, "_build", fail)
     torch.manual_seed(13)
     g = GRU(4, 8)
     case = _case(2, 5, 4, 8, False)
@@ -260,22 +272,23 @@ def test_fallback_when_extension_cannot_be_built(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # one warning only
         _run(g, *case)
-    assert "not available" in gru_mod.extension_status()
+    assert "not available" in extension_status()
     _compare(got, _run(_ref(g), *case), 1e-5)
 
 
 def test_extension_can_be_switched_off(monkeypatch):
-    monkeypatch.setattr(gru_mod, "_EXT_STATE", {"ops": None, "tried": False, "error": None})
+    monkeypatch.setattr(_extension, "_EXT_STATE", {"ops": None, "tried": False, "error": None})
     monkeypatch.setenv("EMOVAE_GRU_EXT", "0")
+    monkeypatch.delenv("EMOVAE_REQUIRE_EXT", raising=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert gru_mod._ext_ops() is None
-    assert "EMOVAE_GRU_EXT=0" in gru_mod.extension_status()
+        assert _extension._ext_ops() is None
+    assert "EMOVAE_GRU_EXT=0" in extension_status()
 
 
 def test_without_onednn(monkeypatch):
     """With the private oneDNN ops unusable, F.linear gives the same results."""
-    monkeypatch.setattr(gru_mod, "_ONEDNN_OK", {torch.float32: False, torch.bfloat16: False})
+    monkeypatch.setattr(_onednn, "_ONEDNN_OK", {torch.float32: False, torch.bfloat16: False})
     torch.manual_seed(14)
     g = GRU(4, 16)
     for impl in CPU_IMPLS:
@@ -302,6 +315,186 @@ def test_parameters_and_errors():
         g(torch.randn(2, 5, 35, dtype=torch.float64))
 
 
+def _fresh_ext_state(monkeypatch, build):
+    """The extension not tried yet, its build replaced by ``build``; counts the build attempts."""
+    monkeypatch.setattr(_extension, "_EXT_STATE", {"ops": None, "tried": False, "error": None})
+    calls = []
+
+    def counted():
+        calls.append(1)
+        return build()
+
+    monkeypatch.setattr(_extension, "_build", counted)
+    return calls
+
+
+def _no_compiler():
+    raise RuntimeError("no compiler here")
+
+
+def test_require_ext_turns_failed_build_into_error(monkeypatch):
+    monkeypatch.delenv("EMOVAE_GRU_EXT", raising=False)
+    monkeypatch.setenv("EMOVAE_REQUIRE_EXT", "1")
+    calls = _fresh_ext_state(monkeypatch, _no_compiler)
+    g = GRU(4, 8)
+    x = torch.randn(2, 5, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an error, not the fallback's warning
+        with pytest.raises(EmovaeError, match="EMOVAE_REQUIRE_EXT=1") as err:
+            g(x)
+        assert "no compiler here" in str(err.value) and "EMOVAE_REQUIRE_EXT" in str(err.value)
+        assert "\n" not in str(err.value)
+        with pytest.raises(EmovaeError, match="EMOVAE_REQUIRE_EXT"):  # again on the next call, no rebuild
+            g(x, steps=None)
+        with pytest.raises(EmovaeError, match="EMOVAE_REQUIRE_EXT"):
+            build_extension()
+    assert len(calls) == 1
+    # an explicit choice of the PyTorch loop is not a fallback
+    g.impl = "python"
+    case = _case(2, 5, 4, 8, False)
+    _compare(_run(g, *case), _run(_ref(g), *case), 1e-5)
+
+
+def test_require_ext_off_keeps_the_fallback(monkeypatch):
+    monkeypatch.delenv("EMOVAE_GRU_EXT", raising=False)
+    monkeypatch.setenv("EMOVAE_REQUIRE_EXT", "0")
+    _fresh_ext_state(monkeypatch, _no_compiler)
+    with pytest.warns(RuntimeWarning, match="not available"):
+        assert build_extension() is False
+
+
+def test_require_ext_with_extension_switched_off(monkeypatch):
+    monkeypatch.setenv("EMOVAE_GRU_EXT", "0")
+    monkeypatch.setenv("EMOVAE_REQUIRE_EXT", "yes")
+    calls = _fresh_ext_state(monkeypatch, _no_compiler)
+    with pytest.raises(EmovaeError, match="EMOVAE_GRU_EXT=0"):
+        build_extension()
+    assert calls == []
+
+
+def test_require_ext_passes_when_the_build_works(monkeypatch):
+    monkeypatch.delenv("EMOVAE_GRU_EXT", raising=False)
+    monkeypatch.setenv("EMOVAE_REQUIRE_EXT", "1")
+    sentinel = object()
+    _fresh_ext_state(monkeypatch, lambda: sentinel)
+    assert _extension._ext_ops() is sentinel
+    assert extension_status() == "C++ step loop: in use"
+
+
+# ---- the switch between emovae's GRU and PyTorch's ------------------------------------------
+
+
+def test_make_gru_picks_the_layer():
+    assert type(make_gru(3, 4)) is GRU
+    assert type(make_gru(3, 4, impl="emovae", precision="bf16")) is GRU
+    t = make_gru(3, 4, impl="torch", precision="bf16")
+    assert type(t) is TorchGRU and t.precision == "bf16"
+    with pytest.raises(EmovaeError, match="impl 'cudnn'"):
+        make_gru(3, 4, impl="cudnn")
+    with pytest.raises(EmovaeError, match="precision"):
+        make_gru(3, 4, impl="torch", precision="fp16")
+
+
+@pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
+@pytest.mark.parametrize("h0", [False, True], ids=["zero-h0", "h0"])
+def test_state_dict_loads_into_either_layer(const, h0):
+    """Same names and shapes; after loading the same weights, same outputs and gradients."""
+    torch.manual_seed(20)
+    src = make_gru(6, 24, impl="emovae")
+    with torch.no_grad():
+        for p in src.parameters():
+            p.add_(0.3 * torch.randn_like(p))  # away from the other layer's own initialisation
+    ours, theirs = make_gru(6, 24, impl="emovae"), make_gru(6, 24, impl="torch")
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    theirs.load_state_dict(src.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    case = _case(3, 9, 6, 24, const, seed=21, h0=h0)
+    a, b = _run(ours, *case), _run(theirs, *case)
+    _compare(a, b, 1e-5)
+    _compare(_run(src, *case), a, 0.0)  # ours is src, bit for bit
+    # the torch layer is torch.nn.GRU's maths exactly
+    _compare(b, _run(theirs.to_torch(), *case), 0.0)
+    assert a[0].shape == (3, 9, 24) and a[1].shape == (3, 24)
+
+
+def test_torch_layer_checks_and_bf16():
+    torch.manual_seed(22)
+    t = TorchGRU(5, 16)
+    with pytest.raises(EmovaeError, match="shape"):
+        t(torch.randn(2, 5, 4))
+    with pytest.raises(EmovaeError, match="h0"):
+        t(torch.randn(2, 5, 5), torch.randn(2, 15))
+    tb = TorchGRU(5, 16, precision="bf16")
+    tb.load_state_dict(t.state_dict())
+    x = torch.randn(3, 7, 5)
+    out, h = tb(x)
+    assert out.dtype == h.dtype == torch.float32
+    _close(out.detach(), t(x)[0].detach(), 3e-2, "TorchGRU bf16 outputs")
+
+
+def test_same_default_init_for_the_same_seed():
+    """Both layers draw the same numbers at construction (a seeded model is the same either way)."""
+    torch.manual_seed(23)
+    a = make_gru(7, 12, impl="emovae")
+    after_a = torch.rand(1)
+    torch.manual_seed(23)
+    b = make_gru(7, 12, impl="torch")
+    assert torch.equal(torch.rand(1), after_a)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+
+
+# ---- Keras's initialisers --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("impl", ["emovae", "torch"])
+def test_keras_init_whole_matrix_orthogonal_and_glorot(impl):
+    I, H = 35, 64
+    torch.manual_seed(24)
+    g = make_gru(I, H, impl=impl)
+    assert keras_init_(g) is g
+    w_hh = g.weight_hh.detach()
+    # orthogonal over the whole Keras (H, 3H) kernel: W^T W = I_H. Gate by gate it would be 3 I_H.
+    assert torch.allclose(w_hh.T @ w_hh, torch.eye(H), atol=1e-5)
+    w_ih = g.weight_ih.detach()
+    limit = math.sqrt(6 / (I + 3 * H))  # glorot over the whole (I, 3H) kernel; gate by gate: 6 / (I + H)
+    assert limit * 0.95 < w_ih.abs().max() <= limit
+    assert abs(w_ih.mean().item()) < 0.1 * limit
+    assert torch.count_nonzero(g.bias_ih) == 0 and torch.count_nonzero(g.bias_hh) == 0
+
+
+def test_keras_init_same_for_both_layers_and_model_recipe():
+    """Same seed -> same weights in both layers, and the same numbers as the per-parameter recipe
+    ``CVAE.reset_parameters`` used (xavier_uniform_ on weight_ih, then orthogonal_ on weight_hh)."""
+    torch.manual_seed(25)
+    a = keras_init_(make_gru(6, 20, impl="emovae"))
+    torch.manual_seed(25)
+    b = keras_init_(make_gru(6, 20, impl="torch"))
+    torch.manual_seed(25)
+    c = make_gru(6, 20)
+    with torch.no_grad():
+        for name, p in c.named_parameters():
+            if name.endswith("weight_hh"):
+                torch.nn.init.orthogonal_(p)
+            elif "weight" in name:
+                torch.nn.init.xavier_uniform_(p)
+            else:
+                torch.nn.init.zeros_(p)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+        assert torch.equal(v, c.state_dict()[k]), k
+
+
+def test_keras_init_with_a_generator():
+    g1 = keras_init_(GRU(4, 8), generator=torch.Generator().manual_seed(3))
+    g2 = keras_init_(TorchGRU(4, 8), generator=torch.Generator().manual_seed(3))
+    g3 = keras_init_(GRU(4, 8), generator=torch.Generator().manual_seed(4))
+    assert torch.equal(g1.weight_hh, g2.weight_hh) and torch.equal(g1.weight_ih, g2.weight_ih)
+    assert not torch.equal(g1.weight_hh, g3.weight_hh)
+    with pytest.raises(EmovaeError, match="keras_init_.*GRU"):
+        keras_init_(torch.nn.GRU(4, 8))
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
 def test_cuda_matches_cpu(const):
@@ -315,6 +508,9 @@ def test_cuda_matches_cpu(const):
         warnings.simplefilter("error")  # e.g. cuDNN's "weights are not part of single contiguous chunk"
         cuda = _run(gc, x.cuda(), h0.cuda(), steps, w_out.cuda(), w_h.cuda())
     _compare((cuda[0].cpu(), cuda[1].cpu(), [t.cpu() for t in cuda[2]]), cpu, 1e-4)
+    gt = TorchGRU(6, 64).cuda()
+    gt.load_state_dict(g.state_dict())
+    _compare(_run(gt, x.cuda(), h0.cuda(), steps, w_out.cuda(), w_h.cuda()), cuda, 1e-6)
     gb = GRU(6, 64, precision="bf16").cuda()
     gb.load_state_dict(g.state_dict())
     out, hT = gb(x.cuda(), h0.cuda(), steps=steps)

@@ -2,7 +2,7 @@
 import torch
 
 from emovae.model import CVAE, CVAEConfig
-from emovae.train import KerasRMSprop
+from emovae.training import KerasRMSprop
 
 
 def small(**kw):

@@ -4,14 +4,16 @@ import json
 import pytest
 import torch
 
-from emovae.checkpoint import load_checkpoint
+from emovae.checkpoint import load_model as load_checkpoint
+from emovae.evaluate import QuadrantLog
 from emovae.errors import EmovaeError
-from emovae.train import TrainConfig, train
+from emovae.training import TrainConfig, train
 
 
 def fit(data, model_config, out=None, **kw):
-    cfg = TrainConfig(**{"device": "cpu", "log_every": 5, "checkpoint_every": 5, **kw})
-    return train(out_dir=out, config=cfg, data=data, model_config=model_config, progress=False)
+    cfg = TrainConfig(**{"device": "cpu", "checkpoint_every": 5, **kw})
+    return train(out_dir=out, config=cfg, data=data, model_config=model_config, progress=False,
+                 callbacks=[QuadrantLog(every=5, out_dir=out)])
 
 
 def final_accuracy(ckpt):
@@ -37,11 +39,11 @@ def test_same_seed_same_result_other_seed_other_result(tiny_data, tiny_model):
     a = fit(tiny_data, tiny_model, epochs=2, seed=5)
     b = fit(tiny_data, tiny_model, epochs=2, seed=5)
     c = fit(tiny_data, tiny_model, epochs=2, seed=6)
-    for (k, va), vb, vc in zip(a.model.state_dict().items(), b.model.state_dict().values(),
-                               c.model.state_dict().values()):
+    for (k, va), vb, vc in zip(a.net.state_dict().items(), b.net.state_dict().values(),
+                               c.net.state_dict().values()):
         assert torch.equal(va, vb), k
-    assert any(not torch.equal(va, vc) for va, vc in zip(a.model.state_dict().values(),
-                                                         c.model.state_dict().values()))
+    assert any(not torch.equal(va, vc) for va, vc in zip(a.net.state_dict().values(),
+                                                         c.net.state_dict().values()))
 
 
 def test_resume_continues_exactly(tiny_data, tiny_model, tmp_path):
@@ -50,10 +52,10 @@ def test_resume_continues_exactly(tiny_data, tiny_model, tmp_path):
     cfg = TrainConfig(epochs=6, device="cpu")
     resumed = train(out_dir=tmp_path / "b", config=cfg, data=tiny_data, resume=True, progress=False)
     assert resumed.epoch == 6 and len(resumed.history) == 6
-    for (k, va), vb in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+    for (k, va), vb in zip(straight.net.state_dict().items(), resumed.net.state_dict().values()):
         assert torch.equal(va, vb), k
     on_disk = load_checkpoint(tmp_path / "b" / "checkpoint.pt")
-    assert on_disk.epoch == 6 and on_disk.train_config["checkpoint_every"] == 3  # stored config kept
+    assert on_disk.epoch == 6 and on_disk.train_config.checkpoint_every == 3  # stored config kept
     assert len(json.loads((tmp_path / "b" / "history.json").read_text())) == 6
 
 
@@ -86,10 +88,12 @@ def test_checkpoint_carries_what_loading_needs(tiny_data, tiny_model, tmp_path):
     run = fit(tiny_data, tiny_model, out=tmp_path, epochs=1)
     ck = load_checkpoint(tmp_path / "checkpoint.pt")
     assert ck.vocab == tiny_data.vocab and ck.model_config.hidden == 32
-    assert set(ck.state) >= {"optimizer", "shuffle_rng", "noise_rng", "train_idx", "heldout_idx"}
+    st = ck.state
+    assert st.optimizer and st.shuffle_rng is not None and st.noise_rng is not None
+    assert len(st.train_idx) + len(st.heldout_idx) == len(tiny_data.labels)
     x = torch.as_tensor(tiny_data.indices[:4])
     e = torch.as_tensor(tiny_data.labels[:4])
-    assert torch.equal(ck.model.encode(x, e)[0], run.model.encode(x, e)[0])
+    assert torch.equal(ck.net.encode(x, e)[0], run.net.encode(x, e)[0])
 
 
 def test_bad_checkpoints_are_named(tmp_path):

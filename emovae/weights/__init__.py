@@ -1,7 +1,7 @@
 """Model weights bundled with the package (CC BY-NC 4.0: trained on the CC BY-NC musgenvae data).
 
-``cvae_emoreg.pt`` and ``cvae_base.pt`` are model-only checkpoints of the paper's configuration
-(700 epochs); ``README.md`` beside them says how they were trained.
+``cvae_emoreg.pt`` and ``cvae_base.pt`` are model-only checkpoints of the paper's presets
+(``paper-emoreg``, ``paper-base``; 700 epochs); ``README.md`` beside them says how they were trained.
 """
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from pathlib import Path
 from ..errors import EmovaeError
 
 HERE = Path(__file__).parent
+NAMES = {"emoreg": "cvae_emoreg.pt", "paper-emoreg": "cvae_emoreg.pt", "base": "cvae_base.pt",
+         "paper-base": "cvae_base.pt"}
 
 
 def bundled(model: str = "emoreg") -> Path:
-    """Path of the bundled checkpoint of 'emoreg' (CVAE-EmoReg) or 'base' (CVAE-Base)."""
-    if model not in ("emoreg", "base"):
+    """Path of the bundled checkpoint 'emoreg' (CVAE-EmoReg) or 'base' (CVAE-Base), or a preset name."""
+    if model not in NAMES:
         raise EmovaeError(f"unknown bundled model {model!r}: use emoreg or base")
-    path = HERE / f"cvae_{model}.pt"
+    path = HERE / NAMES[model]
     if not path.is_file():
         raise EmovaeError(f"{path}: no bundled {model} weights in this installation; pass a checkpoint")
     return path

@@ -15,52 +15,20 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import data as data_mod
 from .atomic import write_text
-from .checkpoint import Checkpoint, as_checkpoint
-from .evaluate import QuadrantAccuracy, quadrant_accuracy, table2_markdown
-from .generate import generate_set
+from .config import CVAEConfig, preset
+from .evaluate import QuadrantAccuracy, QuadrantLog, evaluate_model, table2_markdown
+from .generation import generate_set
 from .metrics import folder_metrics, table3_markdown
-from .model import CVAEConfig
 from .plots import plot_history, plot_latent
-from .train import EncodedData, TrainConfig, encode_dataset, train
+from .training import encode_dataset, train
 
-MODEL_TITLES = {"base": "CVAE-Base", "emoreg": "CVAE-EmoReg"}
+__all__ = ["authors_sets", "reproduce"]
 
-
-@torch.no_grad()
-def latent_points(ckpt: Checkpoint, indices: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """mu of each example (vocabulary indices (N, 64), labels (N,)) -> (N, 2)."""
-    model = ckpt.model.eval()
-    device = next(model.parameters()).device
-    mu, _ = model.encode(torch.as_tensor(indices, device=device), torch.as_tensor(labels, device=device))
-    return mu.float().cpu().numpy()
-
-
-def data_for(ckpt: Checkpoint, data_root=None) -> EncodedData:
-    """The data set encoded with the model's vocabulary and split as the model's run split it."""
-    tc = ckpt.train_config
-    data = encode_dataset(data_mod.resolve_data_root(data_root), vocab=ckpt.vocab,
-                          split_seed=tc.get("split_seed", 42), heldout=tc.get("heldout", 0.2))
-    if ckpt.state.get("names") == data.names:      # the very split the model was trained with
-        data.train_idx = np.asarray(ckpt.state["train_idx"])
-        data.heldout_idx = np.asarray(ckpt.state["heldout_idx"])
-    return data
-
-
-def evaluate_checkpoint(model, data_root=None, data: EncodedData | None = None) -> dict:
-    """{split: (points, labels, QuadrantAccuracy)} for the training and held-out splits."""
-    ckpt = as_checkpoint(model)
-    data = data or data_for(ckpt, data_root)
-    out = {}
-    for split, rows in (("train", data.train_idx), ("heldout", data.heldout_idx)):
-        if len(rows):
-            pts = latent_points(ckpt, data.indices[rows], data.labels[rows])
-            out[split] = (pts, data.labels[rows], quadrant_accuracy(pts, data.labels[rows]))
-    return out
+PAPER_PRESETS = ("paper-base", "paper-emoreg")
 
 
 def authors_sets(data_root: Path) -> dict[str, Path]:
@@ -90,26 +58,28 @@ def reproduce(data_root=None, out_dir="reproduction", *, epochs: int = 700, seed
     figures = out / "figures"
     results, tables2, seconds = {}, {"train": {}, "heldout": {}}, {}
     started = time.perf_counter()
-    for key, title in MODEL_TITLES.items():
-        cfg = TrainConfig.for_model(key, epochs=epochs, seed=seed, device=device, precision=precision)
+    for name in PAPER_PRESETS:
+        p = preset(name, epochs=epochs, seed=seed, device=device, precision=precision)
+        key, title = name.removeprefix("paper-"), p.title
         run = out / f"cvae_{key}"
         log(f"training {title} for {epochs} epochs in {run}")
-        ckpt = train(out_dir=run, config=cfg, data=data, model_config=model_config,
-                     resume=(run / "checkpoint.pt").exists(), progress=progress)
-        ev = evaluate_checkpoint(ckpt, data=data)
-        for split, (_, _, acc) in ev.items():
-            tables2[split][f"emovae {title}"] = acc
-            results.setdefault(key, {})[split] = acc.to_dict()
+        ckpt = train(out_dir=run, config=p.train, data=data, model_config=model_config or p.model,
+                     resume=(run / "checkpoint.pt").exists(), progress=progress,
+                     callbacks=[QuadrantLog(every=50, out_dir=run)])
+        ev = evaluate_model(ckpt, data=data)
+        for split, split_ev in ev.items():
+            tables2[split][f"emovae {title}"] = split_ev.accuracy
+            results.setdefault(key, {})[split] = split_ev.accuracy.to_dict()
         secs = [row["seconds"] for row in ckpt.history if "seconds" in row]
         seconds[key] = statistics.median(secs) if secs else float("nan")
-        pts, labels, acc = ev["train"]
+        pts, labels, acc = ev["train"].points, ev["train"].labels, ev["train"].accuracy
         fig = "fig5_cvae_base_final.png" if key == "base" else "fig7_cvae_emoreg_final.png"
         plot_latent(pts, labels, figures / fig, title=f"emovae {title}, epoch {ckpt.epoch}, training split",
                     accuracy=acc)
         plot_history(ckpt.history, figures / f"history_cvae_{key}.png")
         if key == "emoreg" and (run / "latent" / "epoch_0050.png").exists():
             shutil.copyfile(run / "latent" / "epoch_0050.png", figures / "fig6_cvae_emoreg_epoch50.png")
-        log(f"{title}: D_i train {_fmt_row(ev['train'][2])}")
+        log(f"{title}: D_i train {_fmt_row(ev['train'].accuracy)}")
         generate_set(ckpt, out / "generated" / f"cvae_{key}", n_per_emotion=n_per_emotion, seed=0)
     columns = {
         "emovae CVAE-Base": folder_metrics(out / "generated" / "cvae_base"),

@@ -2,18 +2,22 @@
 
 RMSprop as Keras defines it (v = rho v + (1 - rho) g^2, w -= lr g / sqrt(v + eps), epsilon inside
 the root), lr 0.001, batch 16, 700 epochs, the training split shuffled every epoch. After every
-epoch a held-out pass (L_R + L_KLD) as the authors' ``model.fit(validation_data=...)`` does. Every
-``log_every`` epochs: quadrant accuracies on both splits and a latent-plane picture. Checkpoints
-carry configs, vocabulary, optimizer and RNG states; they are written atomically, and
+epoch a held-out pass (L_R + L_KLD) as the authors' ``model.fit(validation_data=...)`` does.
+Checkpoints carry configs, vocabulary, optimizer and RNG states; they are written atomically, and
 ``resume=True`` continues a stopped run exactly where its last checkpoint left it.
+
+Anything done per epoch beyond that (quadrant accuracies, latent pictures) is a callback passed
+in by the caller (minGPT's ``on_epoch_end``), so this module imports nothing above it: see
+:class:`Callback` and :class:`emovae.evaluate.QuadrantLog`.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -22,54 +26,22 @@ from tqdm.auto import tqdm
 
 from . import data as data_mod
 from .atomic import write_text
-from .checkpoint import Checkpoint, check_vocabulary, load_checkpoint, save_checkpoint
+from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device, save_checkpoint
+from .config import CVAEConfig, TrainConfig
 from .errors import EmovaeError
-from .evaluate import quadrant_accuracy
 from .losses import cvae_loss
-from .model import CVAE, CVAEConfig
+from .model import CVAE
 
-MODELS = {  # the paper's two models: same network, with and without the emotion terms
-    "emoreg": {"weight_arousal": 80.0, "weight_valence": 70.0},
-    "base": {"weight_arousal": 0.0, "weight_valence": 0.0},
-}
+__all__ = ["Callback", "EncodedData", "KerasRMSprop", "Trainer", "encode_dataset", "train"]
 
 
-@dataclass
-class TrainConfig:
-    epochs: int = 700              # passes over the training split
-    batch_size: int = 16           # examples per optimizer step
-    lr: float = 1e-3               # RMSprop learning rate
-    rho: float = 0.9               # RMSprop decay of the mean squared gradient (Keras default)
-    eps: float = 1e-7              # RMSprop epsilon, inside the square root as in Keras
-    weight_arousal: float = 80.0   # weight of L_EmoA; both weights 0 = CVAE-Base
-    weight_valence: float = 70.0   # weight of L_EmoV
-    reduction: str = "sum"         # L_R over the batch: "sum" (the authors') or "mean" (per example)
-    seed: int = 33                 # initialisation, shuffling and sampling noise
-    split_seed: int = 42           # the stratified train / held-out split
-    heldout: float = 0.2           # share of each emotion held out
-    log_every: int = 50            # epochs between quadrant accuracies and latent pictures
-    checkpoint_every: int = 10     # epochs between checkpoints (also at each log and at the end)
-    validate: bool = True          # held-out L_R + L_KLD after every epoch, as the authors do
-    device: str = "auto"           # "auto" (CUDA when present), "cpu" or "cuda"
-    precision: str = "fp32"        # GRU matrix products: "fp32" or "bf16"
+class Callback(Protocol):
+    """Called after every epoch, before the epoch's history row is stored and checkpointed.
 
-    @classmethod
-    def for_model(cls, model: str, **overrides) -> "TrainConfig":
-        """The paper's configuration of 'emoreg' (CVAE-EmoReg) or 'base' (CVAE-Base)."""
-        if model not in MODELS:
-            raise EmovaeError(f"unknown model {model!r}: use one of {', '.join(MODELS)}")
-        return cls(**{**MODELS[model], **overrides})
+    ``row`` is the epoch's history row (losses, seconds); a callback may add entries to it
+    (they are saved with the history)."""
 
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise EmovaeError(f"device {name!r}: no CUDA GPU is available here (use --device auto or cpu)")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise EmovaeError(f"unknown device {name!r}: use auto, cpu or cuda") from None
+    def on_epoch_end(self, trainer: "Trainer", row: dict) -> None: ...
 
 
 class KerasRMSprop(torch.optim.Optimizer):
@@ -112,7 +84,7 @@ class EncodedData:
 
 
 def encode_dataset(root, *, vocab: data_mod.Vocabulary | None = None, split_seed: int = 42,
-                   heldout: float = 0.2) -> EncodedData:
+                   heldout: float = 0.2, vocab_owner: str = "model") -> EncodedData:
     """Read and encode every file once. The vocabulary is built from the whole data set (the
     authors build it before the split) unless one is given (a trained model's: then a pitch it
     lacks is an error that says so)."""
@@ -120,7 +92,7 @@ def encode_dataset(root, *, vocab: data_mod.Vocabulary | None = None, split_seed
     if vocab is None:
         vocab = data_mod.Vocabulary.build(ds.tokens)
     else:
-        check_vocabulary(vocab, ds.tokens, where="model")
+        vocab.check_covers(ds.tokens, where=f"{vocab_owner} and data set {root}")
     names = [f"{Path(p).parent.name}/{Path(p).name}" for p in ds.paths]
     train_idx, heldout_idx = data_mod.split(ds.labels, test_size=heldout, seed=split_seed)
     return EncodedData(vocab, vocab.encode(ds.tokens), ds.labels, names, train_idx, heldout_idx)
@@ -134,10 +106,9 @@ class Trainer:
         self.config = config = config or TrainConfig()
         self.data = data
         self.device = resolve_device(config.device)
-        model_config = model_config or CVAEConfig()
-        model_config = dataclasses.replace(model_config, vocab_size=data.vocab.size, precision=config.precision)
+        model_config = dataclasses.replace(model_config or CVAEConfig(), vocab_size=data.vocab.size)
         torch.manual_seed(config.seed)
-        self.model = CVAE(model_config).to(self.device)
+        self.model = CVAE(model_config, precision=config.precision).to(self.device)
         self.optimizer = KerasRMSprop(self.model.parameters(), lr=config.lr, rho=config.rho, eps=config.eps)
         self.shuffle_rng = torch.Generator().manual_seed(config.seed + 1)
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 2)
@@ -197,28 +168,36 @@ class Trainer:
         return mu.float().cpu().numpy(), e.cpu().numpy()
 
     # -- checkpoints -----------------------------------------------------------------------
-    def save(self, path) -> Path:
-        state = {
-            "optimizer": self.optimizer.state_dict(),
-            "shuffle_rng": self.shuffle_rng.get_state(),
-            "noise_rng": self.noise_rng.get_state(),
-            "noise_device": self.device.type,
-            "train_idx": self.data.train_idx.tolist(),
-            "heldout_idx": self.data.heldout_idx.tolist(),
-            "names": list(self.data.names),
-        }
-        return save_checkpoint(path, model=self.model, vocab=self.data.vocab, train_config=asdict(self.config),
-                               epoch=self.epoch, history=self.history, state=state)
+    def training_state(self, full: bool = True) -> TrainingState:
+        """The split, and with ``full`` the optimizer and RNG states."""
+        split = TrainingState(names=list(self.data.names), train_idx=self.data.train_idx.tolist(),
+                              heldout_idx=self.data.heldout_idx.tolist())
+        if not full:
+            return split
+        return dataclasses.replace(split, optimizer=self.optimizer.state_dict(),
+                                   shuffle_rng=self.shuffle_rng.get_state(),
+                                   noise_rng=self.noise_rng.get_state(), noise_device=self.device.type)
 
-    def restore(self, ckpt: Checkpoint) -> None:
+    def trained_model(self, full: bool = False) -> TrainedModel:
+        """The model as it stands, with its settings and history."""
+        return TrainedModel(self.model, self.data.vocab, self.config, epoch=self.epoch, history=self.history,
+                            state=self.training_state(full))
+
+    def save(self, path) -> Path:
+        return save_checkpoint(path, net=self.model, vocab=self.data.vocab, train_config=self.config,
+                               epoch=self.epoch, history=self.history, state=self.training_state())
+
+    def restore(self, ckpt: TrainedModel) -> None:
         st = ckpt.state
-        if st.get("names") != list(self.data.names) or ckpt.vocab != self.data.vocab:
+        if st.names != list(self.data.names) or ckpt.vocab != self.data.vocab:
             raise EmovaeError("cannot resume: the data set differs from the one this run was trained on")
-        self.model.load_state_dict(ckpt.model.state_dict())
-        self.optimizer.load_state_dict(st["optimizer"])
-        self.shuffle_rng.set_state(st["shuffle_rng"])
-        if st.get("noise_device") == self.device.type:
-            self.noise_rng.set_state(st["noise_rng"])
+        if st.optimizer is None:
+            raise EmovaeError(f"{ckpt.path}: a model-only checkpoint (no optimizer state); it cannot be resumed")
+        self.model.load_state_dict(ckpt.net.state_dict())
+        self.optimizer.load_state_dict(st.optimizer)
+        self.shuffle_rng.set_state(st.shuffle_rng)
+        if st.noise_device == self.device.type:
+            self.noise_rng.set_state(st.noise_rng)
         else:  # a CPU generator state does not fit a CUDA generator: reseed, deterministically
             self.noise_rng.manual_seed(self.config.seed + 2 + 7919 * ckpt.epoch)
         self.epoch = ckpt.epoch
@@ -238,27 +217,24 @@ def _accumulate(sums: dict, terms: dict, batch: int, reduction: str) -> None:
 
 def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = None,
           config: TrainConfig | None = None, data: EncodedData | None = None, resume: bool = False,
-          progress: bool = True) -> Checkpoint:
-    """Train a model and return its final checkpoint.
+          callbacks: list[Callback] = (), progress: bool = True) -> TrainedModel:
+    """Train a model and return it.
 
-    ``out_dir`` receives ``checkpoint.pt`` (the latest training state), ``history.json`` and
-    ``latent/epoch_NNNN.png``. With ``resume=True`` the run in ``out_dir`` continues with its own
-    stored configuration (``config.epochs`` may extend it)."""
-    from .plots import plot_latent
-
+    ``out_dir`` receives ``checkpoint.pt`` (the latest training state) and ``history.json``.
+    With ``resume=True`` the run in ``out_dir`` continues with its own stored configuration
+    (``config.epochs`` may extend it, ``config.device`` move it). ``callbacks`` are called
+    after every epoch (:class:`Callback`)."""
     out = Path(out_dir) if out_dir is not None else None
     ckpt_path = out / "checkpoint.pt" if out else None
     previous = None
     if out and ckpt_path.exists():
         if not resume:
             raise EmovaeError(f"{out}: holds a training run already; pass --resume to continue it or choose another --out")
-        previous = load_checkpoint(ckpt_path)
-        stored = TrainConfig(**{k: v for k, v in previous.train_config.items()
-                                if k in {f.name for f in dataclasses.fields(TrainConfig)}})
+        previous = load_model(ckpt_path)
         overrides = {"epochs": config.epochs} if config else {}
-        if config and config.device != stored.device:
+        if config and config.device != previous.train_config.device:
             overrides["device"] = config.device
-        config = dataclasses.replace(stored, **overrides)
+        config = dataclasses.replace(previous.train_config, **overrides)
         model_config = previous.model_config
     elif resume:
         raise EmovaeError(f"{out}: no checkpoint.pt to resume from")
@@ -280,25 +256,15 @@ def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = Non
         if config.validate:
             row.update(trainer.validate())
         row["seconds"] = time.perf_counter() - t0
-        epoch = trainer.epoch
-        if epoch % config.log_every == 0 or epoch == config.epochs:
-            for split in ("train", "heldout"):
-                if len(trainer.splits[split][2]):
-                    pts, labels = trainer.latent(split)
-                    acc = quadrant_accuracy(pts, labels)
-                    row[f"d_{split}"] = acc.to_dict()
-                    if out and split == "train":
-                        plot_latent(pts, labels, out / "latent" / f"epoch_{epoch:04d}.png",
-                                    title=f"epoch {epoch}: training split", accuracy=acc)
+        for callback in callbacks:
+            callback.on_epoch_end(trainer, row)
         trainer.history.append(row)
         bar.set_postfix(loss=f"{row['loss']:.1f}", recon=f"{row['recon']:.2f}",
                         **({"D": f"{row['d_train']['mean_recall']:.0f}%"} if "d_train" in row else {}))
-        if out and (epoch % config.checkpoint_every == 0 or epoch % config.log_every == 0 or epoch == config.epochs):
+        epoch = trainer.epoch
+        if out and (epoch % config.checkpoint_every == 0 or epoch == config.epochs):
             trainer.save(ckpt_path)
             write_text(out / "history.json", json.dumps(trainer.history, indent=1))
     if out and start == config.epochs:  # nothing left to do: still hand back the stored run
         return previous
-    return Checkpoint(model=trainer.model, vocab=data.vocab, model_config=trainer.model.config,
-                      train_config=asdict(config), epoch=trainer.epoch, history=trainer.history,
-                      state={"train_idx": data.train_idx.tolist(), "heldout_idx": data.heldout_idx.tolist(),
-                             "names": list(data.names)})
+    return trainer.trained_model()

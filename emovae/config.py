@@ -1,0 +1,125 @@
+"""Configurations: the model's architecture, the training settings, and the named presets.
+
+One home for every default. ``CVAEConfig`` is architecture only (what the weights' shapes
+depend on); ``TrainConfig`` holds how a model is trained (optimizer, loss weights, seeds,
+device, precision). ``PRESETS`` maps a name to both, as magenta's ``music_vae`` does:
+
+| preset | what it is |
+|---|---|
+| ``paper-emoreg`` | the paper's CVAE-EmoReg: L_R + L_KLD + 80 L_EmoA + 70 L_EmoV, 700 epochs |
+| ``paper-base``   | the paper's CVAE-Base (the 2021 model): L_R + L_KLD |
+
+The CLI's defaults and help texts are read from here. This module imports nothing heavy
+(no torch), so ``emovae --help`` stays fast.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, fields
+
+from .errors import EmovaeError
+
+__all__ = ["CVAEConfig", "TrainConfig", "Preset", "PRESETS", "DEFAULT_PRESET", "preset", "PRECISIONS"]
+
+PRECISIONS = ("fp32", "bf16")  # GRU matrix products; state, weights and gradients stay fp32
+
+
+def _from_dict(cls, values: dict | None):
+    """A dataclass from a dict, ignoring keys it does not know (older or newer checkpoints)."""
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in (values or {}).items() if k in known})
+
+
+@dataclass
+class CVAEConfig:
+    """The network's architecture (the shapes of its weights)."""
+
+    vocab_size: int = 31       # classes per step: pitches of the data set + rest + hold
+    n_steps: int = 64          # time steps of a melody: 4 bars x 16 sixteenths
+    n_emotions: int = 4        # condition classes e1..e4
+    hidden: int = 512          # GRU units, encoder and decoder
+    dense: int = 100           # units of the encoder's Dense(relu) between its GRU and the heads
+    latent: int = 2            # latent dimensions; 2 = the valence-arousal plane
+    cond_features: int = 4     # per-step condition features fed to the encoder
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "CVAEConfig":
+        return _from_dict(cls, values)
+
+
+@dataclass
+class TrainConfig:
+    """How a model is trained. The defaults are the paper's CVAE-EmoReg (``paper-emoreg``)."""
+
+    epochs: int = 700              # passes over the training split
+    batch_size: int = 16           # examples per optimizer step
+    lr: float = 1e-3               # RMSprop learning rate
+    rho: float = 0.9               # RMSprop decay of the mean squared gradient (Keras default)
+    eps: float = 1e-7              # RMSprop epsilon, inside the square root as in Keras
+    weight_arousal: float = 80.0   # weight of L_EmoA; both weights 0 = CVAE-Base
+    weight_valence: float = 70.0   # weight of L_EmoV
+    reduction: str = "sum"         # L_R over the batch: "sum" (the authors') or "mean" (per example)
+    seed: int = 33                 # initialisation, shuffling and sampling noise
+    split_seed: int = 42           # the stratified train / held-out split
+    heldout: float = 0.2           # share of each emotion held out
+    checkpoint_every: int = 10     # epochs between checkpoints (and at the end)
+    validate: bool = True          # held-out L_R + L_KLD after every epoch, as the authors do
+    device: str = "auto"           # "auto" (CUDA when present), "cpu" or "cuda"
+    precision: str = "fp32"        # GRU matrix products: "fp32" or "bf16"
+
+    @property
+    def emotion_regularized(self) -> bool:
+        """True when the emotion terms are on (CVAE-EmoReg): generation then samples around
+        the quadrant centres."""
+        return bool(self.weight_arousal or self.weight_valence)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "TrainConfig":
+        return _from_dict(cls, values)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named configuration: an architecture and a way to train it."""
+
+    name: str
+    title: str                 # how reports name it, e.g. "CVAE-EmoReg"
+    description: str           # one line for --help
+    model: CVAEConfig
+    train: TrainConfig
+
+
+PRESETS: dict[str, Preset] = {
+    "paper-emoreg": Preset(
+        "paper-emoreg", "CVAE-EmoReg",
+        "the paper's CVAE-EmoReg: L_R + L_KLD + 80 L_EmoA + 70 L_EmoV, RMSprop 1e-3, batch 16, 700 epochs",
+        CVAEConfig(), TrainConfig()),
+    "paper-base": Preset(
+        "paper-base", "CVAE-Base",
+        "the paper's CVAE-Base (2021): L_R + L_KLD, RMSprop 1e-3, batch 16, 700 epochs",
+        CVAEConfig(), TrainConfig(weight_arousal=0.0, weight_valence=0.0)),
+}
+DEFAULT_PRESET = "paper-emoreg"
+ALIASES = {"emoreg": "paper-emoreg", "base": "paper-base", "paper": "paper-emoreg"}
+
+
+def preset(name: str, **train_overrides) -> Preset:
+    """The preset called ``name`` (or an alias: emoreg, base, paper), training settings overridden."""
+    key = ALIASES.get(name, name)
+    if key not in PRESETS:
+        names = ", ".join([*PRESETS, *ALIASES])
+        raise EmovaeError(f"unknown preset {name!r}: use one of {names}")
+    p = PRESETS[key]
+    if not train_overrides:
+        return dataclasses.replace(p, model=dataclasses.replace(p.model), train=dataclasses.replace(p.train))
+    unknown = set(train_overrides) - {f.name for f in fields(TrainConfig)}
+    if unknown:
+        raise EmovaeError(f"unknown training setting(s) {sorted(unknown)}")
+    return dataclasses.replace(p, model=dataclasses.replace(p.model),
+                               train=dataclasses.replace(p.train, **train_overrides))

@@ -1,0 +1,57 @@
+"""A single-layer GRU with a hand-written forward and backward pass for the CPU, and a switch to
+PyTorch's own GRU with the same parameters and call.
+
+Same maths and parameter layout as :class:`torch.nn.GRU` (gate order r, z, n;
+``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, i.e. Keras ``reset_after=True``;
+``h' = (1 - z) * n + z * h``), batch first, one layer, one direction.
+
+Why not ``torch.nn.GRU`` on the CPU: its autograd accumulates the recurrent weight gradient one
+step at a time (64 rank-16 updates of a 1536 x 512 matrix, memory-bound), its recurrent product
+goes through MKL at about half of oneDNN's speed for 16 rows, and each step costs a dozen small
+elementwise ops (``tanh`` among them, several times slower than ``sigmoid`` in this build).
+What this package does instead (CPU):
+
+* The input projection ``W_i x + b_i`` is one matrix product over all steps; for a constant
+  input (the decoder's ``(z, emotion)`` fed at every step) it is computed once, not T times.
+* Each step is one matrix product through oneDNN (``mkldnn::_linear_pointwise``) with the
+  recurrent weight *prepacked* once per call for the batch size
+  (``mkldnn::_reorder_linear_weight``; about twice as fast as a plain weight at 16 rows), then
+  one fused, vectorised pass over the gates (``tanh(a)`` as ``2 sigmoid(2a) - 1``).
+* The step loops (forward and backward) run in a small C++ extension (``csrc/gru_loops.cpp``),
+  compiled on first use with ``torch.utils.cpp_extension`` and cached under
+  ``TORCH_EXTENSIONS_DIR`` (default ``~/.cache/torch_extensions``; about 10 s on 2 cores, once per
+  machine and torch version). Without a compiler or ninja (or with ``EMOVAE_GRU_EXT=0``) the same
+  loops run as PyTorch ops after a one-line warning; they are about 1.4x slower per training
+  batch. ``EMOVAE_REQUIRE_EXT=1`` makes that an error (EmovaeError) instead.
+* The backward pass keeps the gradients of the gate pre-activations of every step, so the
+  weight and bias gradients are one large matrix product (and one sum) over all ``B * T``
+  steps; large fp32 products use oneDNN with K-major operands (about 2x MKL here).
+* Big work buffers come from a small pool and are reused once nothing holds them any more:
+  fresh memory costs a page fault per 4 KiB on first touch, more than the gate arithmetic.
+* A private op that is missing or fails is replaced by ``F.linear`` / ``torch.mm``.
+
+``precision="bf16"``: the matrix products run in bfloat16 (weights cast and packed once per
+call), the state, the gates and the returned gradients are float32. The recurrent products'
+results, the input projection and the recurrent weight gradient pass through bfloat16, as under
+``torch.autocast``; the input-side gradients and the bias gradients are accumulated in float32.
+
+On CUDA (or with ``impl="native"``) the layer calls PyTorch's own fused GRU (cuDNN on CUDA)
+with the same four parameters; ``precision="bf16"`` runs it under ``torch.autocast``.
+
+Modules, one concern each:
+
+* ``_onednn``: probing oneDNN's private linear / weight-prepacking ops, the ``linear`` used;
+* ``_extension``: building and loading the C++ step loops (``csrc/gru_loops.cpp``), the
+  ``EMOVAE_GRU_EXT`` / ``EMOVAE_REQUIRE_EXT`` switches, :func:`extension_status`,
+  :func:`build_extension`;
+* ``_loops``: the same step loops as PyTorch ops (fallback, any dtype);
+* ``_pool``: the work-buffer pool and pooled casts / transposes;
+* ``_passes``: the forward and backward passes over a sequence;
+* ``_function``: the autograd Function;
+* ``layer``: :class:`GRU`, :class:`TorchGRU`, :func:`make_gru`, :func:`keras_init_`.
+"""
+
+from ._extension import build_extension, extension_status
+from .layer import GRU, GRUBase, TorchGRU, keras_init_, make_gru
+
+__all__ = ["GRU", "GRUBase", "TorchGRU", "build_extension", "extension_status", "keras_init_", "make_gru"]

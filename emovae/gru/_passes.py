@@ -1,0 +1,115 @@
+"""The forward and backward passes over a whole sequence: input projection, step loop (C++ or
+PyTorch), and the parameter gradients as one large product over all ``B * T`` steps.
+
+``ops`` is the compiled extension (or None: the PyTorch loops of ``_loops``); ``onednn`` /
+``onednn_s`` say whether oneDNN's linear is used in the matrix-product / state dtype.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._loops import _py_bwd, _py_fwd
+from ._onednn import _linear_fn, _recurrent_weight
+from ._pool import _POOL, _cast, _empty, _transposed
+
+
+def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn):
+    """The forward recurrence. Returns the buffers hs (T+1,B,H), g (T,B,4H), hsb (T,B,H)."""
+    const = steps is not None
+    B = x.shape[0]
+    T = steps if const else x.shape[1]
+    H = w_hh.shape[1]
+    sdt = torch.float32 if bf16 else x.dtype  # state dtype
+    cdt = torch.bfloat16 if bf16 else x.dtype  # matrix-product dtype
+    linear = _linear_fn(onednn)
+
+    # Input projection W_i x + b_i, once for all steps: (T, B, 3H) time-major, or (B, 3H).
+    x2 = x if const else x.transpose(0, 1).reshape(T * B, x.shape[2])
+    gi = linear(x2.to(cdt).contiguous(), w_ih.to(cdt).contiguous(), b_ih.to(cdt))
+    gi = gi.contiguous() if const else gi.contiguous().view(T, B, 3 * H)
+    w = _recurrent_weight(_cast(w_hh, cdt), B, onednn)
+    b = b_hh.to(cdt)
+
+    hs = _POOL.empty((T + 1, B, H), sdt)
+    if h0 is None:
+        hs[0].zero_()
+    else:
+        hs[0].copy_(h0)
+    g = _POOL.empty((T, B, 4 * H), sdt)
+    if bf16:
+        hsb = _POOL.empty((T, B, H), cdt)
+        hsb[0].copy_(hs[0])
+    else:
+        hsb = _empty(cdt)
+    if ops is not None:
+        ops.fwd(gi, const, hs, g, hsb, w, b, onednn, h0 is None)
+    else:
+        _py_fwd(gi, const, hs, g, hsb, w, b, linear)
+    return hs, g, hsb
+
+
+def _backward_pass(grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, steps, bf16, needs, ops, onednn, onednn_s):
+    """The backward recurrence and the parameter gradients."""
+    const = steps is not None
+    T, B, H4 = g.shape
+    H = H4 // 4
+    TB = T * B
+    sdt = hs.dtype
+    cdt = torch.bfloat16 if bf16 else sdt
+    linear = _linear_fn(onednn)
+    linear_s = _linear_fn(onednn_s)
+
+    # a_t = dL/dh_t, starting from the gradients that reach the outputs.
+    a = _POOL.empty((T, B, H), sdt)
+    if grad_out is not None:
+        a.copy_(grad_out.transpose(0, 1))
+    else:
+        a.zero_()
+    if grad_hT is not None:
+        a[T - 1].add_(grad_hT)
+    dgh = _POOL.empty((T, B, 3 * H), cdt)  # d(W_h h + b_h) per step
+    dgi = _POOL.empty((B, 3 * H) if const else (T, B, 3 * H), sdt)  # d(W_i x + b_i)
+    if const:
+        dgi.zero_()
+    wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)  # logical (H, 3H)
+    need_dh0 = h0 is not None and needs[1]
+    if ops is not None:
+        dh0 = ops.bwd(a, g, hs, dgh, dgi, const, wt, onednn, need_dh0)
+    else:
+        dh0 = _py_bwd(a, g, hs, dgh, dgi, const, wt, linear)
+
+    # Input side, in the state dtype: d(W_i x + b_i) = dgi.
+    g_x = g_w_ih = g_b_ih = None
+    dgi2 = dgi if const else dgi.view(TB, 3 * H)
+    db_i = dgi2.sum(0)
+    if const:
+        if needs[0]:
+            g_x = torch.mm(dgi2, w_ih)
+        if needs[2]:
+            g_w_ih = torch.mm(dgi2.t(), x)
+    else:
+        if needs[0]:
+            g_x = linear_s(dgi2, w_ih.t()).view(T, B, -1).transpose(0, 1)  # K-major weight
+        if needs[2]:
+            xt = x.transpose(0, 1).reshape(TB, x.shape[2]).t().contiguous()  # (I, TB)
+            g_w_ih = linear_s(xt, dgi2.t()).t().contiguous()
+    if needs[4]:
+        g_b_ih = db_i
+
+    # Recurrent weight and bias: one product and one sum over all B*T steps.
+    g_w_hh = g_b_hh = None
+    dgh2 = dgh.view(TB, 3 * H)
+    if needs[3]:
+        if bf16:
+            g_w_hh = torch.mm(dgh2.t(), hsb.view(TB, H)).to(sdt)
+        elif onednn:  # oneDNN with K-major operands: about twice MKL's speed here
+            hT = _transposed(hs[:T].reshape(TB, H), sdt, ops)  # (H, TB)
+            g_w_hh = _transposed(linear(hT, dgh2.t()), sdt, ops, pooled=False)  # (3H, H)
+        else:
+            g_w_hh = torch.mm(dgh2.t(), hs[:T].reshape(TB, H))
+    if needs[5]:
+        # gates r, z: as on the input side; gate n: d pre_n * r (the last third of dgh)
+        g_b_hh = torch.cat([db_i[: 2 * H], dgh2[:, 2 * H :].sum(0, dtype=sdt)])
+    g_h0 = dh0 if need_dh0 else None
+    return g_x, g_h0, g_w_ih, g_w_hh, g_b_ih, g_b_hh

@@ -1,0 +1,213 @@
+"""The GRU layers: emovae's :class:`GRU` and :class:`TorchGRU` (PyTorch's fused GRU) with the same
+parameters and call, :func:`make_gru` to pick one, and :func:`keras_init_` (Keras's initialisers).
+
+Both hold ``weight_ih`` (3H, I), ``weight_hh`` (3H, H), ``bias_ih`` (3H,), ``bias_hh`` (3H,) in
+torch.nn.GRU's layout (gate order r, z, n), so a state_dict of one loads into the other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from emovae.errors import EmovaeError
+
+from ._function import _GRUFunction
+
+__all__ = ["GRU", "GRUBase", "TorchGRU", "keras_init_", "make_gru"]
+
+_PRECISIONS = ("fp32", "bf16")
+_IMPLS = ("auto", "ext", "python", "native")  # GRU.impl: how emovae's layer runs a call
+_LAYERS = ("emovae", "torch")  # make_gru(impl=...): which layer
+
+
+class GRUBase(nn.Module):
+    """What both layers share: the four parameters, the input checks, PyTorch's fused GRU.
+
+    Single layer, batch first, one direction; gate order r, z, n;
+    ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` (Keras ``reset_after=True``);
+    ``h' = (1 - z) * n + z * h``.
+
+    Args:
+        input_size: features per step.
+        hidden_size: units.
+        precision: ``"fp32"``, or ``"bf16"`` (bfloat16 matrix products; float32 state, float32
+            master weights and float32 gradients).
+
+    ``forward(x, h0=None, steps=None)``: ``x`` (B, T, I) gives ``(outputs (B, T, H), h_T (B, H))``.
+    With ``steps=T`` and ``x`` (B, I) the same input is fed at each of the T steps; the result
+    equals passing ``x`` repeated T times. ``h0`` (B, H) defaults to zeros.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, precision: str = "fp32") -> None:
+        super().__init__()
+        if precision not in _PRECISIONS:
+            raise EmovaeError(f"GRU precision {precision!r} is not one of {', '.join(_PRECISIONS)}")
+        if int(input_size) < 1 or int(hidden_size) < 1:
+            raise EmovaeError(f"GRU sizes must be positive, got input {input_size}, hidden {hidden_size}")
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.precision = precision
+        H = self.hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(3 * H, self.input_size))
+        self.weight_hh = nn.Parameter(torch.empty(3 * H, H))
+        self.bias_ih = nn.Parameter(torch.empty(3 * H))
+        self.bias_hh = nn.Parameter(torch.empty(3 * H))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch.nn.GRU's default: every parameter uniform in +-1/sqrt(hidden_size)."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.uniform_(-bound, bound)
+
+    def to_torch(self) -> nn.GRU:
+        """An equivalent ``torch.nn.GRU`` (batch first) holding copies of these weights."""
+        ref = nn.GRU(self.input_size, self.hidden_size, batch_first=True)
+        ref = ref.to(device=self.weight_hh.device, dtype=self.weight_hh.dtype)
+        with torch.no_grad():
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(ref, f"{name}_l0").copy_(getattr(self, name))
+        return ref
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, precision={self.precision!r}"
+
+    # cuDNN wants the four tensors in one flat buffer (as nn.RNNBase.flatten_parameters does).
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)
+        self._flatten_for_cudnn()
+        return out
+
+    def _flatten_for_cudnn(self) -> None:
+        ws = [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
+        if not all(w.is_cuda for w in ws) or len({w.dtype for w in ws}) != 1:
+            return
+        try:
+            from torch.backends import cudnn
+
+            if not cudnn.is_acceptable(ws[0].data):
+                return
+            with torch.no_grad():
+                if torch._use_cudnn_rnn_flatten_weight():
+                    # 4 tensors, mode 3 = GRU, no projection, 1 layer, batch first, 1 direction
+                    torch._cudnn_rnn_flatten_weight(ws, 4, self.input_size, 3, self.hidden_size, 0, 1, True, False)
+        except Exception:  # noqa: BLE001 - flattening only saves a copy per call
+            pass
+
+    def _check(self, x: Tensor, h0: Tensor | None, steps: int | None) -> int:
+        I, H = self.input_size, self.hidden_size
+        if steps is None:
+            if x.dim() != 3 or x.shape[2] != I:
+                raise EmovaeError(f"GRU input must have shape (batch, steps, {I}), got {tuple(x.shape)}")
+            T = x.shape[1]
+        else:
+            if x.dim() != 2 or x.shape[1] != I:
+                raise EmovaeError(
+                    f"GRU constant input (steps={steps}) must have shape (batch, {I}), got {tuple(x.shape)}"
+                )
+            T = int(steps)
+        if T < 1 or x.shape[0] < 1:
+            raise EmovaeError(f"GRU input needs at least one example and one step, got {tuple(x.shape)} steps {T}")
+        if h0 is not None and tuple(h0.shape) != (x.shape[0], H):
+            raise EmovaeError(f"GRU h0 must have shape ({x.shape[0]}, {H}), got {tuple(h0.shape)}")
+        return T
+
+    def _forward_native(self, x: Tensor, h0: Tensor | None, steps: int | None, T: int):
+        """PyTorch's fused GRU (the kernel ``torch.nn.GRU.forward`` calls; cuDNN on CUDA)."""
+        B, H = x.shape[0], self.hidden_size
+        if steps is not None:
+            x = x.unsqueeze(1).expand(B, T, self.input_size)
+        hx = x.new_zeros(1, B, H) if h0 is None else h0.unsqueeze(0)
+        params = [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
+        if self.precision == "bf16":
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                out, hn = torch._VF.gru(x, hx, params, True, 1, 0.0, self.training, False, True)
+            return out.float(), hn[0].float()
+        out, hn = torch._VF.gru(x, hx, params, True, 1, 0.0, self.training, False, True)
+        return out, hn[0]
+
+
+class GRU(GRUBase):
+    """emovae's GRU: a hand-written forward and backward pass on the CPU (see :mod:`emovae.gru`).
+
+    Same maths, parameters and call as :class:`GRUBase` describes. The implementation is chosen
+    per call: on the CPU the hand-written pass (C++ step loop, else the same loop in PyTorch ops),
+    elsewhere PyTorch's own fused GRU (cuDNN on CUDA). The attribute ``impl`` ("auto", "ext",
+    "python", "native") forces one, for tests.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, precision: str = "fp32") -> None:
+        super().__init__(input_size, hidden_size, precision)
+        self.impl = "auto"
+
+    def forward(self, x: Tensor, h0: Tensor | None = None, steps: int | None = None) -> tuple[Tensor, Tensor]:
+        T = self._check(x, h0, steps)
+        impl = self.impl
+        if impl not in _IMPLS:
+            raise EmovaeError(f"GRU impl {impl!r} is not one of {', '.join(_IMPLS)}")
+        if impl == "auto":
+            impl = "ext" if x.device.type == "cpu" else "native"
+        if impl == "native":
+            return self._forward_native(x, h0, steps, T)
+        if x.device.type != "cpu":
+            raise EmovaeError(f"GRU impl {impl!r} runs on the CPU only, input is on {x.device}")
+        wdt = self.weight_hh.dtype
+        if x.dtype != wdt or (h0 is not None and h0.dtype != wdt):
+            raise EmovaeError(f"GRU input dtype {x.dtype} does not match its weights' {wdt}")
+        bf16 = self.precision == "bf16"
+        if bf16 and wdt != torch.float32:
+            raise EmovaeError(f"GRU precision 'bf16' needs float32 weights, got {wdt}")
+        return _GRUFunction.apply(
+            x, h0, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+            None if steps is None else T, bf16, impl == "ext",
+        )
+
+
+class TorchGRU(GRUBase):
+    """PyTorch's GRU (the fused kernel of ``torch.nn.GRU``, cuDNN on CUDA) behind emovae's call.
+
+    Parameters named and shaped as emovae's :class:`GRU` (not ``torch.nn.GRU``'s ``*_l0``), so a
+    state_dict loads into either; ``forward(x, h0=None, steps=None)`` as there. ``precision="bf16"``
+    runs it under ``torch.autocast`` (float32 results).
+    """
+
+    def forward(self, x: Tensor, h0: Tensor | None = None, steps: int | None = None) -> tuple[Tensor, Tensor]:
+        T = self._check(x, h0, steps)
+        return self._forward_native(x, h0, steps, T)
+
+
+def make_gru(input_size: int, hidden_size: int, *, impl: str = "emovae", precision: str = "fp32") -> GRUBase:
+    """The one switch between the layers: ``impl="emovae"`` (:class:`GRU`, the fast CPU pass) or
+    ``impl="torch"`` (:class:`TorchGRU`). Same parameters, same call, same default initialisation
+    (and the same random numbers drawn for it)."""
+    if impl == "emovae":
+        return GRU(input_size, hidden_size, precision=precision)
+    if impl == "torch":
+        return TorchGRU(input_size, hidden_size, precision=precision)
+    raise EmovaeError(f"GRU layer impl {impl!r} is not one of {', '.join(_LAYERS)}")
+
+
+@torch.no_grad()
+def keras_init_(layer: GRUBase, generator: torch.Generator | None = None) -> GRUBase:
+    """Keras's GRU initialisers, in place; returns ``layer``.
+
+    * input kernel: glorot-uniform over the whole Keras ``(I, 3H)`` matrix, i.e. uniform in
+      ``+-sqrt(6 / (I + 3H))`` (``weight_ih`` is its transpose; the bound is symmetric in the two);
+    * recurrent kernel: orthogonal over the whole Keras ``(H, 3H)`` matrix (not gate by gate):
+      ``weight_hh`` (3H, H), its transpose, gets orthonormal columns, ``weight_hh.T @ weight_hh = I``;
+    * both biases zero.
+
+    Draws from ``generator`` (default: torch's global generator), ``weight_ih`` first, then
+    ``weight_hh``: the same numbers as ``xavier_uniform_`` then ``orthogonal_`` on the two.
+    """
+    if not isinstance(layer, GRUBase):
+        raise EmovaeError(f"keras_init_ needs an emovae GRU layer (GRU or TorchGRU), got {type(layer).__name__}")
+    nn.init.xavier_uniform_(layer.weight_ih, generator=generator)
+    nn.init.orthogonal_(layer.weight_hh, generator=generator)
+    nn.init.zeros_(layer.bias_ih)
+    nn.init.zeros_(layer.bias_hh)
+    return layer
