@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 __version__ = "0.2.0"
 
 _EXPORTS = {
+    # the user's API: a model that speaks in melodies
+    "load": "api", "Model": "api", "Melody": "api",
     # configurations
     "CVAEConfig": "config", "TrainConfig": "config", "PRESETS": "config", "preset": "config",
     # emotions, errors
@@ -31,6 +33,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazily
+    from .api import Melody, Model, load
     from .checkpoint import TrainedModel, load_model
     from .config import PRESETS, CVAEConfig, TrainConfig, preset
     from .data import Vocabulary, load_dataset, melody_to_music, read_melody, write_midi

@@ -281,7 +281,7 @@ def load_model(spec: "str | os.PathLike | TrainedModel | None" = None, device: s
         raise EmovaeError(f"{path}: vocabulary of {vocab.size} tokens but the model expects {config.vocab_size}")
     if config.n_steps != N_STEPS:
         raise EmovaeError(f"{path}: a model of {config.n_steps} steps; emovae reads {N_STEPS}-step melodies")
-    net = CVAE(config, precision=precision or train_config.precision)
+    net = CVAE(config, precision=precision or train_config.precision, init=False)
     try:
         net.load_state_dict(payload["model"])
     except RuntimeError as exc:

@@ -108,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--name", action="append", help="column name per folder (default: folder name)")
     m.add_argument("--no-paper", action="store_true", help="leave out the paper's columns")
 
+    s = sub.add_parser("serve", help="the emotion plane in the browser: a local web page and JSON API",
+                       description="Starts a local web server (FastAPI + uvicorn; pip install 'emovae[web]'). "
+                                   "Open the printed address: click the plane to hear and see the melody there.")
+    s.add_argument("checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    s.add_argument("--port", type=_positive_int, default=8000, help="port (default: 8000)")
+    s.add_argument("--data", help="data set folder for the training melodies' dots (default: $EMOVAE_DATA, if set)")
+
     r = sub.add_parser("reproduce", help="train both paper presets and write a report of Tables 2, 3 and Figs. 5-7")
     r.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     r.add_argument("--out", default="reproduction", help="report folder (default: reproduction)")
@@ -204,7 +212,14 @@ def _reproduce(args) -> str:
     return f"report: {report}"
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "generate": _generate, "metrics": _metrics,
+def _serve(args) -> str:
+    from .server import serve
+
+    serve(args.checkpoint, host=args.host, port=args.port, data_root=args.data)
+    return "server stopped"
+
+
+COMMANDS = {"serve": _serve, "train": _train, "evaluate": _evaluate, "generate": _generate, "metrics": _metrics,
             "reproduce": _reproduce}
 
 

@@ -77,7 +77,7 @@ if TYPE_CHECKING:  # slow imports, loaded inside the functions that need them
 
 __all__ = [
     "N_STEPS", "STEPS_PER_QUARTER", "REST", "HOLD", "TEMPO_QPM",
-    "read_melody", "notes_of", "melody_to_music", "midi_file", "midi_bytes", "write_midi",
+    "read_melody", "read_segments", "read_steps", "notes_of", "melody_to_music", "midi_file", "midi_bytes", "write_midi",
     "Vocabulary", "Dataset", "load_dataset", "midi_files", "resolve_data_root", "split",
 ]
 
@@ -205,6 +205,33 @@ def read_melody(path: str | os.PathLike) -> np.ndarray:
     Raises EmovaeError (one line, naming the file) for a file that cannot be read by them, and
     warns with EmovaeWarning when it reduces a polyphonic file or drops too-short notes.
     """
+    tokens = read_steps(path)
+    if (tokens[:N_STEPS] >= REST).all():
+        raise EmovaeError(f"{path}: no notes in the first 4 bars ({N_STEPS} sixteenths)")
+    return _fit_length(tokens)
+
+
+def read_segments(path: str | os.PathLike) -> np.ndarray:
+    """Read a MIDI file of any length as consecutive 4-bar segments: raw tokens (k, 64).
+
+    Rules 1-6 as :func:`read_melody`; then the steps are cut into 64-step segments from step 0,
+    the last one padded with REST, and trailing segments without a note are dropped. A melody
+    whose notes end before its fourth bar starts (step 48) is shorter than 4 bars: it is
+    padded with rests, with a one-line EmovaeWarning saying so.
+    """
+    tokens = read_steps(path)
+    sounding = np.flatnonzero(tokens < REST)
+    last_end = len(tokens)
+    if last_end <= 3 * N_STEPS // 4:
+        warnings.warn(f"{path}: shorter than 4 bars ({last_end / 16:g} bars); padded with rests to 4 bars",
+                      EmovaeWarning, stacklevel=2)
+    k = max(1, -(-int(sounding[-1] + 1) // N_STEPS))
+    return _fit_length(tokens, k * N_STEPS).reshape(k, N_STEPS)
+
+
+def read_steps(path: str | os.PathLike) -> np.ndarray:
+    """Rules 1-6 of the module: a MIDI file as raw tokens from step 0 to the end of its last
+    note (int64, any length); :func:`read_melody` and :func:`read_segments` cut it to bars."""
     import muspy
 
     path = Path(path)
@@ -236,15 +263,11 @@ def read_melody(path: str | os.PathLike) -> np.ndarray:
             EmovaeWarning,
             stacklevel=2,
         )
-    if notes[0][0] >= N_STEPS:
-        raise EmovaeError(f"{path}: no notes in the first 4 bars ({N_STEPS} sixteenths)")
-
     grid = muspy.Music(
         resolution=STEPS_PER_QUARTER,
         tracks=[muspy.Track(notes=[muspy.Note(time=o, pitch=p, duration=e - o) for o, e, p in notes])],
     )
-    tokens = muspy.to_pitch_representation(grid, use_hold_state=True, dtype=np.int64).reshape(-1)
-    return _fit_length(tokens)
+    return muspy.to_pitch_representation(grid, use_hold_state=True, dtype=np.int64).reshape(-1)
 
 
 # ---------------------------------------------------------------------------- writing

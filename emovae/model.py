@@ -26,10 +26,12 @@ __all__ = ["CVAE", "CVAEConfig"]
 
 
 class CVAE(nn.Module):
-    def __init__(self, config: CVAEConfig | None = None, precision: str = "fp32", gru: str = "emovae"):
+    def __init__(self, config: CVAEConfig | None = None, precision: str = "fp32", gru: str = "emovae",
+                 init: bool = True):
         """``precision``: the GRUs' matrix products, "fp32" or "bf16"; ``gru``: "emovae" (the
         fast layer of :mod:`emovae.gru`) or "torch" (``torch.nn.GRU``'s kernel). Both are run-time
-        settings, not architecture: the same weights load whichever is chosen."""
+        settings, not architecture: the same weights load whichever is chosen. ``init=False``
+        skips the initialisers (about 1 s for the orthogonal ones) when weights are loaded next."""
         super().__init__()
         c = self.config = config or CVAEConfig()
         self.precision = precision
@@ -42,7 +44,8 @@ class CVAE(nn.Module):
         # decoder
         self.dec_gru = make_gru(c.latent + c.n_emotions, c.hidden, impl=gru, precision=precision)
         self.out = nn.Linear(c.hidden, c.vocab_size)
-        self.reset_parameters()
+        if init:
+            self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
