@@ -21,6 +21,10 @@ __all__ = ["GRU", "GRUBase", "TorchGRU", "keras_init_", "make_gru"]
 _PRECISIONS = ("fp32", "bf16")
 _IMPLS = ("auto", "ext", "python", "native")  # GRU.impl: how emovae's layer runs a call
 _LAYERS = ("emovae", "torch")  # make_gru(impl=...): which layer
+# Inference (no autograd) on fewer examples than this runs PyTorch's fused GRU: the hand-written
+# pass pays oneDNN's set-up on its first call (0.2-0.5 s), the fused kernel does not, and at such
+# batches neither is faster. Training, and inference on larger batches, take the hand-written pass.
+SMALL_BATCH = 32
 
 
 class GRUBase(nn.Module):
@@ -136,7 +140,8 @@ class GRU(GRUBase):
 
     Same maths, parameters and call as :class:`GRUBase` describes. The implementation is chosen
     per call: on the CPU the hand-written pass (C++ step loop, else the same loop in PyTorch ops),
-    elsewhere PyTorch's own fused GRU (cuDNN on CUDA). The attribute ``impl`` ("auto", "ext",
+    except for inference on fewer than ``SMALL_BATCH`` examples; elsewhere PyTorch's own fused GRU
+    (cuDNN on CUDA). The attribute ``impl`` ("auto", "ext",
     "python", "native") forces one, for tests.
     """
 
@@ -150,7 +155,8 @@ class GRU(GRUBase):
         if impl not in _IMPLS:
             raise EmovaeError(f"GRU impl {impl!r} is not one of {', '.join(_IMPLS)}")
         if impl == "auto":
-            impl = "ext" if x.device.type == "cpu" else "native"
+            small_inference = not torch.is_grad_enabled() and x.shape[0] < SMALL_BATCH
+            impl = "ext" if x.device.type == "cpu" and not small_inference else "native"
         if impl == "native":
             return self._forward_native(x, h0, steps, T)
         if x.device.type != "cpu":
