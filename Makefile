@@ -7,7 +7,7 @@ KERAS_VENV ?= .venv-keras
 EMOVAE_DATA ?= $(abspath ../shared/data/musgenvae/dataset)
 export EMOVAE_DATA
 
-.PHONY: install demo test reproduce bench clean
+.PHONY: install demo test lint system-deps report reproduce bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,25 @@ demo: install
 	$(BIN)/emovae metrics demo/generated "$(EMOVAE_DATA)" --name "emovae CVAE-EmoReg" --name "training set"
 	@echo "demo: MIDI files in demo/generated/e1..e4, latent-plane pictures in demo/evaluation"
 
-test: install
-	$(BIN)/pytest -q
+# The gate: lint and format (ruff), the layering contract (import-linter), then the tests. The C++
+# GRU extension must build here (EMOVAE_REQUIRE_EXT=1): a silent fall-back would hide a regression.
+test: install system-deps
+	$(BIN)/ruff check emovae tests benchmarks
+	$(BIN)/ruff format --check emovae tests benchmarks
+	$(BIN)/lint-imports
+	EMOVAE_REQUIRE_EXT=1 $(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check --fix emovae tests benchmarks
+	$(BIN)/ruff format emovae tests benchmarks
+
+# Debian packages for audio (FluidSynth + a General MIDI soundfont) and the browser test
+# (Chromium + ChromeDriver); optional: without them WAV falls back to NumPy and the browser test skips.
+system-deps:
+	@command -v fluidsynth >/dev/null && [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && command -v chromium >/dev/null \
+	  && command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq fluidsynth fluid-soundfont-gm chromium chromium-driver >/dev/null; } \
+	  || echo "emovae: warning: could not install fluidsynth/chromium (needs root); WAV uses NumPy, the browser test skips"
 
 # The paper end to end: trains CVAE-Base and CVAE-EmoReg (700 epochs each; a GPU is used when present).
 reproduce: install

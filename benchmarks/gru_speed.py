@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emovae.gru import GRU, build_extension, extension_status  # noqa: E402
+from emovae.gru import GRU, build_extension, extension_status
 
 T, H, I_ENC, I_DEC = 64, 512, 35, 6
 KEYS = ("B16 fwd+bwd", "B3 fwd+bwd", "B69 fwd")

@@ -30,8 +30,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from emovae.errors import EmovaeWarning  # noqa: E402
-from emovae.training import TrainConfig, Trainer, encode_dataset  # noqa: E402
+from emovae.errors import EmovaeWarning
+from emovae.training import TrainConfig, Trainer, encode_dataset
 
 
 def time_emovae(data, precision: str, epochs: int, warmup: int, device: str) -> list[float]:

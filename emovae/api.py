@@ -165,7 +165,7 @@ class Model:
         (one point per 4 bars): see :func:`emovae.generation.place` for the rule. The result
         carries the points, and ``info["placements"]`` says what each one means."""
         m = _as_melody(melody)
-        placements = gen.place(self.trained, m.segments(), emotion)
+        placements = gen.place(self.trained, m.segments(), emotion, what=m.source or m.name)
         return Melody(m.tokens, tuple(pl.quadrant for pl in placements), tuple(pl.point for pl in placements),
                       m.name, m.source, {"placements": [pl.to_dict() for pl in placements],
                                          "verdicts": [pl.verdict() for pl in placements]})

@@ -70,11 +70,11 @@ class TrainingState:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict | None) -> "TrainingState":
+    def from_dict(cls, values: dict | None) -> TrainingState:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in (values or {}).items() if k in known})
 
-    def model_only(self) -> "TrainingState":
+    def model_only(self) -> TrainingState:
         """The split without the optimizer and RNG states."""
         return TrainingState(names=list(self.names), train_idx=list(self.train_idx),
                              heldout_idx=list(self.heldout_idx))
@@ -257,7 +257,7 @@ def resolve_checkpoint(spec: str | os.PathLike | None = None) -> Path:
     return path / "checkpoint.pt" if path.is_dir() else path
 
 
-def load_model(spec: "str | os.PathLike | TrainedModel | None" = None, device: str | torch.device = "cpu",
+def load_model(spec: str | os.PathLike | TrainedModel | None = None, device: str | torch.device = "cpu",
                precision: str | None = None) -> TrainedModel:
     """Load a trained model: bundled by name, a checkpoint file or a run folder (see
     :func:`resolve_checkpoint`); a :class:`TrainedModel` is handed back as it is.
@@ -269,7 +269,7 @@ def load_model(spec: "str | os.PathLike | TrainedModel | None" = None, device: s
         raise EmovaeError(f"{path}: no such checkpoint file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unreadable file is the same user error
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
         reason = " ".join(str(exc).split())[:120] or type(exc).__name__
         raise EmovaeError(f"{path}: not an emovae checkpoint ({reason})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

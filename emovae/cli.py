@@ -262,7 +262,7 @@ def _write_melodies(melodies, folder: Path, formats) -> list[Path]:
     for melody in melodies:
         if melody.degenerate:
             warnings.warn(f"{melody.name}: a degenerate melody ({len(melody.notes)} notes, "
-                          f"{len({p for _, _, p in melody.notes})} pitches); written all the same", EmovaeWarning)
+                          f"{len({p for _, _, p in melody.notes})} pitches); written all the same", EmovaeWarning, stacklevel=2)
         paths += melody.save(folder / melody.name, formats)
     return paths
 
@@ -279,7 +279,7 @@ def _plane_plot(model, path: Path, marks, labels=None, path_points=None, data_ro
         train_labels = data.labels
         train_pts = model.trained.encode(model.trained.vocab.decode(data.indices), data.labels)
     except EmovaeError as exc:
-        warnings.warn(f"plane picture without training points ({exc})", EmovaeWarning)
+        warnings.warn(f"plane picture without training points ({exc})", EmovaeWarning, stacklevel=2)
     return plot_plane(train_pts, train_labels, path, marks=marks, mark_labels=labels, path_points=path_points,
                       title=f"{model.title}: generated points over the training melodies")
 
@@ -296,9 +296,11 @@ def _generate(args) -> str:
     if args.path is not None:
         if args.emotion:
             warnings.warn("--emotion is ignored with --path: each segment takes its point's quadrant emotion",
-                          EmovaeWarning)
-        waypoints = args.path.split(";") if ";" in args.path or args.path.count(",") == 1 and \
-            all(_is_number(t) for t in args.path.split(",")) else args.path.split(",")
+                          EmovaeWarning, stacklevel=2)
+        text = args.path.strip()
+        waypoints = text.split(";") if ";" in text or text.count(",") == 1 and \
+            all(_is_number(t) for t in text.split(",")) else text.split(",")
+        waypoints = [w for w in waypoints if w.strip()]
         melody = model.path(waypoints, bars=args.bars, seed=args.seed, temperature=args.temperature)
         paths = _write_melodies([melody], out, formats)
         pts = np.asarray(melody.points)
@@ -309,13 +311,13 @@ def _generate(args) -> str:
         n = args.count or 1
         if n > 1 and args.temperature == 0:
             warnings.warn(f"-n {n} at one point with --temperature 0 gives {n} identical melodies; "
-                          "give --temperature above 0 for different ones", EmovaeWarning)
+                          "give --temperature above 0 for different ones", EmovaeWarning, stacklevel=2)
         quadrant = quadrant_of_point(*args.at)
         emotions = [emotion_index(e) for e in args.emotion] if args.emotion else [quadrant]
         for e in emotions:
             if e != quadrant:
                 warnings.warn(f"--emotion {NAMES[e]} with --at={args.at[0]:g},{args.at[1]:g}, a point of Q{quadrant + 1} "
-                              f"{NAMES[quadrant]}: decoded with {NAMES[e]} as the condition", EmovaeWarning)
+                              f"{NAMES[quadrant]}: decoded with {NAMES[e]} as the condition", EmovaeWarning, stacklevel=2)
         melodies = []
         for e in emotions:
             found = model.at(*args.at, emotion=e, n=n, seed=args.seed, temperature=args.temperature)
@@ -412,7 +414,7 @@ def _interpolate(args) -> str:
     except argparse.ArgumentTypeError as exc:
         raise EmovaeError(str(exc)) from None
     melodies = model.interpolate(start, end, args.steps)
-    paths = _write_melodies(melodies, Path(args.out), formats)
+    _write_melodies(melodies, Path(args.out), formats)
     route = " -> ".join(f"({v:+.1f}, {a:+.1f})" for v, a in (m.point for m in melodies))
     return f"wrote {len(melodies)} melodies under {args.out}: {route}"
 
@@ -476,7 +478,10 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:   # --help (0) or a usage error (2, already printed on one line)
+        return int(exc.code or 0)
     warnings.showwarning = _one_line_warning
     try:
         print(COMMANDS[args.command](args))

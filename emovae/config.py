@@ -46,7 +46,7 @@ class CVAEConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict | None) -> "CVAEConfig":
+    def from_dict(cls, values: dict | None) -> CVAEConfig:
         return _from_dict(cls, values)
 
 
@@ -80,7 +80,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict | None) -> "TrainConfig":
+    def from_dict(cls, values: dict | None) -> TrainConfig:
         return _from_dict(cls, values)
 
 

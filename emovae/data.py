@@ -138,7 +138,7 @@ def _read_music(path: Path) -> muspy.Music:
         raise EmovaeError(f"{path}: empty file")
     try:
         return muspy.read_midi(path)
-    except Exception as exc:  # mido/MusPy raise OSError, EOFError, ValueError, KeyError, ...
+    except Exception as exc:  # noqa: BLE001 - mido/MusPy raise OSError, EOFError, ValueError, KeyError, ...
         reason = _one_line(str(exc)) or {
             "EOFError": "unexpected end of file"
         }.get(type(exc).__name__, type(exc).__name__)
@@ -214,13 +214,16 @@ def read_melody(path: str | os.PathLike) -> np.ndarray:
 def read_segments(path: str | os.PathLike) -> np.ndarray:
     """Read a MIDI file of any length as consecutive 4-bar segments: raw tokens (k, 64).
 
-    Rules 1-6 as :func:`read_melody`; then the steps are cut into 64-step segments from step 0,
+    Rules 1-6 as :func:`read_melody` (a file without a note in its first 4 bars is an error
+    here too); then the steps are cut into 64-step segments from step 0,
     the last one padded with REST, and trailing segments without a note are dropped. A melody
     whose notes end before its fourth bar starts (step 48) is shorter than 4 bars: it is
     padded with rests, with a one-line EmovaeWarning saying so.
     """
     tokens = read_steps(path)
     sounding = np.flatnonzero(tokens < REST)
+    if sounding[0] >= N_STEPS:
+        raise EmovaeError(f"{path}: no notes in the first 4 bars ({N_STEPS} sixteenths)")
     last_end = len(tokens)
     if last_end <= 3 * N_STEPS // 4:
         warnings.warn(f"{path}: shorter than 4 bars ({last_end / 16:g} bars); padded with rests to 4 bars",
@@ -385,7 +388,7 @@ class Vocabulary:
         object.__setattr__(self, "tokens", toks)
 
     @classmethod
-    def build(cls, raw_tokens: np.ndarray) -> "Vocabulary":
+    def build(cls, raw_tokens: np.ndarray) -> Vocabulary:
         """The distinct values of a raw token array (e.g. (N, 64)), plus REST and HOLD."""
         arr = _int_array(raw_tokens, "vocabulary")
         _check_codes(arr, "vocabulary")
@@ -446,7 +449,7 @@ class Vocabulary:
         return list(self.tokens)
 
     @classmethod
-    def from_list(cls, tokens) -> "Vocabulary":
+    def from_list(cls, tokens) -> Vocabulary:
         """The inverse of :meth:`to_list`; checks the list (ascending, 0..129, rest and hold)."""
         try:
             return cls(tuple(int(t) for t in tokens))

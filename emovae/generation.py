@@ -45,8 +45,17 @@ import numpy as np
 
 from .checkpoint import TrainedModel, check_count, load_model
 from .data import HOLD, N_STEPS, REST, write_midi
-from .emotions import AROUSAL, LABELS, NAMES, PLANE_LIMIT, VALENCE, check_point, emotion_index, quadrant_centre, \
-    quadrant_of_point
+from .emotions import (
+    AROUSAL,
+    LABELS,
+    NAMES,
+    PLANE_LIMIT,
+    VALENCE,
+    check_point,
+    emotion_index,
+    quadrant_centre,
+    quadrant_of_point,
+)
 from .errors import EmovaeError
 
 __all__ = ["PLANE_LIMIT", "Placement", "along_path", "check_point", "fit_vocabulary", "generate", "generate_set",
@@ -152,13 +161,13 @@ def _depth(point, emotion: int) -> float:
     return min(VALENCE[emotion] * float(point[0]), AROUSAL[emotion] * float(point[1]))
 
 
-def place(model, segments, emotion=None) -> list[Placement]:
+def place(model, segments, emotion=None, what: str = "melody") -> list[Placement]:
     """The place of each 4-bar segment (raw tokens (k, 64) or (64,)) on the plane (module doc)."""
     model = load_model(model)
     segs = np.atleast_2d(np.asarray(segments, dtype=np.int64))
     if segs.shape[1] != N_STEPS:
         raise EmovaeError(f"melody segments must be {N_STEPS} steps long, got {segs.shape[1]}")
-    fitted, shift = fit_vocabulary(segs, model.vocab)
+    fitted, shift = fit_vocabulary(segs, model.vocab, what)
     out = []
     if emotion is not None:
         e = emotion_index(emotion)
@@ -269,10 +278,8 @@ def along_path(model, waypoints, bars: int = 16, *, seed: int = 0, temperature: 
     for s in range(n_seg):
         pick = 0
         if previous is not None:
-            def distance(c):
-                first = _first_pitch(tokens[s, c])
-                return (abs(first - previous) if first is not None else 1000, c)
-            pick = min(range(k), key=distance)
+            firsts = [_first_pitch(tokens[s, c]) for c in range(k)]
+            pick = min(range(k), key=lambda c: (abs(firsts[c] - previous) if firsts[c] is not None else 1000, c))
         seg = tokens[s, pick].copy()
         lead = 0
         while lead < N_STEPS and seg[lead] == HOLD:         # no HOLD orphaned at a segment start

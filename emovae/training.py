@@ -41,7 +41,7 @@ class Callback(Protocol):
     ``row`` is the epoch's history row (losses, seconds); a callback may add entries to it
     (they are saved with the history)."""
 
-    def on_epoch_end(self, trainer: "Trainer", row: dict) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None: ...
 
 
 class KerasRMSprop(torch.optim.Optimizer):

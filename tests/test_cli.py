@@ -76,8 +76,9 @@ def test_errors_are_one_line(run_dir, small_root, tmp_path, capsys):
 def test_checkpoint_from_another_vocabulary(run_dir, small_root, tmp_path, capsys):
     ck = load_checkpoint(run_dir / "checkpoint.pt")
     narrow = Vocabulary.from_list([t for t in ck.vocab.tokens if t != ck.vocab.pitches[-1]])
-    from emovae.model import CVAE
     import dataclasses
+
+    from emovae.model import CVAE
     model = CVAE(dataclasses.replace(ck.model_config, vocab_size=narrow.size))
     save_checkpoint(tmp_path / "narrow.pt", net=model, vocab=narrow, train_config=ck.train_config)
     one_line_error(capsys, ["evaluate", str(tmp_path / "narrow.pt"), "--data", str(small_root)],

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from emovae.checkpoint import load_model as load_checkpoint
-from emovae.evaluate import QuadrantLog
 from emovae.errors import EmovaeError
+from emovae.evaluate import QuadrantLog
 from emovae.training import TrainConfig, train
 
 
@@ -39,7 +39,7 @@ def test_same_seed_same_result_other_seed_other_result(tiny_data, tiny_model):
     a = fit(tiny_data, tiny_model, epochs=2, seed=5)
     b = fit(tiny_data, tiny_model, epochs=2, seed=5)
     c = fit(tiny_data, tiny_model, epochs=2, seed=6)
-    for (k, va), vb, vc in zip(a.net.state_dict().items(), b.net.state_dict().values(),
+    for (k, va), vb, _vc in zip(a.net.state_dict().items(), b.net.state_dict().values(),
                                c.net.state_dict().values()):
         assert torch.equal(va, vb), k
     assert any(not torch.equal(va, vc) for va, vc in zip(a.net.state_dict().values(),
