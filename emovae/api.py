@@ -174,8 +174,8 @@ class Model:
         """Move a melody into the quadrant of emotion ``to``: each segment's point mirrored across
         the axes (:func:`emovae.generation.transform_point`) and decoded with that emotion;
         octave-shifted back if it was shifted into the vocabulary."""
-        placed = self.encode(melody, emotion=emotion)
         e = emotion_index(to)
+        placed = self.encode(melody, emotion=emotion)
         targets = np.asarray([gen.transform_point(p, e) for p in placed.points], dtype=np.float32)
         tokens = self.trained.decode(targets, e, temperature=temperature, seed=seed)
         shift = placed.info["placements"][0]["octave_shift"]
