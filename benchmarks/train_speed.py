@@ -60,6 +60,17 @@ def time_keras(python: str, script: str, npz: Path, epochs: int, warmup: int) ->
     return float(match.group(1))
 
 
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), so every figure names its machine."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=os.environ.get("EMOVAE_DATA"), help="data set folder (default $EMOVAE_DATA)")
@@ -75,7 +86,7 @@ def main() -> None:
         warnings.simplefilter("ignore", EmovaeWarning)
         data = encode_dataset(args.data)
     n = len(data.train_idx)
-    print(f"# train_speed cpu={platform.processor() or platform.machine()} cores={os.cpu_count()} "
+    print(f"# train_speed cpu={cpu_name()!r} cores={os.cpu_count()} "
           f"torch={torch.__version__} threads={torch.get_num_threads()} n={n} val={len(data.heldout_idx)} batch=16")
 
     results: dict[str, list[float]] = {}
@@ -107,7 +118,7 @@ def main() -> None:
               f"(runs: {', '.join(f'{k:.3f}' for k in keras_runs)})")
     for tag, times in results.items():
         s = statistics.median(times)
-        line = f"emovae_{tag} s_per_epoch={s:.3f} examples_per_s={n / s:.1f}"
+        line = f"emovae_{tag} cpu={cpu_name()!r} s_per_epoch={s:.3f} examples_per_s={n / s:.1f}"
         if keras:
             line += f" speedup_vs_keras={keras / s:.2f}x"
         print(line + f" epochs_timed={len(times)}")

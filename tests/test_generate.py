@@ -36,7 +36,7 @@ def test_sampling_is_centred_on_the_quadrant(ckpt):
     assert torch.allclose(z.mean(0), torch.tensor([-2.0, 2.0]), atol=0.06)
     assert torch.allclose(z.std(0), torch.tensor([2.0, 2.0]), atol=0.06)
     inside = ((z[:, 0] < 0) & (z[:, 1] >= 0)).float().mean().item()
-    assert inside == pytest.approx(0.8413 ** 2, abs=0.01)   # ~71% of draws fall in Q2 (SPEC.md)
+    assert inside == pytest.approx(0.8413 ** 2, abs=0.01)   # ~71% of draws fall in Q2: P(N(2, 2) > 0)^2
     unshifted = torch.as_tensor(ckpt.sample_points("e2", 20000, seed=1, shift=False))
     assert unshifted.mean(0).abs().max() < 0.06
     assert np.array_equal(ckpt.sample_points("e2", 5, seed=3), ckpt.sample_points("e2", 5, seed=3))

@@ -25,7 +25,7 @@ def test_emotion_term_is_minus_one_when_proportional():
 
 
 def test_emotion_term_between_minus_one_and_zero_on_the_right_sides():
-    # SPEC.md's example: A = (1, -1), z = (0.1, -5) gives -0.72
+    # the paper's cosine term: A = (1, -1), z = (0.1, -5) gives -0.72
     value = emotion_loss(torch.tensor([0.1, -5.0]), torch.tensor([1.0, -1.0])).item()
     assert value == pytest.approx(-(0.1 + 5.0) / (math.sqrt(2) * math.sqrt(0.01 + 25)), abs=1e-6)
     assert -1 < value < 0
@@ -55,7 +55,7 @@ def test_reconstruction_sums_over_steps_and_batch():
     per_term = F.cross_entropy(logits.reshape(-1, 31), targets.reshape(-1), reduction="none")
     assert torch.allclose(reconstruction_loss(logits, targets, "sum"), per_term.sum())
     assert torch.allclose(reconstruction_loss(logits, targets, "mean"), per_term.sum() / 3)
-    uniform = torch.zeros(16, 64, 31)  # ~ 16 x 64 x ln 31 at the start of training (SPEC.md)
+    uniform = torch.zeros(16, 64, 31)  # ~ 16 x 64 x ln 31 at the start of training
     assert reconstruction_loss(uniform, torch.zeros(16, 64, dtype=torch.long)).item() == pytest.approx(
         16 * 64 * math.log(31), rel=1e-5)
     with pytest.raises(ValueError):

@@ -188,7 +188,7 @@ def test_training_set_e2_equals_the_papers_column_and_full_folders_match_notes(d
     # e2 has exactly 79 files, so the paper's "first 79 files" are all of them
     for metric in METRICS:
         assert ours[(metric, 1)] == paper[(metric, 1)]
-    # all files of every folder: the means recomputed in shared/NOTES.md
+    # all files of every folder (the paper read only the first 79 of each)
     means = {
         "pitch_range": ("9.29", "9.01", "6.38", "7.60"),
         "n_pitches_used": ("6.28", "6.28", "4.63", "4.89"),

@@ -150,3 +150,104 @@ def test_plot_plane_rejects_bad_input_before_writing(tmp_path):
     with pytest.raises(EmovaeError):
         plot_plane(points, labels[:3], tmp_path / "x.png")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- report pictures
+
+def _spy_on_save(monkeypatch):
+    """Record each figure's axes just before it is saved."""
+    from emovae import plots
+
+    seen = []
+    original = plots._save
+
+    def spy(fig, path):
+        seen.append([{
+            "title": ax.get_title(),
+            "lines": {line.get_label(): {"x": np.asarray(line.get_xdata(), float).tolist(),
+                                         "y": np.asarray(line.get_ydata(), float).tolist(),
+                                         "style": line.get_linestyle(), "color": line.get_color()}
+                      for line in ax.lines},
+            "images": [{"array": np.asarray(im.get_array()), "extent": list(im.get_extent()), "origin": im.origin,
+                        "clim": im.get_clim()} for im in ax.images],
+        } for ax in fig.axes])
+        return original(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    return seen
+
+
+def test_plot_va_plane_draws_each_grid_with_valence_across(tmp_path, monkeypatch):
+    from emovae.plots import plot_va_plane
+
+    plt.close("all")
+    seen = _spy_on_save(monkeypatch)
+    coords = np.linspace(-6, 6, 5)
+    valence = np.tile(coords / 6, (5, 1))          # row = arousal, column = valence
+    arousal = valence.T
+    valid = np.ones((5, 5), bool)
+    valid[0, 0] = False
+    out = plot_va_plane(valence, arousal, tmp_path / "a" / "va.png", valid=valid, title="t")
+    _assert_png(out)
+    images = [ax["images"][0] for ax in seen[0] if ax["images"]]
+    assert len(images) == 3                          # valence, arousal, validity
+    assert np.array_equal(images[0]["array"], valence) and np.array_equal(images[1]["array"], arousal)
+    assert images[0]["extent"] == [-6.0, 6.0, -6.0, 6.0] and images[0]["origin"] == "lower"
+    assert images[0]["clim"] == (-1.0, 1.0)
+    assert images[2]["array"][0, 0] == 0.0 and images[2]["array"][4, 4] > 0
+    plot_va_plane(valence, arousal, tmp_path / "two.png")
+    assert len([ax for ax in seen[1] if ax["images"]]) == 2
+    assert plt.get_fignums() == []
+
+
+def test_plot_va_plane_rejects_bad_shapes_before_writing(tmp_path):
+    from emovae.plots import plot_va_plane
+
+    with pytest.raises(EmovaeError, match="square"):
+        plot_va_plane(np.zeros((2, 3)), np.zeros((2, 3)), tmp_path / "x.png")
+    with pytest.raises(EmovaeError, match="differ in shape"):
+        plot_va_plane(np.zeros((2, 2)), np.zeros((3, 3)), tmp_path / "x.png")
+    with pytest.raises(EmovaeError, match="validity grid"):
+        plot_va_plane(np.zeros((2, 2)), np.zeros((2, 2)), tmp_path / "x.png", valid=np.ones((3, 3)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_axis_profiles_one_column_per_feature(tmp_path, monkeypatch):
+    from emovae.plots import plot_axis_profiles
+
+    seen = _spy_on_save(monkeypatch)
+    coords = np.array([-6.0, 0.0, 6.0])
+    profiles = {"note_density": ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]), "mode": ([0.1, np.nan, 0.3], [0.0, 0.0, 0.0])}
+    _assert_png(plot_axis_profiles(coords, profiles, tmp_path / "p.png", title="features"))
+    axes = seen[0]
+    assert len(axes) == 4
+    lines = {ax["title"]: next(iter(ax["lines"].values())) for ax in axes}
+    assert lines["note_density along valence"]["y"] == [1.0, 2.0, 3.0]
+    assert lines["note_density along arousal"]["y"] == [4.0, 5.0, 6.0]
+    assert lines["mode along valence"]["x"] == [-6.0, 0.0, 6.0]
+    with pytest.raises(EmovaeError, match="expected 3 values"):
+        plot_axis_profiles(coords, {"x": ([1.0], [1.0, 2.0, 3.0])}, tmp_path / "bad.png")
+    with pytest.raises(EmovaeError, match="no feature"):
+        plot_axis_profiles(coords, {}, tmp_path / "bad.png")
+    assert not (tmp_path / "bad.png").exists()
+    assert plt.get_fignums() == []
+
+
+def test_plot_seed_curves_one_colour_per_run_train_solid_heldout_dashed(tmp_path, monkeypatch):
+    from emovae.plots import plot_seed_curves
+
+    seen = _spy_on_save(monkeypatch)
+    run_a = [{"epoch": e, "recon": 1.0} for e in range(1, 5)]
+    for row, d in zip(run_a[1::2], (40.0, 80.0)):
+        row["d_train"] = {"mean_recall": d}
+        row["d_heldout"] = {"mean_recall": d + 5}
+    run_b = [{"epoch": 1, "d_train": 70.0}]
+    _assert_png(plot_seed_curves({"s1": run_a, "s2": run_b, "s3": [{"epoch": 1}]}, tmp_path / "c.png", title="t"))
+    lines = seen[0][0]["lines"]
+    assert lines["s1 (train)"]["x"] == [2.0, 4.0] and lines["s1 (train)"]["y"] == [40.0, 80.0]
+    assert lines["s1 (held-out)"]["y"] == [45.0, 85.0] and lines["s2 (train)"]["y"] == [70.0]
+    assert lines["s1 (train)"]["style"] == "-" and lines["s1 (held-out)"]["style"] == "--"
+    assert lines["s1 (train)"]["color"] == lines["s1 (held-out)"]["color"] != lines["s2 (train)"]["color"]
+    assert "s3 (no D logged)" in lines
+    _assert_png(plot_seed_curves({}, tmp_path / "none.png"))
+    assert plt.get_fignums() == []
