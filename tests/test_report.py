@@ -279,6 +279,8 @@ def test_bad_counts_seeds_and_out(small_root, run_dirs, tmp_path, no_work):
         report(tmp_path / "file", **kw)
     with pytest.raises(EmovaeError, match="runs 'r': expected a list"):
         report(tmp_path / "out", runs={"r": []}, **kw)
+    with pytest.raises(EmovaeError, match="name 'm': used for two columns"):
+        report(tmp_path / "out", **{**kw, "sets": {"m": str(small_root)}})
     assert not (tmp_path / "out").exists()
 
 
