@@ -7,7 +7,7 @@ KERAS_VENV ?= .venv-keras
 EMOVAE_DATA ?= $(abspath ../shared/data/musgenvae/dataset)
 export EMOVAE_DATA
 
-.PHONY: install demo test lint system-deps report reproduce bench clean
+.PHONY: install demo test lint system-deps report serve screenshot reproduce bench bench-generate bench-web clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ demo: install
 # beside the authors' published sets: report/report.md.
 report: install
 	$(BIN)/emovae report --data "$(EMOVAE_DATA)" --out report
+
+# The emotion plane in the browser: http://127.0.0.1:8000/
+serve: install
+	$(BIN)/emovae serve --data "$(EMOVAE_DATA)"
+
+# The browser test, writing the README's screenshot.
+screenshot: install system-deps
+	EMOVAE_SCREENSHOT=docs/figures/web_plane.png $(BIN)/pytest -q tests/test_browser.py
 
 # The gate: lint and format (ruff), the layering contract (import-linter), then the tests. The C++
 # GRU extension must build here (EMOVAE_REQUIRE_EXT=1): a silent fall-back would hide a regression.
@@ -66,6 +74,12 @@ $(KERAS_VENV)/.installed:
 # Training speed: emovae against the authors' Keras model, side by side on this machine.
 bench: install $(KERAS_VENV)/.installed
 	$(BIN)/python benchmarks/train_speed.py --keras-python $(KERAS_VENV)/bin/python
+
+# Generation and web latency (emovae alone).
+bench-generate: install
+	$(BIN)/python benchmarks/generate_speed.py
+bench-web: install system-deps
+	$(BIN)/python benchmarks/web_latency.py
 
 clean:
 	rm -rf demo report reproduction .pytest_cache

@@ -20,13 +20,13 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed (pip install 'emovae[web]')")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from emovae import server  # noqa: E402
-from emovae.api import load  # noqa: E402
-from emovae.data import HOLD, REST, midi_bytes  # noqa: E402
-from emovae.emotions import quadrant_of_point  # noqa: E402
-from emovae.errors import EmovaeError  # noqa: E402
+from emovae import server
+from emovae.api import load
+from emovae.data import HOLD, REST, midi_bytes
+from emovae.emotions import quadrant_of_point
+from emovae.errors import EmovaeError
 
 EXAMPLES = 8      # schemathesis examples per operation and mode (valid / invalid data)
 QUADRANT_POINTS = {"happy": (2.0, 1.5), "angry": (-2.5, 2.0), "sad": (-1.5, -2.5), "relaxed": (3.0, -1.0)}
@@ -185,7 +185,7 @@ BAD_AT = [
     ('{"valence": 0, "arousal": 0, "temperature": -1}', "temperature"),
     ('{"valence": 0, "arousal": 0, "temperature": NaN}', "temperature"),
     ('{"valence": 0, "arousal": 0, "temperature": 2.2e-309}', "temperature"),    # found by the fuzz: 500 once
-    ('{"valence": 0, "arousal": 0, "temperature": 0.001}', "temperature"),
+    ('{"valence": 0, "arousal": 0, "temperature": 0.0005}', "temperature"),
     ('{"valence": 0, "arousal": 0, "seed": -1}', "seed"),
     ('{"valence": 0, "arousal": 0, "seed": 100000000000000000000000000000}', "seed"),
     ('{"valence": 0, "arousal": 0, "emotion": "bored"}', "emotion"),
