@@ -20,6 +20,7 @@ install: $(BIN)/.installed
 # + audio (WAV), a 16-bar melody moving happy -> sad -> relaxed, where a training melody sits on the
 # plane, the plane on the training data, and Table 3 of 20 generated melodies per emotion.
 demo: install
+	rm -rf demo
 	$(BIN)/emovae generate --out demo/melodies -n 1 --seed 0 --format midi,svg,wav --plot
 	$(BIN)/emovae generate --out demo/journey --path happy,sad,relaxed --bars 16 --format midi,svg,wav
 	$(BIN)/emovae encode "$(EMOVAE_DATA)/e3/bwv10.7.mxl.mid" "$(EMOVAE_DATA)/e1/bwv1.6.mxl.mid"

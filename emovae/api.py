@@ -12,16 +12,17 @@ The rules (sampling, placing a melody, moving it, paths) are :mod:`emovae.genera
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import generation as gen
-from .checkpoint import TrainedModel, check_count, load_model
+from .checkpoint import TrainedModel, check_count, check_seed, check_temperature, load_model
 from .data import N_STEPS, REST, notes_of, read_segments
 from .emotions import LABELS, NAMES, check_point, emotion_index, quadrant_of_point
-from .errors import EmovaeError
+from .errors import EmovaeError, EmovaeWarning
 
 __all__ = ["Melody", "Model", "load"]
 
@@ -122,7 +123,16 @@ def _as_melody(item, what: str = "melody") -> Melody:
 
 
 class Model:
-    """A trained model that speaks in melodies. ``emovae.load()`` makes one."""
+    """A trained model that speaks in melodies. ``emovae.load()`` makes one.
+
+    Every argument is checked as the command line checks it, with the same one-line
+    :class:`~emovae.errors.EmovaeError`: ``n`` a whole number from 1 to 100,000
+    (:data:`emovae.checkpoint.MAX_COUNT`; NumPy integers are whole numbers, 2.5 and True are
+    not), ``seed`` a whole number from 0 to 2**32 - 1, ``temperature`` 0 or a number from 0.001
+    up, points finite and on the plane [-8, 8]^2 (NumPy scalars are numbers), emotions one of
+    e1..e4, Q1..Q4 or their names. Melodies are decoded in batches of
+    :data:`emovae.checkpoint.MAX_BATCH`, so memory stays bounded.
+    """
 
     def __init__(self, trained: TrainedModel):
         self.trained = trained      # the TrainedModel underneath (encode / decode / sample on tokens)
@@ -143,6 +153,7 @@ class Model:
         """n melodies of an emotion, sampled as the paper does (z ~ N(0, 2^2) around the
         quadrant centre for CVAE-EmoReg); ``temperature`` 0 = argmax (the paper)."""
         e = emotion_index(emotion)
+        n, seed, temperature = check_count(n), check_seed(seed), check_temperature(temperature)
         z = self.trained.sample_points(e, n, seed=seed, shift=shift)
         tokens = self.trained.decode(z, e, temperature=temperature, seed=seed)
         return self._melodies(tokens, [e] * len(z), z, LABELS[e], temperature=temperature, seed=seed)
@@ -153,10 +164,12 @@ class Model:
         ``emotion`` names another); with n > 1 (and a temperature above 0) a list of n."""
         v, a = check_point(valence, arousal)
         e = quadrant_of_point(v, a) if emotion is None else emotion_index(emotion)
-        n = check_count(n)
+        n, seed, temperature = check_count(n), check_seed(seed), check_temperature(temperature)
         z = np.tile(np.asarray([[v, a]], dtype=np.float32), (n, 1))
-        seeds = [seed + k for k in range(n)]
-        tokens = [self.trained.decode(z[:1], e, temperature=temperature, seed=s)[0] for s in seeds]
+        if temperature == 0:   # argmax: one decoding, the same melody n times
+            tokens = np.repeat(self.trained.decode(z[:1], e), n, axis=0)
+        else:
+            tokens = [self.trained.decode(z[:1], e, temperature=temperature, seed=seed + k)[0] for k in range(n)]
         out = self._melodies(tokens, [e] * n, z, f"{LABELS[e]}_v{v:+.2f}_a{a:+.2f}", temperature=temperature)
         return out[0] if n == 1 else out
 
@@ -175,6 +188,7 @@ class Model:
         the axes (:func:`emovae.generation.transform_point`) and decoded with that emotion;
         octave-shifted back if it was shifted into the vocabulary."""
         e = emotion_index(to)
+        seed, temperature = check_seed(seed), check_temperature(temperature)
         placed = self.encode(melody, emotion=emotion)
         targets = np.asarray([gen.transform_point(p, e) for p in placed.points], dtype=np.float32)
         tokens = self.trained.decode(targets, e, temperature=temperature, seed=seed)
@@ -186,6 +200,7 @@ class Model:
     def path(self, waypoints, bars: int = 16, *, seed: int = 0, temperature: float = 0.0) -> Melody:
         """A melody of ``bars`` bars (a multiple of 4) whose emotion follows a path through
         waypoints (emotion names or (valence, arousal) points)."""
+        seed, temperature = check_seed(seed), check_temperature(temperature)
         tokens, points, emotions = gen.along_path(self.trained, waypoints, bars, seed=seed, temperature=temperature)
         names = "_".join(NAMES[e] for e in dict.fromkeys(emotions))
         return Melody(tokens, tuple(emotions), tuple(map(tuple, points.tolist())), f"path_{names}_{bars}bars")
@@ -193,12 +208,19 @@ class Model:
     def interpolate(self, a, b, steps: int = 8, *, temperature: float = 0.0, seed: int = 0) -> list[Melody]:
         """``steps`` melodies from a to b (each a point or a melody, placed by :meth:`encode`),
         both ends included, each decoded with its point's quadrant emotion."""
+        seed, temperature = check_seed(seed), check_temperature(temperature)
+        steps = check_count(steps, "steps")
         ends = []
         for end in (a, b):
             if isinstance(end, (tuple, list)) and len(end) == 2 and not isinstance(end[0], (tuple, list)):
                 ends.append(check_point(*end))
             else:
-                ends.append(self.encode(end).point)
+                placed = self.encode(end)
+                if len(placed.points) > 1:
+                    warnings.warn(f"{placed.source or placed.name}: {len(placed.points)} four-bar segments; the point "
+                                  "of the first is the end of the line (encode shows every segment's point)",
+                                  EmovaeWarning, stacklevel=2)
+                ends.append(placed.point)
         pts = gen.interpolate_points(ends[0], ends[1], steps)
         emotions = [quadrant_of_point(*p) for p in pts]
         tokens = self.trained.decode(pts.astype(np.float32), emotions, temperature=temperature, seed=seed)

@@ -1,4 +1,15 @@
-"""Atomic file writes: a reader never sees a half-written file, and a crash leaves the old one."""
+"""Atomic file writes, and output paths checked before any work starts.
+
+A reader never sees a half-written file, and a crash (even SIGKILL) leaves the old one: every
+file is written to a temporary file beside its target (``.NAME.XXXXXXXX.tmp``) and moved over
+it in one ``os.replace``. A write that fails (a read-only file system, a full disk, no
+permission) raises a one-line :class:`~emovae.errors.EmovaeError` naming the file.
+
+:func:`check_output` tells before any work whether an output folder or file can be written:
+not a file where a folder is wanted (nor a folder where a file is), and the nearest existing
+folder on its way writable, found by creating (and removing) a probe file there, which is the
+only test the file system cannot get wrong (``os.access`` says yes for root on ``/sys``).
+"""
 from __future__ import annotations
 
 import contextlib
@@ -6,17 +17,35 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import EmovaeError
+
+__all__ = ["atomic_path", "write_text", "check_output", "stale_temporaries", "TMP_SUFFIX"]
+
+TMP_SUFFIX = ".tmp"
+
+
+def _reason(exc: OSError) -> str:
+    """The plain words of an OSError ("Read-only file system"), on one line."""
+    text = exc.strerror or (os.strerror(exc.errno) if exc.errno else "") or str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
 
+    An OSError on the way (creating the folder, the temporary file, writing it, moving it)
+    becomes ``EmovaeError("PATH: cannot write (REASON)")``; the temporary file is removed.
+
     >>> with atomic_path("out.mid") as tmp:   # doctest: +SKIP
     ...     music.write_midi(tmp)
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise EmovaeError(f"{path}: cannot write ({_reason(exc)})") from None
     try:
         os.close(fd)
         umask = os.umask(0)
@@ -24,6 +53,10 @@ def atomic_path(path: str | os.PathLike):
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise EmovaeError(f"{path}: cannot write ({_reason(exc)})") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -34,3 +67,55 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """Write a text file atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def check_output(path: str | os.PathLike, kind: str = "folder", what: str = "--out") -> Path:
+    """Check, before any work, that ``path`` can be written as a ``kind`` ("folder" or "file").
+
+    Raises a one-line EmovaeError ``"WHAT PATH: ..."`` when ``path`` exists as the other kind,
+    when a file stands where a folder on its way would have to be created, or when the nearest
+    existing folder on its way cannot be written (read-only file system, permission denied).
+    Creates nothing (the probe file is removed at once)."""
+    if kind not in ("folder", "file"):
+        raise ValueError(f"kind must be 'folder' or 'file', not {kind!r}")
+    path = Path(path)
+    label = f"{what} {path}" if what else str(path)
+    if str(path) == "":
+        raise EmovaeError(f"{what or 'output'}: an empty path")
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise EmovaeError(f"{label}: is an existing file, not a folder; choose a folder for the outputs")
+    if kind == "file" and path.is_dir():
+        raise EmovaeError(f"{label}: is a folder; give a file name")
+    probe = path if kind == "folder" else path.parent
+    probe = Path(os.path.abspath(probe))
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise EmovaeError(f"{label}: cannot be created, {probe} is a file, not a folder")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".emovae-probe-", dir=probe)
+    except OSError as exc:
+        raise EmovaeError(f"{label}: cannot write there ({probe}: {_reason(exc)})") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return path
+
+
+def stale_temporaries(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
+    """Temporary files :func:`atomic_path` left in ``folder`` when a process was killed while
+    writing (``.NAME.XXXXXXXX.tmp``; never the finished files). Safe to delete."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = folder.rglob(f".*{TMP_SUFFIX}") if recursive else folder.glob(f".*{TMP_SUFFIX}")
+    return sorted(p for p in found if p.is_file() and _is_temporary(p.name))
+
+
+def _is_temporary(name: str) -> bool:
+    """True for a name :func:`atomic_path` makes: "." + target name + "." + 8 characters + ".tmp"."""
+    if not (name.startswith(".") and name.endswith(TMP_SUFFIX)):
+        return False
+    inner = name[1:-len(TMP_SUFFIX)]
+    target, dot, rand = inner.rpartition(".")
+    return bool(dot and target and len(rand) == 8 and rand.replace("_", "").isalnum())

@@ -31,13 +31,18 @@ from .config import ALIASES, PRESETS, CVAEConfig, TrainConfig
 from .data import N_STEPS, Vocabulary
 from .emotions import emotion_index, quadrant_centre
 from .errors import EmovaeError
+from .gru import fused_decoding
 from .model import CVAE
 
 __all__ = ["FORMAT", "TrainingState", "TrainedModel", "load_model", "resolve_checkpoint", "save_checkpoint",
-           "resolve_device", "MAX_BATCH"]
+           "resolve_device", "MAX_BATCH", "MAX_COUNT", "MAX_SEED", "MIN_TEMPERATURE", "check_count", "check_seed",
+           "check_temperature"]
 
 FORMAT = "emovae-checkpoint-1"
 MAX_BATCH = 4096          # melodies decoded at once: memory stays bounded whatever n is asked for
+MAX_COUNT = 100_000       # melodies per emotion (per call) at most
+MAX_SEED = 2**32 - 1      # seeds are whole numbers 0..MAX_SEED
+MIN_TEMPERATURE = 1e-3    # a temperature is 0 (argmax) or at least this (below, logits / T overflow)
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
@@ -158,7 +163,8 @@ class TrainedModel:
         out = []
         for start in range(0, len(z), MAX_BATCH):
             rows = z[start:start + MAX_BATCH].to(self.device)
-            logits = self.net.decode(rows, _emotions_slice(emotion, start, len(rows), len(z), self.device)).float()
+            with fused_decoding():   # the fused C++ decoder where it applies (emovae.gru._decode)
+                logits = self.net.decode(rows, _emotions_slice(emotion, start, len(rows), len(z), self.device)).float()
             if temperature > 0:
                 probs = torch.softmax(logits.cpu() / temperature, dim=-1)
                 picks = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=gen)
@@ -176,8 +182,12 @@ class TrainedModel:
         ``seed`` and the emotion, so each emotion draws its own points."""
         n = check_count(n)
         e = emotion_index(emotion)
+        seed = check_seed(seed)
+        if isinstance(std, bool) or not isinstance(std, (int, float, np.integer, np.floating)) or \
+                not (math.isfinite(float(std)) and std > 0):
+            raise EmovaeError(f"std {_show(std)}: a finite number > 0 is needed")
         shift = self.emotion_regularized if shift is None else shift
-        gen = torch.Generator().manual_seed(int(seed) * 4 + e)
+        gen = torch.Generator().manual_seed(seed * 4 + e)
         z = torch.randn(n, self.model_config.latent, generator=gen) * std
         if shift:
             z[:, :2] += torch.tensor(quadrant_centre(e, radius))
@@ -207,21 +217,42 @@ def _emotions_slice(emotion, start: int, count: int, total: int, device) -> torc
     return _emotions(list(emotion), total, device)[start:start + count]
 
 
-def check_count(n) -> int:
-    """A melody count: a whole number >= 1 (numpy integers accepted)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise EmovaeError(f"count {n!r}: a whole number >= 1 is needed")
+def _show(value) -> str:
+    """A value as the user wrote it: numbers plainly (numpy scalars too), other things repr'd and cut."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return f"{value.item() if isinstance(value, np.generic) else value!r}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_count(n, what: str = "count", limit: int = MAX_COUNT) -> int:
+    """A melody count: a whole number from 1 to ``limit`` (numpy integers accepted; bool, floats
+    and strings refused). ``limit`` keeps the work bounded (``MAX_COUNT`` melodies per emotion)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= limit:
+        raise EmovaeError(f"{what} {_show(n)}: a whole number from 1 to {limit:,} is needed")
     return int(n)
 
 
+def check_seed(seed) -> int:
+    """A seed: a whole number from 0 to ``MAX_SEED`` (numpy integers accepted)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise EmovaeError(f"seed {_show(seed)}: a whole number from 0 to {MAX_SEED} is needed")
+    return int(seed)
+
+
 def check_temperature(t) -> float:
-    """A sampling temperature: a finite number >= 0 (0 = argmax)."""
-    try:
-        value = float(t)
-    except (TypeError, ValueError):
-        raise EmovaeError(f"temperature {t!r}: a number >= 0 is needed") from None
-    if not math.isfinite(value) or value < 0:
-        raise EmovaeError(f"temperature {t!r}: a number >= 0 is needed (0 = argmax)")
+    """A sampling temperature: 0 (argmax) or a finite number >= ``MIN_TEMPERATURE`` (numpy
+    scalars accepted; below it logits / T overflow and nothing differs from argmax anyway)."""
+    value = None
+    if not isinstance(t, (bool, str, bytes)):
+        try:
+            value = float(t)
+        except (TypeError, ValueError, OverflowError):
+            value = None
+    if value is None or not math.isfinite(value) or value < 0:
+        raise EmovaeError(f"temperature {_show(t)}: a number >= 0 is needed (0 = argmax)")
+    if 0 < value < MIN_TEMPERATURE:
+        raise EmovaeError(f"temperature {_show(t)}: use 0 (argmax) or a number >= {MIN_TEMPERATURE:g}")
     return value
 
 
@@ -266,26 +297,83 @@ def load_model(spec: str | os.PathLike | TrainedModel | None = None, device: str
         return spec
     path = resolve_checkpoint(spec)
     if not path.is_file():
-        raise EmovaeError(f"{path}: no such checkpoint file")
+        wanted = "a checkpoint file, a run folder holding checkpoint.pt, or emoreg / base"
+        if isinstance(spec, (str, os.PathLike)) and Path(spec).is_dir():
+            raise EmovaeError(f"{spec}: no such checkpoint, a folder without checkpoint.pt (give {wanted})")
+        raise EmovaeError(f"{path}: no such checkpoint file (give {wanted})" if not path.exists() else
+                          f"{path}: not a file (give {wanted})")
+    payload = _read_payload(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
-        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
-        raise EmovaeError(f"{path}: not an emovae checkpoint ({reason})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise EmovaeError(f"{path}: not an emovae checkpoint (no '{FORMAT}' marker)")
-    config = CVAEConfig.from_dict(payload["model_config"])
-    train_config = TrainConfig.from_dict(payload.get("train_config"))
-    vocab = Vocabulary.from_list(payload["vocab"])
+        config = CVAEConfig.from_dict(payload["model_config"])
+        train_config = TrainConfig.from_dict(payload.get("train_config"))
+        vocab = Vocabulary.from_list(payload["vocab"])
+        weights = payload["model"]
+        epoch = int(payload.get("epoch", 0))
+        history = list(payload.get("history", []))
+        state = TrainingState.from_dict(payload.get("state"))
+    except EmovaeError as exc:
+        raise EmovaeError(f"{path}: a damaged emovae checkpoint ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        what = f"no {exc.args[0]!r} entry" if isinstance(exc, KeyError) else "an entry of the wrong kind"
+        raise EmovaeError(f"{path}: a damaged emovae checkpoint ({what})") from None
     if vocab.size != config.vocab_size:
         raise EmovaeError(f"{path}: vocabulary of {vocab.size} tokens but the model expects {config.vocab_size}")
     if config.n_steps != N_STEPS:
         raise EmovaeError(f"{path}: a model of {config.n_steps} steps; emovae reads {N_STEPS}-step melodies")
-    net = CVAE(config, precision=precision or train_config.precision, init=False)
     try:
-        net.load_state_dict(payload["model"])
-    except RuntimeError as exc:
-        raise EmovaeError(f"{path}: weights do not fit the stored model config ({str(exc).splitlines()[0][:120]})") from None
+        net = CVAE(config, precision=precision or train_config.precision, init=False)
+        net.load_state_dict(weights)
+    except (RuntimeError, TypeError, ValueError, AttributeError):
+        raise EmovaeError(f"{path}: its weights do not fit the model configuration stored with them "
+                          "(a damaged emovae checkpoint)") from None
     net.to(resolve_device(device))
-    return TrainedModel(net, vocab, train_config, epoch=payload.get("epoch", 0), history=payload.get("history", []),
-                        state=TrainingState.from_dict(payload.get("state")), path=path)
+    return TrainedModel(net, vocab, train_config, epoch=epoch, history=history, state=state, path=path)
+
+
+_ZIP_MAGIC = b"PK\x03\x04"                      # torch.save's format since PyTorch 1.6: a zip archive
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"   # older torch.save: a pickled magic number
+
+
+def _read_payload(path: Path) -> dict:
+    """The dict stored in an emovae checkpoint file, or a one-line EmovaeError in plain words
+    saying what the file is: empty, not a PyTorch checkpoint, truncated or damaged, a file of
+    pickled Python objects that needs code to load (refused: loading runs code), or a PyTorch
+    file of someone else's (no emovae marker). Library messages are never passed on."""
+    import pickle
+    import re
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_LEGACY_MAGIC))
+    except OSError as exc:
+        raise EmovaeError(f"{path}: cannot be read ({' '.join((exc.strerror or str(exc)).split())})") from None
+    if not head:
+        raise EmovaeError(f"{path}: an empty file, not a checkpoint")
+    if head.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+            raise EmovaeError(f"{path}: truncated or damaged (a PyTorch checkpoint that cannot be read to its "
+                              "end; copy or download it again)") from None
+        if not any(name == "data.pkl" or name.endswith("/data.pkl") for name in names):
+            raise EmovaeError(f"{path}: not an emovae checkpoint (not a PyTorch checkpoint file: a zip archive of "
+                              "other files)")
+    elif not head.startswith(_LEGACY_MAGIC):
+        raise EmovaeError(f"{path}: not an emovae checkpoint (not a PyTorch checkpoint file at all)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL ([A-Za-z_][\w.]*)", str(exc))
+        if found:
+            what = f" ({found.group(1)})"
+            raise EmovaeError(f"{path}: holds pickled Python objects{what} that need code to load; emovae "
+                              "loads only its own checkpoints of plain data (not an emovae checkpoint)") from None
+        raise EmovaeError(f"{path}: truncated or damaged (a PyTorch checkpoint that cannot be read)") from None
+    except Exception:  # noqa: BLE001 - torch raises RuntimeError, EOFError, ValueError... for a bad file
+        raise EmovaeError(f"{path}: truncated or damaged (a PyTorch checkpoint that cannot be read)") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise EmovaeError(f"{path}: not an emovae checkpoint (a PyTorch file without the '{FORMAT}' marker: "
+                          "someone else's model?)")
+    return payload

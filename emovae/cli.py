@@ -1,56 +1,138 @@
-"""Command-line interface: ``emovae train | evaluate | generate | metrics | reproduce``.
+"""Command-line interface: ``emovae train | evaluate | generate | metrics | reproduce | ...``.
 
 A thin layer over the Python API. Bad input ends with one line ``emovae: error: ...`` and exit
-status 2 (no traceback); warnings are one line ``emovae: warning: ...``.
+status 2 (no traceback); warnings are one line ``emovae: warning: ...``; Ctrl-C ends with one
+line ``emovae: interrupted ...`` and exit status 130 (a training run saves a checkpoint first).
+
+Boundaries are checked before any work: numbers and points as they are parsed (counts at most
+100,000 melodies per emotion), output folders and files before a model is loaded (an existing
+file, an unwritable or read-only place: one line). An output folder that already holds what the
+command would write (melodies in the same e1..e4 folder, the same transformed melody, steps of
+an interpolation, an evaluation, a report) is refused unless ``--force``; with ``--force`` the
+earlier files are removed once the new ones are written, files emovae did not write never.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .errors import EmovaeError, EmovaeWarning
+from .errors import EmovaeError, EmovaeWarning, TrainingInterrupted
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+MAX_COUNT = 100_000          # melodies per emotion; = emovae.checkpoint.MAX_COUNT (not imported: no torch here)
+MAX_SEED = 2**32 - 1         # = emovae.checkpoint.MAX_SEED
+MIN_TEMPERATURE = 1e-3       # = emovae.checkpoint.MIN_TEMPERATURE
+MAX_UNITS = 4096             # --hidden, --dense at most (the paper: 512 and 100)
+MEDIA = (".mid", ".musicxml", ".svg", ".wav")   # the files a melody is written as
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors: ``emovae: error: ... (see emovae train --help)``."""
 
     def error(self, message):
-        print(f"emovae: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        print(f"emovae: error: {_single_line(message)} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(EXIT_ERROR)
 
 
+def _single_line(text: str) -> str:
+    """Whitespace collapsed and control characters (terminal escapes) dropped: one plain line."""
+    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """The user's text as repr, cut to ``limit`` characters."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
+
+
 def _point(text: str) -> tuple[float, float]:
+    """VALENCE,AROUSAL: two finite numbers on the plane [-8, 8]^2."""
+    from .emotions import check_point
+
     try:
         v, a = (float(t) for t in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"coordinate {text!r}: write VALENCE,AROUSAL, e.g. 2,-1.5") from None
-    return v, a
+        raise argparse.ArgumentTypeError(f"coordinate {_shown(text)}: write VALENCE,AROUSAL, e.g. 2,-1.5") from None
+    try:
+        return check_point(v, a)
+    except EmovaeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _temperature(text: str) -> float:
+    """0 (argmax) or a finite number >= MIN_TEMPERATURE."""
     try:
         v = float(text)
     except ValueError:
         v = -1.0
-    if not (v >= 0 and v != float("inf")):
-        raise argparse.ArgumentTypeError(f"{text!r}: a number >= 0 is needed (0 = argmax)")
+    if not (v >= 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: a number >= 0 is needed (0 = argmax)")
+    if 0 < v < MIN_TEMPERATURE:
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: use 0 (argmax) or a number >= {MIN_TEMPERATURE:g}")
     return v
 
 
-def _positive_int(text: str) -> int:
+def _positive_int(text: str, limit: int | None = None) -> int:
+    """A whole number >= 1 (and <= ``limit`` when given)."""
     try:
         v = int(text)
     except ValueError:
         v = 0
     if v < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a whole number >= 1 is needed")
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: a whole number >= 1 is needed")
+    if limit is not None and v > limit:
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: at most {limit:,} (a whole number from 1 to {limit:,})")
+    return v
+
+
+def _count(text: str) -> int:
+    """Melodies per emotion: 1..MAX_COUNT."""
+    return _positive_int(text, MAX_COUNT)
+
+
+def _units(text: str) -> int:
+    """Layer sizes: 1..MAX_UNITS."""
+    return _positive_int(text, MAX_UNITS)
+
+
+def _port(text: str) -> int:
+    return _positive_int(text, 65535)
+
+
+def _seed(text: str) -> int:
+    """A seed: a whole number from 0 to MAX_SEED."""
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: a whole number from 0 to {MAX_SEED} is needed")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: a number > 0 is needed")
+    return v
+
+
+def _weight(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not (v >= 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: a number >= 0 is needed")
     return v
 
 
@@ -74,19 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Settings not given come from the preset.")
     t.add_argument("--data", help="data set folder with e1..e4/*.mid (default: $EMOVAE_DATA)")
     t.add_argument("--out", required=True, help="run folder")
-    t.add_argument("--preset", "--model", dest="preset", default=DEFAULT_PRESET,
+    t.add_argument("--preset", "--model", dest="preset", default=None,
                    choices=[*PRESETS, *ALIASES], metavar="NAME",
                    help=f"named configuration (default: {DEFAULT_PRESET}). {presets_help}")
     t.add_argument("--epochs", type=_positive_int, help=f"passes over the training split (preset: {d['epochs']})")
     t.add_argument("--batch-size", type=_positive_int, help=f"examples per step (preset: {d['batch_size']})")
-    t.add_argument("--lr", type=float, help=f"RMSprop learning rate (preset: {d['lr']:g})")
-    t.add_argument("--seed", type=int, help=f"initialisation, shuffling and noise (preset: {d['seed']})")
-    t.add_argument("--split-seed", type=int, help=f"stratified 80/20 split (preset: {d['split_seed']})")
-    t.add_argument("--weight-arousal", type=float, help="weight of L_EmoA (preset: 80 for paper-emoreg, 0 for paper-base)")
-    t.add_argument("--weight-valence", type=float, help="weight of L_EmoV (preset: 70 for paper-emoreg, 0 for paper-base)")
+    t.add_argument("--lr", type=_positive_float, help=f"RMSprop learning rate (preset: {d['lr']:g})")
+    t.add_argument("--seed", type=_seed, help=f"initialisation, shuffling and noise (preset: {d['seed']})")
+    t.add_argument("--split-seed", type=_seed, help=f"stratified 80/20 split (preset: {d['split_seed']})")
+    t.add_argument("--weight-arousal", type=_weight, help="weight of L_EmoA (preset: 80 for paper-emoreg, 0 for paper-base)")
+    t.add_argument("--weight-valence", type=_weight, help="weight of L_EmoV (preset: 70 for paper-emoreg, 0 for paper-base)")
     t.add_argument("--reduction", choices=["sum", "mean"], help=f"L_R over the batch (preset: {d['reduction']})")
-    t.add_argument("--hidden", type=_positive_int, help=f"GRU units (preset: {d['hidden']})")
-    t.add_argument("--dense", type=_positive_int, help=f"encoder Dense units (preset: {d['dense']})")
+    t.add_argument("--hidden", type=_units, help=f"GRU units, at most {MAX_UNITS} (preset: {d['hidden']})")
+    t.add_argument("--dense", type=_units, help=f"encoder Dense units, at most {MAX_UNITS} (preset: {d['dense']})")
     t.add_argument("--log-every", type=_positive_int, default=50,
                    help="epochs between quadrant accuracies and latent pictures (default: 50)")
     t.add_argument("--checkpoint-every", type=_positive_int, help=f"(preset: {d['checkpoint_every']})")
@@ -94,13 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="auto (GPU when present), cpu or cuda (default: auto)")
     t.add_argument("--precision", choices=PRECISIONS, help=f"GRU matrix products (default: {d['precision']})")
     t.add_argument("--resume", action="store_true",
-                   help="continue the run in --out with its stored configuration (only --epochs and --device apply)")
+                   help="continue the run in --out with its stored configuration (only --epochs and --device apply; "
+                        "other settings given are ignored, with a warning)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="quadrant accuracy (Table 2) and latent pictures of a model")
     e.add_argument("checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
     e.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     e.add_argument("--out", help="folder for latent pictures and accuracy.json")
+    e.add_argument("--force", action="store_true", help="replace an earlier evaluation in --out")
 
     g = sub.add_parser("generate", help="write melodies of chosen emotions (MIDI, score, audio)",
                        description="Writes OUT/e1..e4/<name>.mid (and .svg/.wav/.musicxml with --format). Sampling "
@@ -112,9 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--emotion", action="append",
                    help="e1..e4, Q1..Q4 or happy/angry/sad/relaxed; repeatable (default: all four; with --at: the "
                         "point's quadrant)")
-    g.add_argument("-n", "--count", type=_positive_int, default=None,
-                   help="melodies per emotion (default: 20; with --at or --path: 1)")
-    g.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    g.add_argument("-n", "--count", type=_count, default=None,
+                   help=f"melodies per emotion, at most {MAX_COUNT:,} (default: 20; with --at: 1)")
+    g.add_argument("--seed", type=_seed, default=None, help="sampling seed (default: 0)")
     g.add_argument("--at", type=_point, metavar="V,A",
                    help="decode this point of the plane, e.g. --at=2,-1.5 (valence,arousal; write = before a minus sign)")
     g.add_argument("--path", metavar="WAYPOINTS",
@@ -127,8 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--plot", action="store_true",
                    help="also write OUT/plane.png: the generated points over the training points (needs the data set)")
     g.add_argument("--data", help="data set for --plot (default: $EMOVAE_DATA)")
-    g.add_argument("--shift", choices=["auto", "yes", "no"], default="auto",
-                   help="sample around the quadrant centre (auto: yes for CVAE-EmoReg)")
+    g.add_argument("--shift", choices=["auto", "yes", "no"], default=None,
+                   help="sample around the quadrant centre (auto: yes for CVAE-EmoReg; default: auto)")
+    g.add_argument("--force", action="store_true",
+                   help="write into an e1..e4 folder (or over plane.png, path melodies) that holds an earlier run's "
+                        "files: they are removed once the new ones are written")
 
     c = sub.add_parser("encode", help="place your own melodies on the emotion plane",
                        description="Prints each melody's point (valence, arousal), quadrant and emotion. The paper's "
@@ -141,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--emotion", help="encode under this label instead of trying all four")
     c.add_argument("--json", action="store_true", help="print JSON (one object per melody) instead of text")
     c.add_argument("--plot", metavar="PNG", help="draw the melodies' points (and paths) on the plane into this PNG")
+    c.add_argument("--data", help="data set for --plot's training points (default: $EMOVAE_DATA)")
 
     tr = sub.add_parser("transform", help="move your melody into another emotion's quadrant",
                         description="Places the melody (as encode does), mirrors its point across the axes into the "
@@ -151,18 +239,20 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="output folder")
     tr.add_argument("--model", dest="checkpoint", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
     tr.add_argument("--emotion", help="the melody's own label (default: found as encode does)")
-    tr.add_argument("--temperature", type=_temperature, default=0.0)
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--temperature", type=_temperature, default=0.0, help="0 = argmax (default)")
+    tr.add_argument("--seed", type=_seed, default=None, help="sampling seed with --temperature above 0 (default: 0)")
     tr.add_argument("--format", default="midi", help="comma-separated: midi, musicxml, svg, wav (default: midi)")
+    tr.add_argument("--force", action="store_true", help="replace this melody's earlier transform in --out")
 
     ip = sub.add_parser("interpolate", help="melodies on the straight line between two melodies or points",
                         description="Writes OUT/step_000.mid ... (+ --format), each decoded with its point's quadrant emotion.")
     ip.add_argument("start", help="a MIDI file or a point V,A (write = before a minus sign: --start=...)")
     ip.add_argument("end", help="a MIDI file or a point V,A")
-    ip.add_argument("--steps", type=_positive_int, default=8, help="melodies, both ends included (default: 8)")
+    ip.add_argument("--steps", type=_positive_int, default=8, help="melodies, both ends included, 2 to 256 (default: 8)")
     ip.add_argument("--out", required=True, help="output folder")
     ip.add_argument("--model", dest="checkpoint", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
     ip.add_argument("--format", default="midi", help="comma-separated: midi, musicxml, svg, wav (default: midi)")
+    ip.add_argument("--force", action="store_true", help="replace an earlier interpolation's steps in --out")
 
     m = sub.add_parser("metrics", help="Table 3 (MusPy metrics per emotion) for folders laid out as e1..e4")
     m.add_argument("folders", nargs="+", help="folders holding e1..e4/*.mid")
@@ -174,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Open the printed address: click the plane to hear and see the melody there.")
     s.add_argument("checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    s.add_argument("--port", type=_positive_int, default=8000, help="port (default: 8000)")
+    s.add_argument("--port", type=_port, default=8000, help="port, 1 to 65535 (default: 8000)")
     s.add_argument("--data", help="data set folder for the training melodies' dots (default: $EMOVAE_DATA, if set)")
 
     rp = sub.add_parser("report", help="evaluation beyond the paper: emotion control, every point a melody, copies, seeds",
@@ -193,61 +283,158 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     rp.add_argument("--grid", type=_positive_int, default=41, help="grid points per axis over the plane (default: 41)")
     rp.add_argument("-n", "--count", type=_positive_int, default=100, help="melodies generated per emotion (default: 100)")
-    rp.add_argument("--seed", type=int, default=0, help="seed for generation and the classifier (default: 0)")
+    rp.add_argument("--seed", type=_seed, default=0, help="seed for generation and the classifier (default: 0)")
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp.add_argument("--force", action="store_true", help="replace an earlier report in --out")
 
     r = sub.add_parser("reproduce", help="train both paper presets and write a report of Tables 2, 3 and Figs. 5-7")
     r.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     r.add_argument("--out", default="reproduction", help="report folder (default: reproduction)")
     r.add_argument("--epochs", type=_positive_int, default=d["epochs"])
-    r.add_argument("--seed", type=int, default=d["seed"])
+    r.add_argument("--seed", type=_seed, default=d["seed"])
     r.add_argument("--device", default="auto")
     r.add_argument("--precision", choices=PRECISIONS, default=d["precision"])
     r.add_argument("--quiet", action="store_true")
     return p
 
 
+# ---------------------------------------------------------------------------- output folders
+
+class _OutFolder:
+    """An output folder checked before any work: writable, not a file, and not holding what
+    this command would write (``patterns``, relative globs such as ``e1/*.mid``) from an
+    earlier run unless ``force``. :meth:`finish` (after the new files are written) removes the
+    earlier files the new run did not write again; nothing else is ever touched."""
+
+    def __init__(self, path, patterns, force: bool = False, what: str = "--out"):
+        from .atomic import check_output
+
+        self.path = check_output(path, "folder", what=what)
+        self.patterns = tuple(patterns)
+        self.earlier = {p: _signature(p) for p in self._matching()}
+        if self.earlier and not force:
+            names = sorted(str(p.relative_to(self.path)) for p in self.earlier)
+            more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+            raise EmovaeError(f"{what} {self.path}: holds files of an earlier run ({names[0]}{more}); pass --force to "
+                              "replace them, or choose another folder")
+
+    def _matching(self) -> set[Path]:
+        from .atomic import stale_temporaries
+
+        if not self.path.is_dir():
+            return set()
+        found = {p for pattern in self.patterns for p in self.path.glob(pattern) if p.is_file()}
+        for tmp in stale_temporaries(self.path):          # a write a killed run left half done
+            target = tmp.parent / tmp.name[1:].rsplit(".", 2)[0]
+            if any(_matches(target.relative_to(self.path), pattern) for pattern in self.patterns):
+                found.add(tmp)
+        return found
+
+    def finish(self) -> int:
+        """Remove the earlier run's files that were not written again; returns how many."""
+        removed = 0
+        for path, signature in self.earlier.items():
+            if signature is not None and _signature(path) == signature:
+                try:
+                    path.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise EmovaeError(f"{path}: cannot remove this earlier file ({exc.strerror})") from None
+        return removed
+
+
+def _signature(path: Path):
+    """What tells a file apart from the one that replaced it (atomic writes make a new inode)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _matches(relative: Path, pattern: str) -> bool:
+    """``relative`` (e.g. e1/x.mid) matches the glob ``pattern`` part by part."""
+    from fnmatch import fnmatchcase
+
+    parts, globs = relative.parts, Path(pattern).parts
+    return len(parts) == len(globs) and all(fnmatchcase(p, g) for p, g in zip(parts, globs))
+
+
+def _media(stem: str) -> list[str]:
+    """The files a melody called ``stem`` is written as (every format: a stale .wav beside a new .mid counts)."""
+    return [f"{stem}{ext}" for ext in MEDIA]
+
+
+# ---------------------------------------------------------------------------- commands
+
 _TRAIN_FLAGS = ("epochs", "batch_size", "lr", "seed", "split_seed", "weight_arousal", "weight_valence",
                 "reduction", "checkpoint_every", "device", "precision")
+_RESUME_IGNORES = ("preset", "batch_size", "lr", "seed", "split_seed", "weight_arousal", "weight_valence",
+                   "reduction", "checkpoint_every", "precision", "hidden", "dense")
 
 
 def _train(args) -> str:
     import dataclasses
 
-    from .config import preset
-    from .evaluate import QuadrantLog
-    from .training import train
+    from .atomic import check_output
+    from .config import DEFAULT_PRESET, preset
 
-    overrides = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
-    if args.no_validate:
-        overrides["validate"] = False
-    chosen = preset(args.preset, **overrides)
-    sizes = {k: getattr(args, k) for k in ("hidden", "dense") if getattr(args, k) is not None}
-    model_config = dataclasses.replace(chosen.model, **sizes)
-    config = chosen.train
-    stored = Path(args.out) / "checkpoint.pt"
+    out = check_output(args.out, "folder")
+    stored = out / "checkpoint.pt"
     if args.resume and stored.is_file():   # the stored run's settings; only --epochs and --device apply
         from .checkpoint import load_model
 
-        previous = load_model(stored).train_config
-        config = dataclasses.replace(previous, epochs=args.epochs or previous.epochs,
-                                     device=args.device or previous.device)
-    ckpt = train(args.data, args.out, model_config=model_config, config=config, resume=args.resume,
-                 progress=not args.quiet, callbacks=[QuadrantLog(every=args.log_every, out_dir=args.out)])
+        previous = load_model(stored)
+        ignored = [f"--{k.replace('_', '-')}" for k in _RESUME_IGNORES if getattr(args, k) is not None]
+        ignored += ["--no-validate"] if args.no_validate else []
+        if ignored:
+            warnings.warn(f"{', '.join(ignored)} ignored with --resume: the run continues with its stored settings "
+                          "(only --epochs and --device apply)", EmovaeWarning, stacklevel=2)
+        target = args.epochs or previous.train_config.epochs
+        if previous.epoch >= target:
+            asked = f"--epochs {args.epochs}" if args.epochs else f"its {target} epochs"
+            past = "past" if previous.epoch > target else "at"
+            warnings.warn(f"{out}: already trained {previous.epoch} epochs, {past} {asked}; nothing to do"
+                          + ("" if args.epochs else " (give --epochs N above it to continue)"),
+                          EmovaeWarning, stacklevel=2)
+            return f"nothing to do: {previous.epoch} epochs already; checkpoint: {stored}"
+        config = dataclasses.replace(previous.train_config, epochs=target,
+                                     device=args.device or previous.train_config.device)
+        model_config = previous.model_config
+    else:
+        overrides = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
+        if args.no_validate:
+            overrides["validate"] = False
+        chosen = preset(args.preset or DEFAULT_PRESET, **overrides)
+        sizes = {k: getattr(args, k) for k in ("hidden", "dense") if getattr(args, k) is not None}
+        model_config = dataclasses.replace(chosen.model, **sizes)
+        config = chosen.train
+    from .evaluate import QuadrantLog
+    from .training import train
+
+    ckpt = train(args.data, out, model_config=model_config, config=config, resume=args.resume,
+                 progress=not args.quiet, callbacks=[QuadrantLog(every=args.log_every, out_dir=out)])
     last = ckpt.history[-1] if ckpt.history else {}
     acc = last.get("d_train")
     tail = f"; D_i train mean {acc['mean_recall']:.1f}%" if acc and acc.get("mean_recall") is not None else ""
-    return f"trained {ckpt.epoch} epochs{tail}; checkpoint: {Path(args.out) / 'checkpoint.pt'}"
+    return f"trained {ckpt.epoch} epochs{tail}; checkpoint: {stored}"
+
+
+_EVALUATION = ("latent_train.png", "latent_heldout.png", "accuracy.json")
 
 
 def _evaluate(args) -> str:
     from .checkpoint import load_model
     from .evaluate import evaluate_model, evaluation_markdown, write_evaluation
 
+    out = _OutFolder(args.out, _EVALUATION, args.force) if args.out else None
     model = load_model(args.checkpoint)
     ev = evaluate_model(model, args.data)
-    if args.out:
-        write_evaluation(ev, args.out, name=model.path.name)
+    if out:
+        write_evaluation(ev, out.path, name=model.path.name)
+        out.finish()
     return f"{model.path} (epoch {model.epoch})\n\n" + evaluation_markdown(ev)
 
 
@@ -258,12 +445,19 @@ def _formats(text: str) -> list[str]:
 
 
 def _write_melodies(melodies, folder: Path, formats) -> list[Path]:
-    paths = []
+    """Write each melody (every format); one warning names those without notes or with a single pitch."""
+    paths, odd = [], []
     for melody in melodies:
-        if melody.degenerate:
-            warnings.warn(f"{melody.name}: a degenerate melody ({len(melody.notes)} notes, "
-                          f"{len({p for _, _, p in melody.notes})} pitches); written all the same", EmovaeWarning, stacklevel=2)
+        notes = melody.notes
+        pitches = {p for _, _, p in notes}
+        if len(pitches) <= 1:
+            odd.append(f"{melody.name} ({'no notes' if not notes else f'one pitch, {len(notes)} notes'})")
         paths += melody.save(folder / melody.name, formats)
+    if odd:
+        shown = ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
+        which = "a melody" if len(odd) == 1 else f"{len(odd)} melodies"
+        warnings.warn(f"{which} without notes or with a single pitch: {shown}; written all the same",
+                      EmovaeWarning, stacklevel=2)
     return paths
 
 
@@ -275,7 +469,9 @@ def _plane_plot(model, path: Path, marks, labels=None, path_points=None, data_ro
     try:
         from .evaluate import model_split
 
-        data = model_split(model.trained, data_root)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EmovaeWarning)    # the training files' reading notes: not this command's
+            data = model_split(model.trained, data_root)
         train_labels = data.labels
         train_pts = model.trained.encode(model.trained.vocab.decode(data.indices), data.labels)
     except EmovaeError as exc:
@@ -285,55 +481,74 @@ def _plane_plot(model, path: Path, marks, labels=None, path_points=None, data_ro
 
 
 def _generate(args) -> str:
-    from .api import load
     from .emotions import LABELS, NAMES, emotion_index, quadrant_of_point
 
     formats = _formats(args.format)
-    model = load(args.checkpoint)
-    out = Path(args.out)
     if args.path is not None and args.at is not None:
         raise EmovaeError("give --at or --path, not both")
+    seed = 0 if args.seed is None else args.seed
     if args.path is not None:
-        if args.emotion:
-            warnings.warn("--emotion is ignored with --path: each segment takes its point's quadrant emotion",
-                          EmovaeWarning, stacklevel=2)
+        ignored = [flag for flag, given in (("--emotion", args.emotion), ("-n", args.count), ("--shift", args.shift),
+                                            ("--plot", args.plot)) if given]
+        if ignored:
+            warnings.warn(f"{', '.join(ignored)} ignored with --path: one melody, each segment with its point's "
+                          "quadrant emotion (its plane picture is always drawn)", EmovaeWarning, stacklevel=2)
+        out = _OutFolder(args.out, [f"path_*{ext}" for ext in (*MEDIA, ".png")], args.force)
+        from .api import load
+
+        model = load(args.checkpoint)
         text = args.path.strip()
         waypoints = text.split(";") if ";" in text or text.count(",") == 1 and \
             all(_is_number(t) for t in text.split(",")) else text.split(",")
         waypoints = [w for w in waypoints if w.strip()]
-        melody = model.path(waypoints, bars=args.bars, seed=args.seed, temperature=args.temperature)
-        paths = _write_melodies([melody], out, formats)
+        melody = model.path(waypoints, bars=args.bars, seed=seed, temperature=args.temperature)
+        paths = _write_melodies([melody], out.path, formats)
         pts = np.asarray(melody.points)
-        _plane_plot(model, out / f"{melody.name}.png", pts, [f"{k + 1}" for k in range(len(pts))], pts, args.data)
+        _plane_plot(model, out.path / f"{melody.name}.png", pts, [f"{k + 1}" for k in range(len(pts))], pts,
+                    args.data)
+        out.finish()
         route = " -> ".join(f"{NAMES[e]} ({v:+.1f}, {a:+.1f})" for e, (v, a) in zip(melody.emotions, melody.points))
-        return f"wrote {melody.name} ({melody.bars} bars: {route}) under {out}: " + ", ".join(p.name for p in paths)
+        return f"wrote {melody.name} ({melody.bars} bars: {route}) under {out.path}: " + ", ".join(p.name for p in paths)
     if args.at is not None:
         n = args.count or 1
+        if args.shift is not None:
+            warnings.warn("--shift ignored with --at: the point is decoded as given", EmovaeWarning, stacklevel=2)
         if n > 1 and args.temperature == 0:
             warnings.warn(f"-n {n} at one point with --temperature 0 gives {n} identical melodies; "
                           "give --temperature above 0 for different ones", EmovaeWarning, stacklevel=2)
+        if args.seed is not None and args.temperature == 0:
+            warnings.warn("--seed has no effect at one point with --temperature 0 (argmax: the point fixes the "
+                          "melody)", EmovaeWarning, stacklevel=2)
         quadrant = quadrant_of_point(*args.at)
         emotions = [emotion_index(e) for e in args.emotion] if args.emotion else [quadrant]
         for e in emotions:
             if e != quadrant:
                 warnings.warn(f"--emotion {NAMES[e]} with --at={args.at[0]:g},{args.at[1]:g}, a point of Q{quadrant + 1} "
                               f"{NAMES[quadrant]}: decoded with {NAMES[e]} as the condition", EmovaeWarning, stacklevel=2)
-        melodies = []
-        for e in emotions:
-            found = model.at(*args.at, emotion=e, n=n, seed=args.seed, temperature=args.temperature)
-            melodies += found if isinstance(found, list) else [found]
     else:
         emotions = [emotion_index(e) for e in (args.emotion or LABELS)]   # unknown emotions fail before any write
-        shift = {"auto": None, "yes": True, "no": False}[args.shift]
-        melodies = [m for e in emotions for m in model.generate(e, n=args.count or 20, seed=args.seed,
-                                                                 temperature=args.temperature, shift=shift)]
-    paths = []
-    for melody in melodies:
-        paths += _write_melodies([melody], out / LABELS[melody.emotions[0]], formats)
+    emotions = list(dict.fromkeys(emotions))
+    patterns = [f"{LABELS[e]}/*{ext}" for e in emotions for ext in MEDIA] + (["plane.png"] if args.plot else [])
+    out = _OutFolder(args.out, patterns, args.force)
+    from .api import load
+
+    model = load(args.checkpoint)
+    shift = {None: None, "auto": None, "yes": True, "no": False}[args.shift]
+    paths, points, count = [], [], 0
+    for e in emotions:   # one emotion at a time: memory holds one emotion's melodies, not all of them
+        if args.at is not None:
+            found = model.at(*args.at, emotion=e, n=args.count or 1, seed=seed, temperature=args.temperature)
+            melodies = found if isinstance(found, list) else [found]
+        else:
+            melodies = model.generate(e, n=args.count or 20, seed=seed, temperature=args.temperature, shift=shift)
+        paths += _write_melodies(melodies, out.path / LABELS[e], formats)
+        points += [m.point for m in melodies]
+        count += len(melodies)
+        del melodies
     if args.plot:
-        pts = np.asarray([m.point for m in melodies])
-        paths.append(_plane_plot(model, out / "plane.png", pts, data_root=args.data))
-    return f"wrote {len(paths)} files ({', '.join(formats)}) for {len(melodies)} melodies under {out}"
+        paths.append(_plane_plot(model, out.path / "plane.png", np.asarray(points), data_root=args.data))
+    out.finish()
+    return f"wrote {len(paths)} files ({', '.join(formats)}) for {count} melodies under {out.path}"
 
 
 def _is_number(text: str) -> bool:
@@ -365,16 +580,23 @@ def _encode(args) -> str:
     import json
 
     from .api import load
+    from .emotions import emotion_index
 
-    model = load(args.checkpoint)
+    if args.emotion is not None:
+        emotion_index(args.emotion)
+    if args.plot:
+        from .atomic import check_output
+
+        check_output(args.plot, "file", what="--plot")
     files = _melody_files(args.melodies)
+    model = load(args.checkpoint)
     results = [model.encode(f, emotion=args.emotion) for f in files]   # every file read before any output
     if args.plot:
         marks = np.asarray([p for m in results for p in m.points])
         labels = [f"{m.name}" if len(m.points) == 1 else f"{m.name} {k + 1}" for m in results
                   for k in range(len(m.points))]
         paths = [np.asarray(m.points) for m in results if len(m.points) > 1]
-        _plane_plot(model, Path(args.plot), marks, labels, paths[0] if len(paths) == 1 else None)
+        _plane_plot(model, Path(args.plot), marks, labels, paths[0] if len(paths) == 1 else None, args.data)
     if args.json:
         return "\n".join(json.dumps({"file": m.source, "placements": m.info["placements"]}) for m in results)
     lines = []
@@ -387,12 +609,23 @@ def _encode(args) -> str:
 
 
 def _transform(args) -> str:
-    from .api import load
+    from .emotions import NAMES, emotion_index
 
     formats = _formats(args.format)
+    target = emotion_index(args.to)
+    if args.emotion is not None:
+        emotion_index(args.emotion)
+    if args.seed is not None and args.temperature == 0:
+        warnings.warn("--seed has no effect with --temperature 0 (argmax: the point fixes the melody)",
+                      EmovaeWarning, stacklevel=2)
+    out = _OutFolder(args.out, _media(f"{Path(args.melody).stem}_to_{NAMES[target]}"), args.force)
+    from .api import load
+
     model = load(args.checkpoint)
-    moved = model.transform(args.melody, args.to, emotion=args.emotion, temperature=args.temperature, seed=args.seed)
-    paths = moved.save(Path(args.out) / moved.name, formats)
+    moved = model.transform(args.melody, target, emotion=args.emotion, temperature=args.temperature,
+                            seed=0 if args.seed is None else args.seed)
+    paths = _write_melodies([moved], out.path, formats)
+    out.finish()
     src = "; ".join(f"({v:+.2f}, {a:+.2f})" for v, a in moved.info["from_points"])
     dst = "; ".join(f"({v:+.2f}, {a:+.2f})" for v, a in moved.points)
     return f"{args.melody}: {src} -> {dst} ({moved.emotion}); wrote " + ", ".join(str(p) for p in paths)
@@ -405,18 +638,24 @@ def _end(text: str):
 
 
 def _interpolate(args) -> str:
-    from .api import load
-
     formats = _formats(args.format)
-    model = load(args.checkpoint)
     try:
         start, end = _end(args.start), _end(args.end)
     except argparse.ArgumentTypeError as exc:
         raise EmovaeError(str(exc)) from None
+    from .generation import MAX_PATH_POINTS
+
+    if not 2 <= args.steps <= MAX_PATH_POINTS * 4:
+        raise EmovaeError(f"--steps {args.steps}: from 2 to {MAX_PATH_POINTS * 4} are allowed (both ends included)")
+    out = _OutFolder(args.out, [f"step_*{ext}" for ext in MEDIA], args.force)
+    from .api import load
+
+    model = load(args.checkpoint)
     melodies = model.interpolate(start, end, args.steps)
-    _write_melodies(melodies, Path(args.out), formats)
+    _write_melodies(melodies, out.path, formats)
+    out.finish()
     route = " -> ".join(f"({v:+.1f}, {a:+.1f})" for v, a in (m.point for m in melodies))
-    return f"wrote {len(melodies)} melodies under {args.out}: {route}"
+    return f"wrote {len(melodies)} melodies under {out.path}: {route}"
 
 
 def _metrics(args) -> str:
@@ -424,15 +663,16 @@ def _metrics(args) -> str:
 
     names = args.name or []
     if len(names) > len(args.folders):
-        from .errors import EmovaeError
         raise EmovaeError(f"{len(names)} --name given for {len(args.folders)} folders")
     names = names + [Path(f).name for f in args.folders[len(names):]]
     return table3_markdown({n: folder_metrics(f) for n, f in zip(names, args.folders)}, paper=not args.no_paper)
 
 
 def _reproduce(args) -> str:
+    from .atomic import check_output
     from .reproduction import reproduce
 
+    check_output(args.out, "folder")
     report = reproduce(args.data, args.out, epochs=args.epochs, seed=args.seed, device=args.device,
                        precision=args.precision, progress=not args.quiet)
     return f"report: {report}"
@@ -451,13 +691,18 @@ def _named(items, what: str) -> dict:
     return out
 
 
+_REPORT = ("report.md", "results.json", "plane_va_*.png", "grid_features_*.png", "seeds_*.png")
+
+
 def _report(args) -> str:
     from .report import report
 
     runs = {name: value.split(",") for name, value in _named(args.runs, "--runs").items()}
-    path = report(args.out, models=_named(args.model, "--model") or None, sets=_named(args.set, "--set") or None,
+    out = _OutFolder(args.out, _REPORT, args.force)
+    path = report(out.path, models=_named(args.model, "--model") or None, sets=_named(args.set, "--set") or None,
                   runs=runs or None, data_root=args.data, grid=args.grid, n_per_emotion=args.count, seed=args.seed,
                   progress=not args.quiet)
+    out.finish()
     return f"report: {path}"
 
 
@@ -474,7 +719,30 @@ COMMANDS = {"report": _report, "serve": _serve, "encode": _encode, "transform": 
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"emovae: warning: {str(message).splitlines()[0]}", file=sys.stderr)
+    print(f"emovae: warning: {_single_line(message)}", file=sys.stderr)
+
+
+def _interrupted(args, exc: KeyboardInterrupt) -> str:
+    """The line Ctrl-C ends with: where a training run stands, or that nothing is half-written."""
+    if isinstance(exc, TrainingInterrupted):
+        if exc.checkpoint is None:
+            return f"interrupted after epoch {exc.epoch}; nothing saved (no run folder)"
+        how = "run the same command again" if args.command == "reproduce" else "continue with --resume"
+        return f"interrupted; saved after epoch {exc.epoch} in {exc.checkpoint}: {how}"
+    if args.command == "train":
+        stored = Path(args.out) / "checkpoint.pt"
+        if not stored.is_file():
+            return "interrupted before the first checkpoint; nothing to resume (start it again without --resume)"
+        try:
+            from .checkpoint import load_model
+
+            epoch = f" (epoch {load_model(stored).epoch})"
+        except (EmovaeError, OSError):
+            epoch = ""
+        return f"interrupted; the last checkpoint is {stored}{epoch}: continue with --resume"
+    if args.command == "reproduce":
+        return "interrupted; run the same command again to continue from the runs' last checkpoints"
+    return "interrupted; no file was left half-written"
 
 
 def main(argv=None) -> int:
@@ -487,11 +755,14 @@ def main(argv=None) -> int:
         print(COMMANDS[args.command](args))
         return 0
     except EmovaeError as exc:
-        print(f"emovae: error: {exc}", file=sys.stderr)
+        print(f"emovae: error: {_single_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("emovae: interrupted; a training run continues from its last checkpoint with --resume",
-              file=sys.stderr)
+    except OSError as exc:   # the file system refused something the checks could not foresee
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"emovae: error: {_single_line(where + (exc.strerror or str(exc)))}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt as exc:
+        print(f"emovae: {_interrupted(args, exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

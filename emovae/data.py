@@ -42,7 +42,17 @@ Reading rules (:func:`read_melody`; every problem raises a one-line
    then made exactly 64 steps long at its end: a shorter one is padded with REST, a longer
    one is trimmed (a note crossing step 64 is cut there; notes starting later are lost).
    A file whose notes all start at step 64 or later raises "PATH: no notes in the first 4
-   bars (64 sixteenths)".
+   bars (64 sixteenths)". Two cases get one ``EmovaeWarning`` each: a file **shorter than 4
+   bars** (its notes and its end of track both end by step 48, so its fourth bar is not
+   there at all) "PATH: shorter than 4 bars (2 bars); padded with rests to 4 bars", and, in
+   :func:`read_melody`, a file with notes starting **after its fourth bar** "PATH: longer
+   than 4 bars (30 bars); only its first 4 bars are read (N notes after bar 4 dropped)"
+   (:func:`read_segments` reads such a file as consecutive 4-bar segments instead). A note
+   crossing step 64 is cut there without a word: 27 files of the data set (14 to 18 beats)
+   end that way. The length of a file is the later of its last note's end and its end of
+   track (the ``end_of_track`` event), so a melody written by :func:`write_midi` whose last
+   bar is silent is still 4 bars long. At most ``MAX_READ_BARS`` (1024) bars are read: a
+   file with notes beyond them is an error (``read_segments``) or trimmed (``read_melody``).
 
 Decoding (:func:`melody_to_music`, :func:`write_midi`) is our own, not
 ``muspy.from_pitch_representation`` (which merges a one-step note with a following onset of
@@ -78,7 +88,7 @@ if TYPE_CHECKING:  # slow imports, loaded inside the functions that need them
 __all__ = [
     "N_STEPS", "STEPS_PER_QUARTER", "REST", "HOLD", "TEMPO_QPM",
     "read_melody", "read_segments", "read_steps", "notes_of", "melody_to_music", "midi_file", "midi_bytes", "write_midi",
-    "Vocabulary", "Dataset", "load_dataset", "midi_files", "resolve_data_root", "split",
+    "Vocabulary", "Dataset", "load_dataset", "midi_files", "resolve_data_root", "split", "SilentFileError",
 ]
 
 N_STEPS = 64                 # 4 bars x 16 sixteenths
@@ -89,12 +99,20 @@ N_CODES = 130                # raw token values are 0..129
 TEMPO_QPM = 120.0            # tempo of the MIDI files we write
 VELOCITY = 64                # velocity of the notes we write
 _REASON_CHARS = 120          # library messages are cut to this length in our errors
+MAX_READ_BARS = 1024         # bars of a file read at most (memory stays bounded whatever the file says)
+_SHORT_STEPS = 3 * N_STEPS // 4   # a file ending by this step lacks its fourth bar: "shorter than 4 bars"
 
 
 def _one_line(text: str, limit: int = _REASON_CHARS) -> str:
-    """Collapse whitespace (newlines included) and cut to ``limit`` characters."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """Collapse whitespace (newlines included), drop control characters (terminal escapes) and
+    cut to ``limit`` characters, at a word boundary, with "..." where something was cut."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 3]
+    if " " in cut[limit // 2:]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "..."
 
 
 def _fmt_values(values, limit: int = 10) -> str:
@@ -126,8 +144,15 @@ def _check_codes(arr: np.ndarray, what: str) -> None:
 
 # ---------------------------------------------------------------------------- reading
 
-def _read_music(path: Path) -> muspy.Music:
-    """Parse a MIDI file with MusPy (mido backend); file problems become EmovaeError (rule 1)."""
+class SilentFileError(EmovaeError):
+    """A readable MIDI file without a single note (drum notes neither): "PATH: no notes". Tools
+    that measure generated melodies (:mod:`emovae.metrics`) may count it as a silent melody."""
+
+
+def _read_music(path: Path) -> tuple[muspy.Music, int]:
+    """Parse a MIDI file with mido and MusPy (``muspy.read_midi``'s own steps) and return it with
+    its end of track in ticks; file problems become EmovaeError (rule 1)."""
+    import mido
     import muspy
 
     if not path.exists():
@@ -137,12 +162,17 @@ def _read_music(path: Path) -> muspy.Music:
     if path.stat().st_size == 0:
         raise EmovaeError(f"{path}: empty file")
     try:
-        return muspy.read_midi(path)
+        midi = mido.MidiFile(filename=str(path))
+        music = muspy.from_mido(midi)
+        end = max((sum(msg.time for msg in track) for track in midi.tracks), default=0)
     except Exception as exc:  # noqa: BLE001 - mido/MusPy raise OSError, EOFError, ValueError, KeyError, ...
         reason = _one_line(str(exc)) or {
             "EOFError": "unexpected end of file"
         }.get(type(exc).__name__, type(exc).__name__)
         raise EmovaeError(f"{path}: not a readable MIDI file ({reason})") from None
+    if music.resolution <= 0:
+        raise EmovaeError(f"{path}: not a readable MIDI file (a time division of {music.resolution} ticks per beat)")
+    return music, int(end)
 
 
 def _check_time_signatures(path: Path, music, onsets: list[int]) -> None:
@@ -203,12 +233,30 @@ def read_melody(path: str | os.PathLike) -> np.ndarray:
     """Read a MIDI file as 64 raw tokens (int64, shape (64,)) by the module's reading rules.
 
     Raises EmovaeError (one line, naming the file) for a file that cannot be read by them, and
-    warns with EmovaeWarning when it reduces a polyphonic file or drops too-short notes.
+    warns with EmovaeWarning when it reduces a polyphonic file, drops too-short notes, pads a
+    file shorter than 4 bars or drops the notes after the fourth bar of a longer one (rule 7).
     """
-    tokens = read_steps(path)
+    tokens, length, late = _read(path, N_STEPS)
     if (tokens[:N_STEPS] >= REST).all():
         raise EmovaeError(f"{path}: no notes in the first 4 bars ({N_STEPS} sixteenths)")
+    _warn_short(path, length)
+    if late:
+        bars = _bars(late[1])
+        warnings.warn(f"{path}: longer than 4 bars ({bars} bars); only its first 4 bars are read "
+                      f"({late[0]} note{'s' if late[0] != 1 else ''} after bar 4 dropped)", EmovaeWarning, stacklevel=2)
     return _fit_length(tokens)
+
+
+def _bars(steps: int) -> str:
+    """A length in steps as bars: '2', '2.5', '30'."""
+    return f"{round(steps / 16, 2):g}"
+
+
+def _warn_short(path, length: int) -> None:
+    """Rule 7's warning for a file that ends before its fourth bar starts."""
+    if length <= _SHORT_STEPS:
+        warnings.warn(f"{path}: shorter than 4 bars ({_bars(length)} bars); padded with rests to 4 bars",
+                      EmovaeWarning, stacklevel=3)
 
 
 def read_segments(path: str | os.PathLike) -> np.ndarray:
@@ -216,33 +264,48 @@ def read_segments(path: str | os.PathLike) -> np.ndarray:
 
     Rules 1-6 as :func:`read_melody` (a file without a note in its first 4 bars is an error
     here too); then the steps are cut into 64-step segments from step 0,
-    the last one padded with REST, and trailing segments without a note are dropped. A melody
-    whose notes end before its fourth bar starts (step 48) is shorter than 4 bars: it is
-    padded with rests, with a one-line EmovaeWarning saying so.
+    the last one padded with REST, and trailing segments without a note are dropped. A file
+    whose notes and end of track end before its fourth bar starts (step 48) is shorter than 4
+    bars: it is padded with rests, with a one-line EmovaeWarning saying so (rule 7). A file
+    with notes after ``MAX_READ_BARS`` bars is an error.
     """
-    tokens = read_steps(path)
+    tokens, length, late = _read(path, MAX_READ_BARS * 16)
+    if late:
+        raise EmovaeError(f"{path}: longer than {MAX_READ_BARS} bars ({_bars(late[1])} bars); emovae reads "
+                          f"at most {MAX_READ_BARS}")
     sounding = np.flatnonzero(tokens < REST)
     if sounding[0] >= N_STEPS:
         raise EmovaeError(f"{path}: no notes in the first 4 bars ({N_STEPS} sixteenths)")
-    last_end = len(tokens)
-    if last_end <= 3 * N_STEPS // 4:
-        warnings.warn(f"{path}: shorter than 4 bars ({last_end / 16:g} bars); padded with rests to 4 bars",
-                      EmovaeWarning, stacklevel=2)
+    _warn_short(path, length)
     k = max(1, -(-int(sounding[-1] + 1) // N_STEPS))
     return _fit_length(tokens, k * N_STEPS).reshape(k, N_STEPS)
 
 
 def read_steps(path: str | os.PathLike) -> np.ndarray:
     """Rules 1-6 of the module: a MIDI file as raw tokens from step 0 to the end of its last
-    note (int64, any length); :func:`read_melody` and :func:`read_segments` cut it to bars."""
+    note (int64, any length up to ``MAX_READ_BARS`` bars: notes starting later are an error);
+    :func:`read_melody` and :func:`read_segments` cut it to bars."""
+    tokens, _, late = _read(path, MAX_READ_BARS * 16)
+    if late:
+        raise EmovaeError(f"{path}: longer than {MAX_READ_BARS} bars ({_bars(late[1])} bars); emovae reads "
+                          f"at most {MAX_READ_BARS}")
+    return tokens
+
+
+def _read(path, limit: int) -> tuple[np.ndarray, int, tuple[int, int] | None]:
+    """Rules 1-6 up to step ``limit``: (raw tokens from step 0 to the end of the last note,
+    clipped at ``limit``; the file's length in steps (the later of the last note's end and
+    the end of track); None, or (notes starting at ``limit`` or later, the end of the last
+    of them) when there are such notes: they are not in the tokens)."""
     import muspy
 
     path = Path(path)
-    music = _read_music(path)
+    music, end_tick = _read_music(path)
     raw = [note for track in music.tracks if not track.is_drum for note in track.notes]
     if not raw:
-        drums = any(track.notes for track in music.tracks if track.is_drum)
-        raise EmovaeError(f"{path}: no notes" + (" (drum-channel notes are ignored)" if drums else ""))
+        if any(track.notes for track in music.tracks if track.is_drum):
+            raise EmovaeError(f"{path}: no notes (drum-channel notes are ignored)")
+        raise SilentFileError(f"{path}: no notes")
 
     _check_time_signatures(path, music, [note.time for note in raw])
 
@@ -259,6 +322,12 @@ def read_steps(path: str | os.PathLike) -> np.ndarray:
             stacklevel=2,
         )
 
+    late_notes = [n for n in notes if n[0] >= limit]
+    late = (len(late_notes), max(e for _, e, _ in late_notes)) if late_notes else None
+    notes = [(o, min(e, limit), p) for o, e, p in notes if o < limit]
+    if not notes:
+        raise EmovaeError(f"{path}: no notes in the first 4 bars ({N_STEPS} sixteenths)")
+    length = max(max(e for _, e, _ in notes), min(_to_step(end_tick, res), limit))
     notes, n_overlapping = _skyline(notes)
     if n_overlapping:
         warnings.warn(
@@ -270,7 +339,8 @@ def read_steps(path: str | os.PathLike) -> np.ndarray:
         resolution=STEPS_PER_QUARTER,
         tracks=[muspy.Track(notes=[muspy.Note(time=o, pitch=p, duration=e - o) for o, e, p in notes])],
     )
-    return muspy.to_pitch_representation(grid, use_hold_state=True, dtype=np.int64).reshape(-1)
+    tokens = muspy.to_pitch_representation(grid, use_hold_state=True, dtype=np.int64).reshape(-1)
+    return tokens, length, late
 
 
 # ---------------------------------------------------------------------------- writing
@@ -323,7 +393,8 @@ TICKS_PER_STEP = 1           # MIDI files we write: 4 ticks per quarter note (on
 
 def midi_file(tokens) -> mido.MidiFile:
     """The MIDI file of raw tokens (:func:`notes_of`), built with mido: 4 ticks per quarter (one per step),
-    tempo 120 BPM, 4/4, one track on channel 1 with program 0 (piano), velocity 64."""
+    tempo 120 BPM, 4/4, one track on channel 1 with program 0 (piano), velocity 64; the note track ends
+    (``end_of_track``) at the melody's full length, trailing rests included."""
     import mido
 
     events = []
@@ -341,7 +412,9 @@ def midi_file(tokens) -> mido.MidiFile:
     for tick, on, pitch in events:
         track.append(mido.Message("note_on", note=pitch, velocity=VELOCITY if on else 0, channel=0, time=tick - now))
         now = tick
-    track.append(mido.MetaMessage("end_of_track", time=0))
+    # the track ends where the melody does, trailing rests included: read back, it is as long as written
+    length = len(np.asarray(tokens).reshape(-1)) * TICKS_PER_STEP
+    track.append(mido.MetaMessage("end_of_track", time=max(0, length - now)))
     return mido.MidiFile(type=1, ticks_per_beat=STEPS_PER_QUARTER * TICKS_PER_STEP, tracks=[meta, track])
 
 

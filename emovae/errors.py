@@ -1,4 +1,4 @@
-"""Errors and warnings that reach the user as one line.
+"""Errors and warnings that reach the user as one line (and the Ctrl-C of a training run).
 
 Every problem with the user's input (a file, an emotion, a coordinate, a checkpoint) raises
 :class:`EmovaeError` whose message names the thing and says what is wrong; the CLI prints it
@@ -14,3 +14,13 @@ class EmovaeError(Exception):
 
 class EmovaeWarning(UserWarning):
     """Input was read, but by a stated rule the user should know about (one line)."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a training run after it saved its state: ``epoch`` epochs are in
+    ``checkpoint`` (a path, or None when the run has no output folder)."""
+
+    def __init__(self, epoch: int, checkpoint=None):
+        super().__init__(f"interrupted after epoch {epoch}")
+        self.epoch = epoch
+        self.checkpoint = checkpoint

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import TrainedModel, check_count, load_model
+from .checkpoint import TrainedModel, check_count, check_seed, check_temperature, load_model
 from .data import HOLD, N_STEPS, REST, write_midi
 from .emotions import (
     AROUSAL,
@@ -75,6 +75,7 @@ def generate(model, emotion, n: int = 20, *, seed: int = 0, shift: bool | None =
     temperature 0)."""
     model: TrainedModel = load_model(model)
     emotion = emotion_index(emotion)
+    n, seed, temperature = check_count(n), check_seed(seed), check_temperature(temperature)
     if at is not None:
         v, a = check_point(*at)
         z = np.tile(np.asarray([[v, a]], dtype=np.float32), (check_count(n), 1))
@@ -265,6 +266,7 @@ def along_path(model, waypoints, bars: int = 16, *, seed: int = 0, temperature: 
     the segments' points (bars / 4, 2), the segments' emotions). See the module doc for the join."""
     model = load_model(model)
     n_seg = check_bars(bars) // 4
+    seed, temperature = check_seed(seed), check_temperature(temperature)
     centres = path_points(waypoints, n_seg)
     emotions = [quadrant_of_point(*p) for p in centres]
     rng = np.random.default_rng(seed)

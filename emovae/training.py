@@ -9,12 +9,25 @@ Checkpoints carry configs, vocabulary, optimizer and RNG states; they are writte
 Anything done per epoch beyond that (quadrant accuracies, latent pictures) is a callback passed
 in by the caller (minGPT's ``on_epoch_end``), so this module imports nothing above it: see
 :class:`Callback` and :class:`emovae.evaluate.QuadrantLog`.
+
+Interruptions. Every file of a run (``checkpoint.pt``, ``history.json``, the latent pictures)
+is written atomically, so a run killed at any moment (even by SIGKILL) leaves its last
+checkpoint whole, and ``resume=True`` from it reaches the very weights and optimizer state an
+uninterrupted run reaches (same seed, same machine); temporary files a killed write left are
+removed when the run starts again. Ctrl-C (SIGINT, in the main thread) lets the epoch under way
+finish, saves a checkpoint and raises :class:`~emovae.errors.TrainingInterrupted` (a
+KeyboardInterrupt that says where the run was saved); a second Ctrl-C stops at once, leaving the
+last checkpoint written.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import signal
+import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,10 +38,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import data as data_mod
-from .atomic import write_text
+from .atomic import check_output, stale_temporaries, write_text
 from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device, save_checkpoint
 from .config import CVAEConfig, TrainConfig
-from .errors import EmovaeError
+from .emotions import LABELS, NAMES
+from .errors import EmovaeError, EmovaeWarning, TrainingInterrupted
 from .losses import cvae_loss
 from .model import CVAE
 
@@ -215,6 +229,42 @@ def _accumulate(sums: dict, terms: dict, batch: int, reduction: str) -> None:
         sums[k] = sums[k] + v if k in sums else v
 
 
+class _CtrlC:
+    """While active (main thread only, and only where Ctrl-C has Python's default handler): the
+    first SIGINT sets ``requested`` (the loop saves and stops after the epoch under way), a
+    second raises KeyboardInterrupt at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _warn_missing_emotions(data: EncodedData, where: str) -> None:
+    """One warning when the data set lacks melodies of some emotion (a folder absent or empty)."""
+    counts = np.bincount(np.asarray(data.labels, dtype=np.int64), minlength=4)
+    missing = [f"{LABELS[e]} {NAMES[e]}" for e in range(4) if counts[e] == 0]
+    if missing:
+        have = ", ".join(f"{LABELS[e]} {NAMES[e]}" for e in range(4) if counts[e])
+        warnings.warn(f"{where}: no melodies of {', '.join(missing)} (folder absent or empty); the model is "
+                      f"trained on {have} only and will not learn the emotion{'s' if len(missing) > 1 else ''} "
+                      "it never saw", EmovaeWarning, stacklevel=3)
+
+
 def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = None,
           config: TrainConfig | None = None, data: EncodedData | None = None, resume: bool = False,
           callbacks: list[Callback] = (), progress: bool = True) -> TrainedModel:
@@ -223,10 +273,14 @@ def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = Non
     ``out_dir`` receives ``checkpoint.pt`` (the latest training state) and ``history.json``.
     With ``resume=True`` the run in ``out_dir`` continues with its own stored configuration
     (``config.epochs`` may extend it, ``config.device`` move it). ``callbacks`` are called
-    after every epoch (:class:`Callback`)."""
-    out = Path(out_dir) if out_dir is not None else None
+    after every epoch (:class:`Callback`). ``out_dir`` is checked (a folder that can be
+    written) before any work. Ctrl-C saves and raises :class:`TrainingInterrupted` (module doc)."""
+    out = check_output(out_dir, "folder", what="run folder") if out_dir is not None else None
     ckpt_path = out / "checkpoint.pt" if out else None
     previous = None
+    for leftover in stale_temporaries(out) if out else []:   # a write that SIGKILL cut short
+        with contextlib.suppress(OSError):
+            leftover.unlink()
     if out and ckpt_path.exists():
         if not resume:
             raise EmovaeError(f"{out}: holds a training run already; pass --resume to continue it or choose another --out")
@@ -241,8 +295,12 @@ def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = Non
     config = config or TrainConfig()
     if data is None:
         vocab = previous.vocab if previous else None
-        data = encode_dataset(data_mod.resolve_data_root(data_root), vocab=vocab,
-                              split_seed=config.split_seed, heldout=config.heldout)
+        root = data_mod.resolve_data_root(data_root)
+        data = encode_dataset(root, vocab=vocab, split_seed=config.split_seed, heldout=config.heldout)
+        if not previous:
+            _warn_missing_emotions(data, str(root))
+    elif not previous:
+        _warn_missing_emotions(data, "data set")
     trainer = Trainer(data, model_config, config)
     if previous:
         trainer.restore(previous)
@@ -250,21 +308,26 @@ def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = Non
     start = trainer.epoch
     bar = tqdm(range(start, config.epochs), initial=start, total=config.epochs, desc="train",
                unit="epoch", disable=not progress, dynamic_ncols=True)
-    for _ in bar:
-        t0 = time.perf_counter()
-        row = {"epoch": trainer.epoch + 1, **trainer.train_epoch()}
-        if config.validate:
-            row.update(trainer.validate())
-        row["seconds"] = time.perf_counter() - t0
-        for callback in callbacks:
-            callback.on_epoch_end(trainer, row)
-        trainer.history.append(row)
-        bar.set_postfix(loss=f"{row['loss']:.1f}", recon=f"{row['recon']:.2f}",
-                        **({"D": f"{row['d_train']['mean_recall']:.0f}%"} if "d_train" in row else {}))
-        epoch = trainer.epoch
-        if out and (epoch % config.checkpoint_every == 0 or epoch == config.epochs):
-            trainer.save(ckpt_path)
-            write_text(out / "history.json", json.dumps(trainer.history, indent=1))
+    with _CtrlC() as ctrl_c:
+        for _ in bar:
+            t0 = time.perf_counter()
+            row = {"epoch": trainer.epoch + 1, **trainer.train_epoch()}
+            if config.validate:
+                row.update(trainer.validate())
+            row["seconds"] = time.perf_counter() - t0
+            for callback in callbacks:
+                callback.on_epoch_end(trainer, row)
+            trainer.history.append(row)
+            bar.set_postfix(loss=f"{row['loss']:.1f}", recon=f"{row['recon']:.2f}",
+                            **({"D": f"{row['d_train']['mean_recall']:.0f}%"} if "d_train" in row else {}))
+            epoch = trainer.epoch
+            stop = ctrl_c.requested and epoch < config.epochs
+            if out and (stop or epoch % config.checkpoint_every == 0 or epoch == config.epochs):
+                trainer.save(ckpt_path)
+                write_text(out / "history.json", json.dumps(trainer.history, indent=1))
+            if stop:
+                bar.close()
+                raise TrainingInterrupted(epoch, ckpt_path)
     if out and start == config.epochs:  # nothing left to do: still hand back the stored run
         return previous
     return trainer.trained_model()

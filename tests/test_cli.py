@@ -89,7 +89,7 @@ def write_melody(path, numerator=4, denominator=4):
     mid = mido.MidiFile(ticks_per_beat=480)
     tr = mido.MidiTrack()
     tr.append(mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator, time=0))
-    for pitch in (60, 62, 64, 65):
+    for pitch in (60, 62, 64, 65) * 4:          # 4 bars of quarter notes (a shorter file is padded, with a warning)
         tr.append(mido.Message("note_on", note=pitch, velocity=64, time=0))
         tr.append(mido.Message("note_off", note=pitch, velocity=0, time=480))
     mid.tracks.append(tr)
