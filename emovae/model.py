@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import CVAEConfig
-from .gru import keras_init_, make_gru
+from .gru import fused_decode, keras_init_, make_gru
 
 __all__ = ["CVAE", "CVAEConfig"]
 
@@ -72,7 +72,11 @@ class CVAE(nn.Module):
         """z: (B, latent), emotion: (B,) 0..3 -> logits (B, T, V)."""
         c = self.config
         e = F.one_hot(emotion, c.n_emotions).float()
-        seq, _ = self.dec_gru(torch.cat([z, e], dim=-1), steps=c.n_steps)
+        x = torch.cat([z, e], dim=-1)
+        logits = fused_decode(self.dec_gru, x, c.n_steps, self.out)   # None unless fused decoding is on
+        if logits is not None:
+            return logits
+        seq, _ = self.dec_gru(x, steps=c.n_steps)
         return self.out(seq)
 
     def forward(self, x, emotion, generator: torch.Generator | None = None):

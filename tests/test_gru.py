@@ -516,3 +516,36 @@ def test_cuda_matches_cpu(const):
     out, hT = gb(x.cuda(), h0.cuda(), steps=steps)
     assert out.dtype == hT.dtype == torch.float32
     _close(out.detach().cpu(), cpu[0], 5e-2, "bf16 on CUDA")
+
+
+@pytest.mark.parametrize("impl", ["emovae", "torch"])
+def test_int16_precision_is_inference_only_and_fp32_elsewhere(impl):
+    """precision="int16" (the fused decoder's) trains nothing; a layer call outside that decoder is fp32."""
+    torch.manual_seed(23)
+    ref = make_gru(5, 16, impl=impl)
+    g = make_gru(5, 16, impl=impl, precision="int16")
+    g.load_state_dict(ref.state_dict())
+    x = torch.randn(40, 7, 5)
+    with pytest.raises(EmovaeError, match="int16.*inference only"):
+        g(x)
+    with torch.no_grad():
+        assert torch.equal(g(x)[0], ref(x)[0])
+        assert torch.equal(g(x[:, 0], steps=7)[0], ref(x[:, 0], steps=7)[0])
+    frozen = x.clone()  # grad mode on, but nothing needs a gradient: not recorded, allowed
+    for p in g.parameters():
+        p.requires_grad_(False)
+    out, _ = g(frozen)
+    assert not out.requires_grad
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_no_grad_forward_equals_recorded_forward(impl):
+    """Inference (nothing recorded) returns the recorded forward's outputs bit for bit, both loops."""
+    torch.manual_seed(24)
+    g = GRU(6, 40)
+    g.impl = impl
+    for x, steps in ((torch.randn(33, 6), 11), (torch.randn(33, 11, 6), None)):
+        out, hT = g(x, steps=steps)
+        with torch.no_grad():
+            out_i, hT_i = g(x, steps=steps)
+        assert torch.equal(out_i, out.detach()) and torch.equal(hT_i, hT.detach())

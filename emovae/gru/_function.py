@@ -1,5 +1,6 @@
 """The autograd Function tying the passes together: picks the step loop (C++ or PyTorch) and
-oneDNN per call, and falls back to ``F.linear`` for good if a private oneDNN op fails."""
+oneDNN per call, and falls back to ``F.linear`` for good if a private oneDNN op fails; and the
+same forward for inference (:func:`_inference_forward`), which keeps no gates for a backward pass."""
 
 from __future__ import annotations
 
@@ -12,23 +13,35 @@ from ._onednn import _onednn_usable
 from ._passes import _backward_pass, _forward_pass
 
 
+def _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, keep_gates):
+    sdt = torch.float32 if bf16 else x.dtype
+    cdt = torch.bfloat16 if bf16 else x.dtype
+    ops = _ext_ops() if (use_ext and sdt == torch.float32) else None
+    onednn = _onednn_usable(cdt)
+    args = (x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops)
+    try:
+        return _forward_pass(*args, onednn, keep_gates)
+    except RuntimeError:
+        if not onednn:
+            raise
+        _onednn._ONEDNN_OK[cdt] = False  # a private op that fails: never again, use F.linear
+        return _forward_pass(*args, False, keep_gates)
+
+
+def _inference_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext):
+    """``(outputs (B,T,H), h_T (B,H))`` as ``_GRUFunction.apply`` gives them, bit for bit, without
+    storing the gates (with the C++ loop); for calls that autograd does not record."""
+    hs, _, _ = _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, False)
+    T = hs.shape[0] - 1
+    return hs[1:].transpose(0, 1), hs[T]
+
+
 class _GRUFunction(torch.autograd.Function):
     """``apply(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext) -> (outputs (B,T,H), h_T (B,H))``."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext):
-        sdt = torch.float32 if bf16 else x.dtype
-        cdt = torch.bfloat16 if bf16 else x.dtype
-        ops = _ext_ops() if (use_ext and sdt == torch.float32) else None
-        onednn = _onednn_usable(cdt)
-        args = (x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops)
-        try:
-            hs, g, hsb = _forward_pass(*args, onednn)
-        except RuntimeError:
-            if not onednn:
-                raise
-            _onednn._ONEDNN_OK[cdt] = False  # a private op that fails: never again, use F.linear
-            hs, g, hsb = _forward_pass(*args, False)
+        hs, g, hsb = _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, True)
         ctx.save_for_backward(x, h0, w_ih, w_hh, hs, g, hsb)
         ctx.steps = steps
         ctx.bf16 = bf16

@@ -14,8 +14,11 @@ from ._onednn import _linear_fn, _recurrent_weight
 from ._pool import _POOL, _cast, _empty, _transposed
 
 
-def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn):
-    """The forward recurrence. Returns the buffers hs (T+1,B,H), g (T,B,4H), hsb (T,B,H)."""
+def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn, keep_gates=True):
+    """The forward recurrence. Returns the buffers hs (T+1,B,H), g (T,B,4H), hsb (T,B,H).
+
+    ``keep_gates=False`` (inference, C++ loop only): the gates are not stored (``g`` comes back
+    empty); the states are computed exactly as with them."""
     const = steps is not None
     B = x.shape[0]
     T = steps if const else x.shape[1]
@@ -36,7 +39,7 @@ def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn):
         hs[0].zero_()
     else:
         hs[0].copy_(h0)
-    g = _POOL.empty((T, B, 4 * H), sdt)
+    g = _POOL.empty((T, B, 4 * H), sdt) if (keep_gates or ops is None) else _empty(sdt)
     if bf16:
         hsb = _POOL.empty((T, B, H), cdt)
         hsb[0].copy_(hs[0])

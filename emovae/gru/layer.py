@@ -14,11 +14,11 @@ from torch import Tensor, nn
 
 from emovae.errors import EmovaeError
 
-from ._function import _GRUFunction
+from ._function import _GRUFunction, _inference_forward
 
 __all__ = ["GRU", "GRUBase", "TorchGRU", "keras_init_", "make_gru"]
 
-_PRECISIONS = ("fp32", "bf16")
+_PRECISIONS = ("fp32", "bf16", "int16")
 _IMPLS = ("auto", "ext", "python", "native")  # GRU.impl: how emovae's layer runs a call
 _LAYERS = ("emovae", "torch")  # make_gru(impl=...): which layer
 # Inference (no autograd) on fewer examples than this runs PyTorch's fused GRU: the hand-written
@@ -38,7 +38,9 @@ class GRUBase(nn.Module):
         input_size: features per step.
         hidden_size: units.
         precision: ``"fp32"``, or ``"bf16"`` (bfloat16 matrix products; float32 state, float32
-            master weights and float32 gradients).
+            master weights and float32 gradients), or ``"int16"`` (inference only: 16-bit
+            fixed-point recurrent products in the fused decoder of :mod:`emovae.gru._decode`;
+            any other call runs as fp32, and a call autograd would record raises EmovaeError).
 
     ``forward(x, h0=None, steps=None)``: ``x`` (B, T, I) gives ``(outputs (B, T, H), h_T (B, H))``.
     With ``steps=T`` and ``x`` (B, I) the same input is fed at each of the T steps; the result
@@ -118,7 +120,15 @@ class GRUBase(nn.Module):
             raise EmovaeError(f"GRU input needs at least one example and one step, got {tuple(x.shape)} steps {T}")
         if h0 is not None and tuple(h0.shape) != (x.shape[0], H):
             raise EmovaeError(f"GRU h0 must have shape ({x.shape[0]}, {H}), got {tuple(h0.shape)}")
+        if self.precision == "int16" and self._records(x, h0):
+            raise EmovaeError("GRU precision 'int16' is for inference only (no autograd); train with 'fp32' or 'bf16'")
         return T
+
+    def _records(self, x: Tensor, h0: Tensor | None) -> bool:
+        """Whether autograd records this call (grad mode on and some input needs a gradient)."""
+        if not torch.is_grad_enabled():
+            return False
+        return x.requires_grad or (h0 is not None and h0.requires_grad) or any(p.requires_grad for p in self.parameters())
 
     def _forward_native(self, x: Tensor, h0: Tensor | None, steps: int | None, T: int):
         """PyTorch's fused GRU (the kernel ``torch.nn.GRU.forward`` calls; cuDNN on CUDA)."""
@@ -142,7 +152,9 @@ class GRU(GRUBase):
     per call: on the CPU the hand-written pass (C++ step loop, else the same loop in PyTorch ops),
     except for inference on fewer than ``SMALL_BATCH`` examples; elsewhere PyTorch's own fused GRU
     (cuDNN on CUDA). The attribute ``impl`` ("auto", "ext",
-    "python", "native") forces one, for tests.
+    "python", "native") forces one, for tests. A call that autograd does not record (no_grad, or
+    nothing needs a gradient) runs the same forward without storing the gates for a backward
+    pass: the same outputs, bit for bit.
     """
 
     def __init__(self, input_size: int, hidden_size: int, precision: str = "fp32") -> None:
@@ -167,10 +179,11 @@ class GRU(GRUBase):
         bf16 = self.precision == "bf16"
         if bf16 and wdt != torch.float32:
             raise EmovaeError(f"GRU precision 'bf16' needs float32 weights, got {wdt}")
-        return _GRUFunction.apply(
-            x, h0, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-            None if steps is None else T, bf16, impl == "ext",
-        )
+        args = (x, h0, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                None if steps is None else T, bf16, impl == "ext")
+        if not self._records(x, h0):
+            return _inference_forward(*args)
+        return _GRUFunction.apply(*args)
 
 
 class TorchGRU(GRUBase):

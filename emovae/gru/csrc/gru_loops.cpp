@@ -1,5 +1,5 @@
 // emovae GRU: CPU step loops (forward and backward), each step one matrix product and one
-// fused, vectorised pass over the gates.
+// fused, vectorised pass over the gates; and the fused inference decoder (decode_fused, below).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -8,9 +8,16 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <vector>
+
+#if defined(CPU_CAPABILITY_AVX512)
+#include <immintrin.h>
+#endif
 
 namespace {
 using at::Tensor;
@@ -75,7 +82,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const c10::IValue& b, bool onedn
 }
 
 // Forward gates of one step for B rows. gi row: W_i x + b_i; gh row: W_h h + b_h (gate order
-// r, z, n). Writes g row [r, z, n, W_hn h + b_hn], the new state hn and its bf16 copy hb.
+// r, z, n). Writes g row [r, z, n, W_hn h + b_hn] (unless g is null: inference), the new state hn
+// and its bf16 copy hb.
 template <typename GI, typename GH>
 void fwd_rows(int64_t B, int64_t H, const GI* gi, const GH* gh, const float* h, float* g,
               float* hn, BFloat16* hb) {
@@ -84,7 +92,7 @@ void fwd_rows(int64_t B, int64_t H, const GI* gi, const GH* gh, const float* h, 
   for (int64_t i = i0; i < i1; ++i) {
     const GI* gir = gi + i * 3 * H;
     const GH* ghr = gh + i * 3 * H;
-    float* gr = g + i * 4 * H;
+    float* gr = g ? g + i * 4 * H : nullptr;
     for (int64_t j = 0; j < H; j += VS) {
       const int64_t n = std::min(VS, H - j);
       const Vec r = sigm(ld(gir + j, n) + ld(ghr + j, n));
@@ -94,10 +102,12 @@ void fwd_rows(int64_t B, int64_t H, const GI* gi, const GH* gh, const float* h, 
       const Vec nn = two * sigm(a + a) - one;  // tanh(a)
       const Vec hp = ld(h + i * H + j, n);
       const Vec out = nn + z * (hp - nn);
-      st(gr + j, r, n);
-      st(gr + H + j, z, n);
-      st(gr + 2 * H + j, nn, n);
-      st(gr + 3 * H + j, ghn, n);
+      if (gr) {
+        st(gr + j, r, n);
+        st(gr + H + j, z, n);
+        st(gr + 2 * H + j, nn, n);
+        st(gr + 3 * H + j, ghn, n);
+      }
       st(hn + i * H + j, out, n);
       if (hb) st(hb + i * H + j, out, n);
     }
@@ -108,10 +118,10 @@ void fwd_rows(int64_t B, int64_t H, const GI* gi, const GH* gh, const float* h, 
 template <typename GI>
 void fwd_loop(const GI* gi_p, bool constant, const Tensor& hs, const Tensor& g, const Tensor& hsb,
               const Tensor& w, const Tensor& b, bool onednn, bool h0_zero) {
-  const int64_t T = g.size(0), B = g.size(1), H = hs.size(2);
+  const int64_t T = hs.size(0) - 1, B = hs.size(1), H = hs.size(2);
   const bool bf = hsb.numel() > 0;
   float* hs_p = hs.data_ptr<float>();
-  float* g_p = g.data_ptr<float>();
+  float* g_p = g.numel() > 0 ? g.data_ptr<float>() : nullptr;  // empty: inference, gates not kept
   BFloat16* hb_p = bf ? hsb.data_ptr<BFloat16>() : nullptr;
   const c10::IValue bias(b);
   for (int64_t t = 0; t < T; ++t) {
@@ -120,7 +130,7 @@ void fwd_loop(const GI* gi_p, bool constant, const Tensor& hs, const Tensor& g, 
                                           : linear(bf ? hsb.select(0, t) : hs.select(0, t), w, bias, onednn);
     const GI* git = gi_p + (constant ? 0 : t * B * 3 * H);
     const float* ht = hs_p + t * B * H;
-    float* gt = g_p + t * B * 4 * H;
+    float* gt = g_p ? g_p + t * B * 4 * H : nullptr;
     float* hn = hs_p + (t + 1) * B * H;
     BFloat16* hbt = (bf && t + 1 < T) ? hb_p + (t + 1) * B * H : nullptr;
     if (gh.scalar_type() == at::kBFloat16) {
@@ -133,18 +143,18 @@ void fwd_loop(const GI* gi_p, bool constant, const Tensor& hs, const Tensor& g, 
 }
 
 // gi: (T,B,3H), or (B,3H) for a constant input, float32 or bfloat16; hs: (T+1,B,H), hs[0] set;
-// g: (T,B,4H), out; hsb: (T,B,H) bf16 copies of h_0..h_{T-1} (hsb[0] set), or empty;
-// w: logical (3H,H), b: (3H,), in the product dtype.
+// g: (T,B,4H), out, or empty (inference: the gates are not kept); hsb: (T,B,H) bf16 copies of
+// h_0..h_{T-1} (hsb[0] set), or empty; w: logical (3H,H), b: (3H,), in the product dtype.
 void gru_fwd(const Tensor& gi, bool constant, const Tensor& hs, const Tensor& g, const Tensor& hsb,
              const Tensor& w, const Tensor& b, bool onednn, bool h0_zero) {
   at::AutoDispatchBelowADInplaceOrView guard;
-  const int64_t T = g.size(0), B = g.size(1), H = hs.size(2);
+  const int64_t T = hs.size(0) - 1, B = hs.size(1), H = hs.size(2);
   TORCH_CHECK(gi.is_contiguous() && hs.is_contiguous() && g.is_contiguous() && hsb.is_contiguous(),
               "emovae gru fwd: buffers must be contiguous");
   TORCH_CHECK(hs.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat,
               "emovae gru fwd: state must be float32");
   TORCH_CHECK(gi.numel() == (constant ? 1 : T) * B * 3 * H && hs.numel() == (T + 1) * B * H &&
-              g.numel() == T * B * 4 * H, "emovae gru fwd: buffer sizes");
+              (g.numel() == 0 || g.numel() == T * B * 4 * H), "emovae gru fwd: buffer sizes");
   TORCH_CHECK(hsb.numel() == 0 || (hsb.scalar_type() == at::kBFloat16 && hsb.numel() == T * B * H),
               "emovae gru fwd: bf16 state copy");
   if (gi.scalar_type() == at::kBFloat16)
@@ -304,10 +314,335 @@ void transpose_into(const Tensor& src, const Tensor& out) {
     transpose_blocks(src.data_ptr<float>(), src.size(0), src.size(1), out.data_ptr<float>());
   }
 }
+
+// -------------------------------------------------------------------------------------------------
+// Fused inference decoding: a constant input, h_0 = 0, no autograd. Each thread takes blocks of rows
+// and runs all T steps on them (no barrier between steps); per step and block: the recurrent product
+// as a register-tiled micro-kernel over panels of 16 hidden units x 3 gates (gate r, z, n of the same
+// units side by side), the gates right on the tile (nothing stored but the new state), then the
+// output projection of the new state into logits (B, T, V). AVX-512 builds only.
+//
+// Products: fp32 (FMA), or, from step k0 on, 16-bit fixed point (AVX512-VNNI vpdpwssd):
+// h_q = round(h * qscale) (|h| < 1), W_q = round(W * s_w) per output column; int32 sums over
+// `chunk` inputs at a time (the caller picks s_w so that no chunk can leave int32), then added up
+// in float32 and scaled by inv = 1 / (qscale * s_w).
+constexpr int64_t UB = 16;   // hidden units per panel
+#if defined(CPU_CAPABILITY_AVX512)
+constexpr int64_t MR32 = 8;  // rows per fp32 tile
+constexpr int64_t MR16 = 4;  // rows per int16 tile
+constexpr int64_t MRO = 8;   // rows per output-projection tile
+
+// sigmoid(x) = 1 / (1 + e^-x) to about 2 ulp: e^y = 2^n 2^f (n = round(y log2 e), |f| <= 1/2, 2^f by
+// its degree-6 Taylor polynomial, relative error < 2e-7), the reciprocal by rcp14 and one Newton
+// step; x is clamped to [-80, 80] (1 + e^-x stays finite and normal; sigmoid(80) is 1 in float).
+inline __m512 sigm_fast(__m512 x) {
+  const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-80.f)), _mm512_set1_ps(80.f));
+  const __m512 y = _mm512_mul_ps(xc, _mm512_set1_ps(-1.44269504088896341f));
+  const __m512 n = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(y, n);
+  __m512 p = _mm512_set1_ps(1.5403530393381606e-4f);                       // (ln 2)^6 / 6!
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428443e-3f));      // (ln 2)^5 / 5!
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291076284772e-3f));      // (ln 2)^4 / 4!
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504108664821580e-2f));      // (ln 2)^3 / 3!
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022650695910071e-1f));      // (ln 2)^2 / 2!
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-1f));      // ln 2
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.f));
+  const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.f), _mm512_scalef_ps(p, n));  // 1 + e^-x
+  const __m512 r = _mm512_rcp14_ps(d);
+  return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.f)));    // r (2 - d r)
+}
+
+// New state of one row for 16 units, from gh = W_h h + b_h (gates r, z, n); the arithmetic of
+// fwd_rows with sigm_fast.
+inline void gate_row(const __m512 ghr, const __m512 ghz, const __m512 ghn, const float* gi, int64_t H,
+                     const float* hp, float* hn, int16_t* hq, float qscale) {
+  const __m512 one = _mm512_set1_ps(1.f), two = _mm512_set1_ps(2.f);
+  const __m512 r = sigm_fast(_mm512_add_ps(_mm512_loadu_ps(gi), ghr));
+  const __m512 z = sigm_fast(_mm512_add_ps(_mm512_loadu_ps(gi + H), ghz));
+  const __m512 a = _mm512_fmadd_ps(r, ghn, _mm512_loadu_ps(gi + 2 * H));
+  const __m512 nn = _mm512_fmsub_ps(two, sigm_fast(_mm512_add_ps(a, a)), one);  // tanh(a)
+  const __m512 out = _mm512_fmadd_ps(z, _mm512_sub_ps(_mm512_loadu_ps(hp), nn), nn);
+  _mm512_storeu_ps(hn, out);
+  if (hq) {
+    const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(out, _mm512_set1_ps(qscale)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(hq), _mm512_cvtsepi32_epi16(q));
+  }
+}
+
+// acc (MR32, 48) = h rows (MR32, H) @ panel (H, 48); a separate function keeps the 24 sums in registers.
+__attribute__((noinline)) void mk_f32(const float* __restrict hr, int64_t H, const float* __restrict panel,
+                                      float* __restrict acc_out) {
+  __m512 acc[MR32][3];
+  for (int m = 0; m < MR32; ++m) acc[m][0] = acc[m][1] = acc[m][2] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < H; ++k) {
+    const __m512 b0 = _mm512_loadu_ps(panel + k * 48);
+    const __m512 b1 = _mm512_loadu_ps(panel + k * 48 + 16);
+    const __m512 b2 = _mm512_loadu_ps(panel + k * 48 + 32);
+#pragma GCC unroll 8
+    for (int m = 0; m < MR32; ++m) {
+      const __m512 a = _mm512_set1_ps(hr[m * H + k]);
+      acc[m][0] = _mm512_fmadd_ps(a, b0, acc[m][0]);
+      acc[m][1] = _mm512_fmadd_ps(a, b1, acc[m][1]);
+      acc[m][2] = _mm512_fmadd_ps(a, b2, acc[m][2]);
+    }
+  }
+  for (int m = 0; m < MR32; ++m)
+    for (int v = 0; v < 3; ++v) _mm512_storeu_ps(acc_out + m * 48 + v * 16, acc[m][v]);
+}
+
+// One fp32 step for rp rows (a multiple of MR32): h (rp, H) -> hn (rp, H) (and hq, its int16 copy).
+// wp: (H/16, H, 48) panels; zero_h: h is 0, the product is skipped (gh = b_h exactly).
+void step_f32(int64_t rp, int64_t H, const float* h, float* hn, int16_t* hq, const float* gi,
+              const float* wp, const float* b, bool zero_h, float qscale) {
+  const int64_t NB = H / UB, G = 3 * H;
+  alignas(64) float acc[MR32 * 48];
+  if (zero_h) std::fill(acc, acc + MR32 * 48, 0.f);
+  for (int64_t jb = 0; jb < NB; ++jb) {
+    const float* panel = wp + jb * H * 48;
+    const int64_t j = jb * UB;
+    const __m512 br = _mm512_loadu_ps(b + j), bz = _mm512_loadu_ps(b + H + j), bn = _mm512_loadu_ps(b + 2 * H + j);
+    for (int64_t m0 = 0; m0 < rp; m0 += MR32) {
+      if (!zero_h) mk_f32(h + m0 * H, H, panel, acc);
+      for (int m = 0; m < MR32; ++m) {
+        const int64_t row = m0 + m;
+        const float* a = acc + m * 48;
+        gate_row(_mm512_add_ps(_mm512_loadu_ps(a), br), _mm512_add_ps(_mm512_loadu_ps(a + 16), bz),
+                 _mm512_add_ps(_mm512_loadu_ps(a + 32), bn), gi + row * G + j, H, h + row * H + j,
+                 hn + row * H + j, hq ? hq + row * H + j : nullptr, qscale);
+      }
+    }
+  }
+}
+
+// acc (MR16, 48) = hq rows (MR16, H) @ panel (H/2 pairs, 48, 2): int32 sums over chunks of 2 * FL
+// inputs, added up in float32. A separate function keeps the 12 + 12 sums in registers.
+__attribute__((noinline, target("avx512vnni"))) void mk_i16(const int16_t* __restrict hr, int64_t H,
+                                                            const int16_t* __restrict panel, int64_t FL,
+                                                            float* __restrict acc_out) {
+  const int64_t P = H / 2;
+  __m512 facc[MR16][3];
+  for (int m = 0; m < MR16; ++m) facc[m][0] = facc[m][1] = facc[m][2] = _mm512_setzero_ps();
+  for (int64_t p0 = 0; p0 < P; p0 += FL) {
+    __m512i acc[MR16][3];
+    for (int m = 0; m < MR16; ++m) acc[m][0] = acc[m][1] = acc[m][2] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int64_t p = p0; p < p0 + FL; ++p) {
+      const __m512i b0 = _mm512_loadu_si512(panel + p * 96);
+      const __m512i b1 = _mm512_loadu_si512(panel + p * 96 + 32);
+      const __m512i b2 = _mm512_loadu_si512(panel + p * 96 + 64);
+#pragma GCC unroll 4
+      for (int m = 0; m < MR16; ++m) {
+        int32_t pair;
+        std::memcpy(&pair, hr + m * H + 2 * p, sizeof(pair));
+        const __m512i a = _mm512_set1_epi32(pair);
+        acc[m][0] = _mm512_dpwssd_epi32(acc[m][0], a, b0);
+        acc[m][1] = _mm512_dpwssd_epi32(acc[m][1], a, b1);
+        acc[m][2] = _mm512_dpwssd_epi32(acc[m][2], a, b2);
+      }
+    }
+    for (int m = 0; m < MR16; ++m)
+      for (int v = 0; v < 3; ++v) facc[m][v] = _mm512_add_ps(facc[m][v], _mm512_cvtepi32_ps(acc[m][v]));
+  }
+  for (int m = 0; m < MR16; ++m)
+    for (int v = 0; v < 3; ++v) _mm512_storeu_ps(acc_out + m * 48 + v * 16, facc[m][v]);
+}
+
+// One 16-bit fixed-point step for rp rows (a multiple of MR16): hq (rp, H) int16 -> hn, hqn.
+// wq: (H/16, H/2, 48, 2) panels; inv: (3H,) 1 / (qscale * s_w); chunk: inputs per int32 sum.
+__attribute__((target("avx512vnni")))
+void step_i16(int64_t rp, int64_t H, const int16_t* hq, const float* h, float* hn, int16_t* hqn,
+              const float* gi, const int16_t* wq, const float* inv, const float* b, int64_t chunk, float qscale) {
+  const int64_t NB = H / UB, G = 3 * H, P = H / 2;
+  alignas(64) float acc[MR16 * 48];
+  for (int64_t jb = 0; jb < NB; ++jb) {
+    const int16_t* panel = wq + jb * P * 96;
+    const int64_t j = jb * UB;
+    const __m512 br = _mm512_loadu_ps(b + j), bz = _mm512_loadu_ps(b + H + j), bn = _mm512_loadu_ps(b + 2 * H + j);
+    const __m512 ir = _mm512_loadu_ps(inv + j), iz = _mm512_loadu_ps(inv + H + j);
+    const __m512 in = _mm512_loadu_ps(inv + 2 * H + j);
+    for (int64_t m0 = 0; m0 < rp; m0 += MR16) {
+      mk_i16(hq + m0 * H, H, panel, chunk / 2, acc);
+      for (int m = 0; m < MR16; ++m) {
+        const int64_t row = m0 + m;
+        const float* a = acc + m * 48;
+        gate_row(_mm512_fmadd_ps(_mm512_loadu_ps(a), ir, br), _mm512_fmadd_ps(_mm512_loadu_ps(a + 16), iz, bz),
+                 _mm512_fmadd_ps(_mm512_loadu_ps(a + 32), in, bn), gi + row * G + j, H, h + row * H + j,
+                 hn + row * H + j, hqn ? hqn + row * H + j : nullptr, qscale);
+      }
+    }
+  }
+}
+
+// acc (MRO, 32) = bias + h rows (MRO, H) @ wo[:, v0:v0+32] (the second half only when two).
+__attribute__((noinline)) void mk_out(const float* __restrict hr, int64_t H, const float* __restrict wo, int64_t Vp,
+                                      const float* __restrict bo, bool two, float* __restrict acc_out) {
+  __m512 acc[MRO][2];
+  const __m512 c0 = _mm512_loadu_ps(bo), c1 = two ? _mm512_loadu_ps(bo + 16) : _mm512_setzero_ps();
+  for (int m = 0; m < MRO; ++m) { acc[m][0] = c0; acc[m][1] = c1; }
+  if (two) {
+#pragma GCC unroll 2
+    for (int64_t k = 0; k < H; ++k) {
+      const __m512 w0 = _mm512_loadu_ps(wo + k * Vp), w1 = _mm512_loadu_ps(wo + k * Vp + 16);
+#pragma GCC unroll 8
+      for (int m = 0; m < MRO; ++m) {
+        const __m512 a = _mm512_set1_ps(hr[m * H + k]);
+        acc[m][0] = _mm512_fmadd_ps(a, w0, acc[m][0]);
+        acc[m][1] = _mm512_fmadd_ps(a, w1, acc[m][1]);
+      }
+    }
+  } else {
+#pragma GCC unroll 2
+    for (int64_t k = 0; k < H; ++k) {
+      const __m512 w0 = _mm512_loadu_ps(wo + k * Vp);
+#pragma GCC unroll 8
+      for (int m = 0; m < MRO; ++m) acc[m][0] = _mm512_fmadd_ps(_mm512_set1_ps(hr[m * H + k]), w0, acc[m][0]);
+    }
+  }
+  for (int m = 0; m < MRO; ++m) {
+    _mm512_storeu_ps(acc_out + m * 32, acc[m][0]);
+    _mm512_storeu_ps(acc_out + m * 32 + 16, acc[m][1]);
+  }
+}
+
+// logits[row * ld + v] = h[row] . wo[:, v] + bo[v] for the first `rows` rows (rp padded, a multiple
+// of MRO) and v < V; wo: (H, Vp) (the output weight transposed, columns padded to Vp, a multiple of 16).
+void out_proj(int64_t rows, int64_t rp, int64_t H, const float* h, const float* wo, const float* bo,
+              int64_t V, int64_t Vp, float* logits, int64_t ld) {
+  alignas(64) float acc[MRO * 32];
+  for (int64_t m0 = 0; m0 < rp; m0 += MRO) {
+    for (int64_t v0 = 0; v0 < Vp; v0 += 32) {
+      mk_out(h + m0 * H, H, wo + v0, Vp, bo + v0, Vp - v0 > 16, acc);
+      const int64_t n = std::min<int64_t>(V - v0, 32);
+      for (int m = 0; m < MRO && m0 + m < rows; ++m)
+        std::memcpy(logits + (m0 + m) * ld + v0, acc + m * 32, n * sizeof(float));
+    }
+  }
+}
+
+bool has_vnni() {
+  static const bool ok = __builtin_cpu_supports("avx512vnni");
+  return ok;
+}
+
+__attribute__((target("avx512vnni")))
+void step_i16_dispatch(int64_t rp, int64_t H, const int16_t* hq, const float* h, float* hn, int16_t* hqn,
+                       const float* gi, const int16_t* wq, const float* inv, const float* b, int64_t chunk,
+                       float qscale) {
+  step_i16(rp, H, hq, h, hn, hqn, gi, wq, inv, b, chunk, qscale);
+}
+#endif  // CPU_CAPABILITY_AVX512
+
+// What the fused decoder can do in this build on this CPU: bit 0 fp32, bit 1 int16 (VNNI).
+int64_t decode_caps() {
+#if defined(CPU_CAPABILITY_AVX512)
+  return 1 | (has_vnni() ? 2 : 0);
+#else
+  return 0;
+#endif
+}
+
+// x: (B, I) the constant input; wi: (I, 3H) W_i transposed; bi: (3H,) b_i; w32: (H/16, H, 48) fp32
+// panels; b: (3H,) b_h; w16: (H/16, H/2, 48, 2) int16 panels or empty; inv: (3H,) or empty; qscale:
+// h_q = round(h * qscale); k0: the first step whose product is int16 (>= T: none); chunk: inputs per
+// int32 sum; wo: (H, Vp) output weight transposed, zero-padded; bo: (Vp,); logits: (B, T, V) out;
+// block: rows per block. Every row's result depends on that row only (not on B or the threads).
+void decode_fused(const Tensor& x, const Tensor& wi, const Tensor& bi, const Tensor& w32, const Tensor& b,
+                  const Tensor& w16, const Tensor& inv, double qscale, int64_t k0, int64_t chunk,
+                  const Tensor& wo, const Tensor& bo, const Tensor& logits, int64_t block) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  const int64_t B = x.size(0), I = x.size(1), G = b.numel(), H = G / 3, T = logits.size(1), V = logits.size(2);
+  const int64_t Vp = wo.size(1);
+  TORCH_CHECK(decode_caps() & 1, "emovae gru decode: not available in this build");
+  TORCH_CHECK(x.is_contiguous() && wi.is_contiguous() && bi.is_contiguous() && w32.is_contiguous() &&
+              b.is_contiguous() && wo.is_contiguous() && bo.is_contiguous() && logits.is_contiguous() &&
+              w16.is_contiguous() && inv.is_contiguous(), "emovae gru decode: buffers must be contiguous");
+  TORCH_CHECK(x.scalar_type() == at::kFloat && wi.scalar_type() == at::kFloat && bi.scalar_type() == at::kFloat &&
+              w32.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && wo.scalar_type() == at::kFloat &&
+              bo.scalar_type() == at::kFloat && logits.scalar_type() == at::kFloat,
+              "emovae gru decode: float32 tensors expected");
+  TORCH_CHECK(x.dim() == 2 && wi.numel() == I * G && bi.numel() == G, "emovae gru decode: input sizes");
+  TORCH_CHECK(G == 3 * H && H % UB == 0 && w32.numel() == G * H && logits.size(0) == B &&
+              wo.size(0) == H && Vp % 16 == 0 && Vp >= V && bo.numel() == Vp && block > 0 && T > 0,
+              "emovae gru decode: sizes");
+  const bool q = k0 < T;
+  if (q) {
+    TORCH_CHECK(decode_caps() & 2, "emovae gru decode: int16 products need AVX512-VNNI");
+    TORCH_CHECK(w16.scalar_type() == at::kShort && w16.numel() == G * H && inv.scalar_type() == at::kFloat &&
+                inv.numel() == G && chunk >= 2 && chunk % 2 == 0 && H % chunk == 0,
+                "emovae gru decode: int16 weights");
+  }
+#if defined(CPU_CAPABILITY_AVX512)
+  const float* x_p = x.data_ptr<float>();
+  const float* wi_p = wi.data_ptr<float>();
+  const float* bi_p = bi.data_ptr<float>();
+  const float* w32_p = w32.data_ptr<float>();
+  const float* b_p = b.data_ptr<float>();
+  const int16_t* w16_p = q ? w16.data_ptr<int16_t>() : nullptr;
+  const float* inv_p = q ? inv.data_ptr<float>() : nullptr;
+  const float* wo_p = wo.data_ptr<float>();
+  const float* bo_p = bo.data_ptr<float>();
+  float* lg = logits.data_ptr<float>();
+  const float qs = static_cast<float>(qscale);
+  // blocks of `block` rows (a multiple of MR32), smaller for a small batch so that every thread gets one
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  const int64_t MB = std::min((block + MR32 - 1) / MR32 * MR32, ((B + threads - 1) / threads + MR32 - 1) / MR32 * MR32);
+  const int64_t nblk = (B + MB - 1) / MB;
+  // Threads: torch's intra-op count; plain std::threads (at::parallel_for is serial in an extension
+  // built without OpenMP). Each takes blocks of rows off a shared counter until none is left.
+  const int64_t nt = std::min(threads, nblk);
+  std::vector<std::vector<float>> gibs(nt, std::vector<float>(MB * G)), hbs(nt, std::vector<float>(2 * MB * H));
+  std::vector<std::vector<int16_t>> qbs(nt, std::vector<int16_t>(q ? 2 * MB * H : 0));
+  std::atomic<int64_t> next{0};
+  auto work = [&](int64_t s) {
+    // per-thread work space: the block's input projection, two states and their int16 copies
+    std::vector<float>& gib = gibs[s];
+    std::vector<float>& hb = hbs[s];
+    std::vector<int16_t>& qb = qbs[s];
+    for (int64_t blk; (blk = next.fetch_add(1)) < nblk;) {
+      const int64_t r0 = blk * MB, rows = std::min(MB, B - r0);
+      const int64_t rp = (rows + MR32 - 1) / MR32 * MR32;
+      // the input projection W_i x + b_i of each row, in a fixed order
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* xr = x_p + (r0 + r) * I;
+        float* gr = gib.data() + r * G;
+        for (int64_t c = 0; c < G; c += UB) {
+          __m512 acc = _mm512_loadu_ps(bi_p + c);
+          for (int64_t i = 0; i < I; ++i)
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(xr[i]), _mm512_loadu_ps(wi_p + i * G + c), acc);
+          _mm512_storeu_ps(gr + c, acc);
+        }
+      }
+      std::fill(gib.begin() + rows * G, gib.begin() + rp * G, 0.f);
+      std::fill(hb.begin(), hb.begin() + rp * H, 0.f);
+      for (int64_t t = 0; t < T; ++t) {
+        const float* hc = hb.data() + (t & 1) * MB * H;
+        float* hn = hb.data() + ((t + 1) & 1) * MB * H;
+        const int16_t* qc = q ? qb.data() + (t & 1) * MB * H : nullptr;
+        int16_t* qn = (q && t + 1 >= k0) ? qb.data() + ((t + 1) & 1) * MB * H : nullptr;
+        if (t > 0 && q && t >= k0)
+          step_i16_dispatch(rp, H, qc, hc, hn, qn, gib.data(), w16_p, inv_p, b_p, chunk, qs);
+        else
+          step_f32(rp, H, hc, hn, qn, gib.data(), w32_p, b_p, t == 0, qs);
+        out_proj(rows, rp, H, hn, wo_p, bo_p, V, Vp, lg + (r0 * T + t) * V, T * V);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(nt - 1);
+  for (int64_t s = 1; s < nt; ++s) pool.emplace_back(work, s);
+  work(0);
+  for (auto& th : pool) th.join();
+#else
+  (void)qscale; (void)chunk; (void)block;
+#endif
+}
 }  // namespace
 
 TORCH_LIBRARY(EMOVAE_NS, mod) {
   mod.def("transpose(Tensor src, Tensor out) -> ()", &transpose_into);
   mod.def("fwd(Tensor gi, bool constant, Tensor hs, Tensor g, Tensor hsb, Tensor w, Tensor b, bool onednn, bool h0_zero) -> ()", &gru_fwd);
+  mod.def("decode(Tensor x, Tensor wi, Tensor bi, Tensor w32, Tensor b, Tensor w16, Tensor inv, float qscale, int k0, int chunk, Tensor wo, Tensor bo, Tensor logits, int block) -> ()", &decode_fused);
+  mod.def("decode_caps() -> int", &decode_caps);
   mod.def("bwd(Tensor a, Tensor g, Tensor hs, Tensor dgh, Tensor dgi, bool constant, Tensor wt, bool onednn, bool need_dh0) -> Tensor?", &gru_bwd);
 }
