@@ -42,8 +42,10 @@ def cpu_name() -> str:
         if "model name" in info:
             flags = set(info.get("flags", "").split())
             ext = [f for f in ("avx512f", "avx512_vnni", "avx512_bf16", "amx_tile") if f in flags]
-            return (f"{info['model name']} (family {info.get('cpu family', '?')}, model {info.get('model', '?')}; "
-                    f"{' '.join(ext) or 'no AVX-512'})")
+            return (
+                f"{info['model name']} (family {info.get('cpu family', '?')}, model {info.get('model', '?')}; "
+                f"{' '.join(ext) or 'no AVX-512'})"
+            )
     except OSError:
         pass
     return platform.processor() or platform.machine()
@@ -73,7 +75,7 @@ def main() -> None:
     where = f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     print(f"machine: {where}")
 
-    load_model("emoreg")                                   # file cache warm
+    load_model("emoreg")  # file cache warm
     t_load = best(lambda: load_model("emoreg"), 3)
     print(f"load bundled CVAE-EmoReg: {t_load * 1000:.0f} ms")
 
@@ -81,29 +83,36 @@ def main() -> None:
         walls = []
         for k in range(3):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "emovae.cli", "generate", "--out", f"{tmp}/g{k}", "-n", "1",
-                            "--emotion", "sad"], check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "emovae.cli", "generate", "--out", f"{tmp}/g{k}", "-n", "1", "--emotion", "sad"],
+                check=True,
+                capture_output=True,
+            )
             walls.append(time.perf_counter() - t0)
-        print(f"`emovae generate -n 1 --emotion sad` (fresh process): median {statistics.median(walls):.2f} s, "
-              f"best {min(walls):.2f} s")
+        print(
+            f"`emovae generate -n 1 --emotion sad` (fresh process): median {statistics.median(walls):.2f} s, "
+            f"best {min(walls):.2f} s"
+        )
 
         model = load()
-        model.generate("happy", n=1)[0].save(Path(tmp) / "warm", "midi,svg")   # warm-up: imports, verovio
+        model.generate("happy", n=1)[0].save(Path(tmp) / "warm", "midi,svg")  # warm-up: imports, verovio
         k = iter(range(100))
         t_one = best(lambda: model.generate("happy", n=1, seed=next(k))[0].save(Path(tmp) / "one", "midi,svg"), 5)
         print(f"one melody decoded + MIDI + SVG, model loaded: {t_one * 1000:.0f} ms")
 
     from emovae.gru import decode_caps
 
-    z = (np.random.default_rng(0).standard_normal((args.n, 2)) * 2 + 2).astype(np.float32)   # the same points
+    z = (np.random.default_rng(0).standard_normal((args.n, 2)) * 2 + 2).astype(np.float32)  # the same points
     caps = decode_caps()
-    print(f"fused decoder here: fp32 {'yes' if caps['fp32'] else 'no'}, int16 {'yes' if caps['int16'] else 'no'} "
-          f"(int16 needs AVX512-VNNI)")
+    print(
+        f"fused decoder here: fp32 {'yes' if caps['fp32'] else 'no'}, int16 {'yes' if caps['int16'] else 'no'} "
+        f"(int16 needs AVX512-VNNI)"
+    )
     models = {p: load_model("emoreg", precision=p) for p in ("fp32", "int16", "bf16")}
     modes = {  # name: (model, fused decoder allowed)
         "fp32": (models["fp32"], True),
         "int16": (models["int16"], True),
-        "bf16": (models["bf16"], True),          # no fused kernel: the layer's bfloat16 pass
+        "bf16": (models["bf16"], True),  # no fused kernel: the layer's bfloat16 pass
         "fp32, layer pass (not fused)": (models["fp32"], False),
     }
 
@@ -111,7 +120,7 @@ def main() -> None:
         decode = trained.decode if fused else (lambda zz, e: _decode_unfused(trained, zz, e))
         return np.concatenate([decode(z[s : min(s + args.batch, n)], 0) for s in range(0, n, args.batch)])
 
-    for trained, fused in modes.values():              # warm-up: weight packing, oneDNN set-up
+    for trained, fused in modes.values():  # warm-up: weight packing, oneDNN set-up
         run(trained, fused, min(args.n, args.batch))
     rates: dict[str, list[float]] = {name: [] for name in modes}
     tokens: dict[str, np.ndarray] = {}
@@ -123,8 +132,10 @@ def main() -> None:
     reference = tokens["fp32"]
     for name in modes:
         same = float(np.mean((tokens[name] == reference).all(axis=1))) * 100
-        print(f"batched generation {name}: {max(rates[name]):,.0f} melodies/s (median {statistics.median(rates[name]):,.0f}; "
-              f"batch {args.batch}, {args.n} melodies); identical to fp32: {same:.2f}%")
+        print(
+            f"batched generation {name}: {max(rates[name]):,.0f} melodies/s (median {statistics.median(rates[name]):,.0f}; "
+            f"batch {args.batch}, {args.n} melodies); identical to fp32: {same:.2f}%"
+        )
 
 
 def _decode_unfused(trained, z: np.ndarray, emotion) -> np.ndarray:
@@ -135,6 +146,7 @@ def _decode_unfused(trained, z: np.ndarray, emotion) -> np.ndarray:
         zt = torch.as_tensor(z)
         logits = trained.net.decode(zt, torch.full((len(zt),), int(emotion), dtype=torch.long)).float()
         return trained.vocab.decode(logits.argmax(-1).numpy())
+
 
 if __name__ == "__main__":
     main()

@@ -85,8 +85,10 @@ def _profile(cands: list[Candidate], data) -> None:
         rows = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
         total = sum(e.self_cpu_time_total for e in rows)
         for e in rows[:12]:
-            print(f"  {e.key[:44]:44s} {e.self_cpu_time_total / 10 / 1e3:7.2f} ms  {100 * e.self_cpu_time_total / total:5.1f}%"
-                  f"  ({e.count / 10:g} calls)")
+            print(
+                f"  {e.key[:44]:44s} {e.self_cpu_time_total / 10 / 1e3:7.2f} ms  {100 * e.self_cpu_time_total / total:5.1f}%"
+                f"  ({e.count / 10:g} calls)"
+            )
 
 
 def main(argv=None) -> None:
@@ -109,13 +111,19 @@ def main(argv=None) -> None:
     enc16, dec16 = GRU(I_ENC, H, "bf16").to(dev), GRU(I_DEC, H, "bf16").to(dev)
     enc16.load_state_dict(enc32.state_dict())
     dec16.load_state_dict(dec32.state_dict())
-    cands = [Candidate("nn.GRU", enc32, dec32), Candidate("emovae fp32", enc32, dec32),
-             Candidate("emovae bf16", enc16, dec16)]
+    cands = [
+        Candidate("nn.GRU", enc32, dec32),
+        Candidate("emovae fp32", enc32, dec32),
+        Candidate("emovae bf16", enc16, dec16),
+    ]
     if args.python_loop and not cuda:
         cands += [Candidate("py-loop fp32", enc32, dec32, "python"), Candidate("py-loop bf16", enc16, dec16, "python")]
 
-    data = {"B16 fwd+bwd": (_inputs(16, True, dev), True), "B3 fwd+bwd": (_inputs(3, True, dev), True),
-            "B69 fwd": (_inputs(69, False, dev), False)}
+    data = {
+        "B16 fwd+bwd": (_inputs(16, True, dev), True),
+        "B3 fwd+bwd": (_inputs(3, True, dev), True),
+        "B69 fwd": (_inputs(69, False, dev), False),
+    }
     res: dict[tuple[str, str], list[float]] = {}
 
     def one_round(record: bool) -> None:
@@ -145,10 +153,14 @@ def main(argv=None) -> None:
         m = {k: statistics.median(res[(c.name, k)]) for k in KEYS}
         epoch = 17.2 * m["B16 fwd+bwd"] + m["B69 fwd"]
         base = base or epoch
-        print(f"{c.name:14s} {m['B16 fwd+bwd'] * 1e6:9.0f} us {m['B3 fwd+bwd'] * 1e6:8.0f} us"
-              f" {m['B69 fwd'] * 1e6:7.0f} us {epoch:9.3f} s {base / epoch:9.2f}x")
-    print("(B16/B3: encoder + decoder forward and backward; B69: both forward only;"
-          " epoch est. = 17.2 x B16 + B69, GRUs only)")
+        print(
+            f"{c.name:14s} {m['B16 fwd+bwd'] * 1e6:9.0f} us {m['B3 fwd+bwd'] * 1e6:8.0f} us"
+            f" {m['B69 fwd'] * 1e6:7.0f} us {epoch:9.3f} s {base / epoch:9.2f}x"
+        )
+    print(
+        "(B16/B3: encoder + decoder forward and backward; B69: both forward only;"
+        " epoch est. = 17.2 x B16 + B69, GRUs only)"
+    )
     if args.profile and not cuda:
         _profile([c for c in cands if c.name.startswith("emovae")], data["B16 fwd+bwd"][0])
 

@@ -10,6 +10,7 @@ Prints s/epoch (the median over all timed epochs of each side), examples/s and t
 
     .venv/bin/python benchmarks/train_speed.py --keras-python .venv-keras/bin/python
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,15 +43,14 @@ def time_emovae(data, precision: str, epochs: int, warmup: int, device: str) -> 
             torch.cuda.synchronize()
         t0 = time.perf_counter()
         trainer.train_epoch()
-        trainer.validate()       # returns floats: waits for the device
+        trainer.validate()  # returns floats: waits for the device
         if i >= warmup:
             times.append(time.perf_counter() - t0)
     return times
 
 
 def time_keras(python: str, script: str, npz: Path, epochs: int, warmup: int) -> float:
-    cmd = [python, script, "--data", str(npz), "--epochs", str(epochs), "--warmup", str(warmup),
-           "--batch-size", "16"]
+    cmd = [python, script, "--data", str(npz), "--epochs", str(epochs), "--warmup", str(warmup), "--batch-size", "16"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     match = re.search(r"keras_reference s_per_epoch=([0-9.]+)", proc.stdout)
     if proc.returncode or not match:
@@ -86,23 +86,33 @@ def main() -> None:
         warnings.simplefilter("ignore", EmovaeWarning)
         data = encode_dataset(args.data)
     n = len(data.train_idx)
-    print(f"# train_speed cpu={cpu_name()!r} cores={os.cpu_count()} "
-          f"torch={torch.__version__} threads={torch.get_num_threads()} n={n} val={len(data.heldout_idx)} batch=16")
+    print(
+        f"# train_speed cpu={cpu_name()!r} cores={os.cpu_count()} "
+        f"torch={torch.__version__} threads={torch.get_num_threads()} n={n} val={len(data.heldout_idx)} batch=16"
+    )
 
     results: dict[str, list[float]] = {}
 
     def run_ours(tag, precision):
         times = time_emovae(data, precision, args.epochs, args.warmup, args.device)
         results.setdefault(tag, []).extend(times)
-        print(f"  emovae {tag}: median {statistics.median(times):.3f} s/epoch "
-              f"(min {min(times):.3f}, max {max(times):.3f})", flush=True)
+        print(
+            f"  emovae {tag}: median {statistics.median(times):.3f} s/epoch "
+            f"(min {min(times):.3f}, max {max(times):.3f})",
+            flush=True,
+        )
 
     keras_runs = []
-    with tempfile.TemporaryDirectory() as tmp:   # the encoded data stays out of the project
+    with tempfile.TemporaryDirectory() as tmp:  # the encoded data stays out of the project
         npz = Path(tmp) / "data.npz"
         onehot = np.eye(data.vocab.size, dtype=np.float32)
-        np.savez(npz, x=onehot[data.indices[data.train_idx]], y=data.labels[data.train_idx],
-                 x_val=onehot[data.indices[data.heldout_idx]], y_val=data.labels[data.heldout_idx])
+        np.savez(
+            npz,
+            x=onehot[data.indices[data.train_idx]],
+            y=data.labels[data.train_idx],
+            x_val=onehot[data.indices[data.heldout_idx]],
+            y_val=data.labels[data.heldout_idx],
+        )
         for _ in range(2):
             run_ours("fp32", "fp32")
             if args.keras_python:
@@ -114,8 +124,10 @@ def main() -> None:
 
     print()
     if args.keras_python:
-        print(f"keras_reference s_per_epoch={keras:.3f} examples_per_s={n / keras:.1f} "
-              f"(runs: {', '.join(f'{k:.3f}' for k in keras_runs)})")
+        print(
+            f"keras_reference s_per_epoch={keras:.3f} examples_per_s={n / keras:.1f} "
+            f"(runs: {', '.join(f'{k:.3f}' for k in keras_runs)})"
+        )
     for tag, times in results.items():
         s = statistics.median(times)
         line = f"emovae_{tag} cpu={cpu_name()!r} s_per_epoch={s:.3f} examples_per_s={n / s:.1f}"

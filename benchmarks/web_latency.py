@@ -17,6 +17,7 @@ from click to first sound on the 2-core machine.
 
     .venv/bin/python benchmarks/web_latency.py [--data DIR] [--clicks 20] [--requests 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,10 @@ def cores() -> int:
 
 def stats(values_ms: list[float]) -> str:
     v = np.asarray(values_ms, dtype=float)
-    return (f"median {np.median(v):7.1f} ms   p95 {np.percentile(v, 95):7.1f} ms   "
-            f"min {v.min():7.1f}   max {v.max():7.1f}   (n={len(v)})")
+    return (
+        f"median {np.median(v):7.1f} ms   p95 {np.percentile(v, 95):7.1f} ms   "
+        f"min {v.min():7.1f}   max {v.max():7.1f}   (n={len(v)})"
+    )
 
 
 def server_ms(response: httpx.Response) -> float:
@@ -79,8 +82,14 @@ def start_server(data: str | None) -> tuple[subprocess.Popen, str, float]:
     if data:
         cmd += ["--data", data]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     line = proc.stdout.readline()
     if "http://" not in line:
         proc.kill()
@@ -98,6 +107,7 @@ def measure_requests(url: str, n: int) -> None:
     rows: dict[str, tuple[list[float], list[float]]] = {}
 
     with httpx.Client(base_url=url, timeout=30) as c:
+
         def timed(name: str, method: str, path: str, **kwargs) -> httpx.Response:
             t = time.perf_counter()
             r = c.request(method, path, **kwargs)
@@ -116,10 +126,18 @@ def measure_requests(url: str, n: int) -> None:
             timed("POST /api/at with score", "POST", "/api/at", json={**ask, "seed": k + 1})
             if k < min(n, 10):
                 if shutil.which("fluidsynth"):
-                    timed("GET  /api/at.wav?synth=auto (FluidSynth)", "GET", "/api/at.wav",
-                          params={**ask, "synth": "auto"})
-                timed("POST /api/path 16 bars, no score", "POST", "/api/path",
-                      json={"points": [[v, a], [-v, -a]], "bars": 16, "seed": k, "svg": False})
+                    timed(
+                        "GET  /api/at.wav?synth=auto (FluidSynth)",
+                        "GET",
+                        "/api/at.wav",
+                        params={**ask, "synth": "auto"},
+                    )
+                timed(
+                    "POST /api/path 16 bars, no score",
+                    "POST",
+                    "/api/path",
+                    json={"points": [[v, a], [-v, -a]], "bars": 16, "seed": k, "svg": False},
+                )
     for name, (srv, total) in rows.items():
         print(f"   {name:42s} server {stats(srv)}")
         print(f"   {'':42s} client {stats(total)}")
@@ -172,10 +190,20 @@ def chromium_driver(profile: str):
         return None
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required", "--window-size=1280,1000", "--mute-audio",
-                 f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required",
+        "--window-size=1280,1000",
+        "--mute-audio",
+        f"--user-data-dir={profile}",
+    ):
         opts.add_argument(flag)
     return webdriver.Chrome(service=Service(driver), options=opts)
 
@@ -207,13 +235,18 @@ def measure_browser(url: str, clicks: int) -> None:
                 dx, dy = d.execute_script(
                     "const [x, y] = window.emovae.clientPoint(arguments[0], arguments[1]);"
                     "const r = document.getElementById('plane').getBoundingClientRect();"
-                    "return [Math.round(x - r.left - r.width / 2), Math.round(y - r.top - r.height / 2)];", v, a)
+                    "return [Math.round(x - r.left - r.width / 2), Math.round(y - r.top - r.height / 2)];",
+                    v,
+                    a,
+                )
                 plays = d.execute_script("return window.emovae.plays")
                 ActionChains(d).move_to_element_with_offset(plane, dx, dy).click().perform()
                 end = time.monotonic() + 10
                 while d.execute_script("return window.emovae.plays") <= plays:
                     if time.monotonic() > end:
-                        sys.exit(f"web_latency: no sound after a click: {d.execute_script('return window.emovae.errors')}")
+                        sys.exit(
+                            f"web_latency: no sound after a click: {d.execute_script('return window.emovae.errors')}"
+                        )
                     time.sleep(0.01)
                 ms = d.execute_script("return window.emovae.lastLatencyMs")
                 if k:
@@ -235,11 +268,15 @@ def main(argv=None) -> int:
     p.add_argument("--concurrent", type=int, default=50, help="concurrent clicks (default 50)")
     args = p.parse_args(argv)
 
-    print(f"CPU: {cpu_model()}; {cores()} cores available; Python {sys.version.split()[0]}; "
-          f"load average {os.getloadavg()[0]:.2f} (other work on the machine slows every figure)")
+    print(
+        f"CPU: {cpu_model()}; {cores()} cores available; Python {sys.version.split()[0]}; "
+        f"load average {os.getloadavg()[0]:.2f} (other work on the machine slows every figure)"
+    )
     proc, url, startup = start_server(args.data)
-    print(f"server: emovae serve at {url}, started and warm in {startup:.1f} s "
-          f"(both models, {'training dots' if args.data else 'no training dots'}); NumPy WAV at 22,050 Hz")
+    print(
+        f"server: emovae serve at {url}, started and warm in {startup:.1f} s "
+        f"(both models, {'training dots' if args.data else 'no training dots'}); NumPy WAV at 22,050 Hz"
+    )
     try:
         measure_requests(url, args.requests)
         measure_browser(url, args.clicks)

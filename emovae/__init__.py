@@ -4,6 +4,7 @@ The small public API; each name lives in the module of its section of the paper.
 loaded on first use (PEP 562), so ``import emovae`` costs next to nothing and a command pays
 only for what it uses.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -13,21 +14,39 @@ __version__ = "0.2.0"
 
 _EXPORTS = {
     # the user's API: a model that speaks in melodies
-    "load": "api", "Model": "api", "Melody": "api",
+    "load": "api",
+    "Model": "api",
+    "Melody": "api",
     # configurations
-    "CVAEConfig": "config", "TrainConfig": "config", "PRESETS": "config", "preset": "config",
+    "CVAEConfig": "config",
+    "TrainConfig": "config",
+    "PRESETS": "config",
+    "preset": "config",
     # emotions, errors
-    "LABELS": "emotions", "NAMES": "emotions", "emotion_index": "emotions",
-    "EmovaeError": "errors", "EmovaeWarning": "errors",
+    "LABELS": "emotions",
+    "NAMES": "emotions",
+    "emotion_index": "emotions",
+    "EmovaeError": "errors",
+    "EmovaeWarning": "errors",
     # data and encoding
-    "Vocabulary": "data", "load_dataset": "data", "read_melody": "data", "write_midi": "data",
+    "Vocabulary": "data",
+    "load_dataset": "data",
+    "read_melody": "data",
+    "write_midi": "data",
     "melody_to_music": "data",
     # model, checkpoints, training
-    "CVAE": "model", "TrainedModel": "checkpoint", "load_model": "checkpoint",
-    "train": "training", "encode_dataset": "training",
+    "CVAE": "model",
+    "TrainedModel": "checkpoint",
+    "load_model": "checkpoint",
+    "train": "training",
+    "encode_dataset": "training",
     # evaluation, generation
-    "quadrant_accuracy": "evaluate", "evaluate_model": "evaluate", "folder_metrics": "metrics",
-    "generate": "generation", "generate_set": "generation", "reproduce": "reproduction",
+    "quadrant_accuracy": "evaluate",
+    "evaluate_model": "evaluate",
+    "folder_metrics": "metrics",
+    "generate": "generation",
+    "generate_set": "generation",
+    "reproduce": "reproduction",
     "bundled": "weights",
 }
 __all__ = sorted(_EXPORTS)

@@ -9,6 +9,7 @@ A :class:`Model` wraps a :class:`emovae.checkpoint.TrainedModel` and hands back
 :class:`Melody` objects: tokens, the emotion they were decoded with, their latent point(s).
 The rules (sampling, placing a melody, moving it, paths) are :mod:`emovae.generation`'s.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,11 +33,11 @@ class Melody:
     """A melody: raw tokens (a multiple of 64 steps), the emotion(s) it was decoded with, and its
     point(s) on the plane (one per 4-bar segment)."""
 
-    tokens: np.ndarray                        # raw tokens (64 per 4 bars): 0..127 onset, 128 rest, 129 hold
-    emotions: tuple[int, ...] = ()            # condition of each segment, 0..3 = e1..e4
-    points: tuple[tuple[float, float], ...] = ()   # (valence, arousal) of each segment
-    name: str = "melody"                      # a file-name stem
-    source: str | None = None                 # the file it was read from, if any
+    tokens: np.ndarray  # raw tokens (64 per 4 bars): 0..127 onset, 128 rest, 129 hold
+    emotions: tuple[int, ...] = ()  # condition of each segment, 0..3 = e1..e4
+    points: tuple[tuple[float, float], ...] = ()  # (valence, arousal) of each segment
+    name: str = "melody"  # a file-name stem
+    source: str | None = None  # the file it was read from, if any
     info: dict = field(default_factory=dict)  # anything else worth keeping (placement, temperature...)
 
     @property
@@ -100,9 +101,15 @@ class Melody:
         return write(self.tokens, stem, formats, title=self.name)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "bars": self.bars, "emotions": [NAMES[e] for e in self.emotions],
-                "points": [[round(v, 4), round(a, 4)] for v, a in self.points],
-                "notes": [list(n) for n in self.notes], "tokens": np.asarray(self.tokens).tolist(), **self.info}
+        return {
+            "name": self.name,
+            "bars": self.bars,
+            "emotions": [NAMES[e] for e in self.emotions],
+            "points": [[round(v, 4), round(a, 4)] for v, a in self.points],
+            "notes": [list(n) for n in self.notes],
+            "tokens": np.asarray(self.tokens).tolist(),
+            **self.info,
+        }
 
     def __repr__(self) -> str:
         pts = ", ".join(f"({v:+.2f}, {a:+.2f})" for v, a in self.points[:3])
@@ -135,7 +142,7 @@ class Model:
     """
 
     def __init__(self, trained: TrainedModel):
-        self.trained = trained      # the TrainedModel underneath (encode / decode / sample on tokens)
+        self.trained = trained  # the TrainedModel underneath (encode / decode / sample on tokens)
 
     def __repr__(self) -> str:
         return f"Model({self.trained.title}, {self.trained.path or 'in memory'})"
@@ -145,11 +152,14 @@ class Model:
         return self.trained.title
 
     def _melodies(self, tokens, emotions, points, stem: str, **info) -> list[Melody]:
-        return [Melody(t, (int(e),), ((float(p[0]), float(p[1])),), f"{stem}_{k:03d}", info=dict(info))
-                for k, (t, e, p) in enumerate(zip(tokens, emotions, points))]
+        return [
+            Melody(t, (int(e),), ((float(p[0]), float(p[1])),), f"{stem}_{k:03d}", info=dict(info))
+            for k, (t, e, p) in enumerate(zip(tokens, emotions, points))
+        ]
 
-    def generate(self, emotion="happy", n: int = 4, *, seed: int = 0, temperature: float = 0.0,
-                 shift: bool | None = None) -> list[Melody]:
+    def generate(
+        self, emotion="happy", n: int = 4, *, seed: int = 0, temperature: float = 0.0, shift: bool | None = None
+    ) -> list[Melody]:
         """n melodies of an emotion, sampled as the paper does (z ~ N(0, 2^2) around the
         quadrant centre for CVAE-EmoReg); ``temperature`` 0 = argmax (the paper)."""
         e = emotion_index(emotion)
@@ -158,15 +168,16 @@ class Model:
         tokens = self.trained.decode(z, e, temperature=temperature, seed=seed)
         return self._melodies(tokens, [e] * len(z), z, LABELS[e], temperature=temperature, seed=seed)
 
-    def at(self, valence: float, arousal: float, *, emotion=None, n: int = 1, seed: int = 0,
-           temperature: float = 0.0) -> Melody | list[Melody]:
+    def at(
+        self, valence: float, arousal: float, *, emotion=None, n: int = 1, seed: int = 0, temperature: float = 0.0
+    ) -> Melody | list[Melody]:
         """The melody at a point of the plane (decoded with its quadrant's emotion unless
         ``emotion`` names another); with n > 1 (and a temperature above 0) a list of n."""
         v, a = check_point(valence, arousal)
         e = quadrant_of_point(v, a) if emotion is None else emotion_index(emotion)
         n, seed, temperature = check_count(n), check_seed(seed), check_temperature(temperature)
         z = np.tile(np.asarray([[v, a]], dtype=np.float32), (n, 1))
-        if temperature == 0:   # argmax: one decoding, the same melody n times
+        if temperature == 0:  # argmax: one decoding, the same melody n times
             tokens = np.repeat(self.trained.decode(z[:1], e), n, axis=0)
         else:
             tokens = [self.trained.decode(z[:1], e, temperature=temperature, seed=seed + k)[0] for k in range(n)]
@@ -179,9 +190,14 @@ class Model:
         carries the points, and ``info["placements"]`` says what each one means."""
         m = _as_melody(melody)
         placements = gen.place(self.trained, m.segments(), emotion, what=m.source or m.name)
-        return Melody(m.tokens, tuple(pl.quadrant for pl in placements), tuple(pl.point for pl in placements),
-                      m.name, m.source, {"placements": [pl.to_dict() for pl in placements],
-                                         "verdicts": [pl.verdict() for pl in placements]})
+        return Melody(
+            m.tokens,
+            tuple(pl.quadrant for pl in placements),
+            tuple(pl.point for pl in placements),
+            m.name,
+            m.source,
+            {"placements": [pl.to_dict() for pl in placements], "verdicts": [pl.verdict() for pl in placements]},
+        )
 
     def transform(self, melody, to, *, emotion=None, temperature: float = 0.0, seed: int = 0) -> Melody:
         """Move a melody into the quadrant of emotion ``to``: each segment's point mirrored across
@@ -194,8 +210,14 @@ class Model:
         tokens = self.trained.decode(targets, e, temperature=temperature, seed=seed)
         shift = placed.info["placements"][0]["octave_shift"]
         tokens = _shift_back(tokens, shift)
-        return Melody(tokens.reshape(-1), (e,) * len(targets), tuple(map(tuple, targets.tolist())),
-                      f"{placed.name}_to_{NAMES[e]}", placed.source, {"from_points": [list(p) for p in placed.points]})
+        return Melody(
+            tokens.reshape(-1),
+            (e,) * len(targets),
+            tuple(map(tuple, targets.tolist())),
+            f"{placed.name}_to_{NAMES[e]}",
+            placed.source,
+            {"from_points": [list(p) for p in placed.points]},
+        )
 
     def path(self, waypoints, bars: int = 16, *, seed: int = 0, temperature: float = 0.0) -> Melody:
         """A melody of ``bars`` bars (a multiple of 4) whose emotion follows a path through
@@ -217,9 +239,12 @@ class Model:
             else:
                 placed = self.encode(end)
                 if len(placed.points) > 1:
-                    warnings.warn(f"{placed.source or placed.name}: {len(placed.points)} four-bar segments; the point "
-                                  "of the first is the end of the line (encode shows every segment's point)",
-                                  EmovaeWarning, stacklevel=2)
+                    warnings.warn(
+                        f"{placed.source or placed.name}: {len(placed.points)} four-bar segments; the point "
+                        "of the first is the end of the line (encode shows every segment's point)",
+                        EmovaeWarning,
+                        stacklevel=2,
+                    )
                 ends.append(placed.point)
         pts = gen.interpolate_points(ends[0], ends[1], steps)
         emotions = [quadrant_of_point(*p) for p in pts]

@@ -10,6 +10,7 @@ not a file where a folder is wanted (nor a folder where a file is), and the near
 folder on its way writable, found by creating (and removing) a probe file there, which is the
 only test the file system cannot get wrong (``os.access`` says yes for root on ``/sys``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -116,6 +117,6 @@ def _is_temporary(name: str) -> bool:
     """True for a name :func:`atomic_path` makes: "." + target name + "." + 8 characters + ".tmp"."""
     if not (name.startswith(".") and name.endswith(TMP_SUFFIX)):
         return False
-    inner = name[1:-len(TMP_SUFFIX)]
+    inner = name[1 : -len(TMP_SUFFIX)]
     target, dot, rand = inner.rpartition(".")
     return bool(dot and target and len(rand) == 8 and rand.replace("_", "").isalnum())

@@ -15,6 +15,7 @@ One rule finds a checkpoint (:func:`resolve_checkpoint`): ``None`` or a preset n
 ``encode(tokens, emotion)`` -> latent points, ``decode(z, emotion)`` -> tokens,
 ``sample(emotion, n, seed)`` -> tokens. Tokens here are raw tokens (see :mod:`emovae.data`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,15 +35,28 @@ from .errors import EmovaeError
 from .gru import fused_decoding
 from .model import CVAE
 
-__all__ = ["FORMAT", "TrainingState", "TrainedModel", "load_model", "resolve_checkpoint", "save_checkpoint",
-           "resolve_device", "MAX_BATCH", "MAX_COUNT", "MAX_SEED", "MIN_TEMPERATURE", "check_count", "check_seed",
-           "check_temperature"]
+__all__ = [
+    "FORMAT",
+    "TrainingState",
+    "TrainedModel",
+    "load_model",
+    "resolve_checkpoint",
+    "save_checkpoint",
+    "resolve_device",
+    "MAX_BATCH",
+    "MAX_COUNT",
+    "MAX_SEED",
+    "MIN_TEMPERATURE",
+    "check_count",
+    "check_seed",
+    "check_temperature",
+]
 
 FORMAT = "emovae-checkpoint-1"
-MAX_BATCH = 4096          # melodies decoded at once: memory stays bounded whatever n is asked for
-MAX_COUNT = 100_000       # melodies per emotion (per call) at most
-MAX_SEED = 2**32 - 1      # seeds are whole numbers 0..MAX_SEED
-MIN_TEMPERATURE = 1e-3    # a temperature is 0 (argmax) or at least this (below, logits / T overflow)
+MAX_BATCH = 4096  # melodies decoded at once: memory stays bounded whatever n is asked for
+MAX_COUNT = 100_000  # melodies per emotion (per call) at most
+MAX_SEED = 2**32 - 1  # seeds are whole numbers 0..MAX_SEED
+MIN_TEMPERATURE = 1e-3  # a temperature is 0 (argmax) or at least this (below, logits / T overflow)
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
@@ -63,13 +77,13 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
 class TrainingState:
     """What a training run needs beyond the weights to continue bit for bit, and its split."""
 
-    names: list = field(default_factory=list)        # "e1/file.mid" per example of the data set
-    train_idx: list = field(default_factory=list)    # rows of the training split
+    names: list = field(default_factory=list)  # "e1/file.mid" per example of the data set
+    train_idx: list = field(default_factory=list)  # rows of the training split
     heldout_idx: list = field(default_factory=list)  # rows of the held-out split
-    optimizer: dict | None = None                    # the optimizer's state_dict (None in a model-only file)
-    shuffle_rng: torch.Tensor | None = None          # CPU generator state: the order of the examples
-    noise_rng: torch.Tensor | None = None            # generator state of the sampling noise
-    noise_device: str = "cpu"                        # the device type the noise generator lived on
+    optimizer: dict | None = None  # the optimizer's state_dict (None in a model-only file)
+    shuffle_rng: torch.Tensor | None = None  # CPU generator state: the order of the examples
+    noise_rng: torch.Tensor | None = None  # generator state of the sampling noise
+    noise_device: str = "cpu"  # the device type the noise generator lived on
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -81,8 +95,7 @@ class TrainingState:
 
     def model_only(self) -> TrainingState:
         """The split without the optimizer and RNG states."""
-        return TrainingState(names=list(self.names), train_idx=list(self.train_idx),
-                             heldout_idx=list(self.heldout_idx))
+        return TrainingState(names=list(self.names), train_idx=list(self.train_idx), heldout_idx=list(self.heldout_idx))
 
 
 def _emotions(emotion, n: int, device) -> torch.Tensor:
@@ -99,16 +112,24 @@ def _emotions(emotion, n: int, device) -> torch.Tensor:
 class TrainedModel:
     """A trained CVAE with its vocabulary and settings: ``encode``, ``decode``, ``sample``."""
 
-    def __init__(self, net: CVAE, vocab: Vocabulary, train_config: TrainConfig | None = None, *,
-                 epoch: int = 0, history: list | None = None, state: TrainingState | None = None,
-                 path: Path | None = None):
-        self.net = net                                  # the torch module
-        self.vocab = vocab                              # raw token <-> index
+    def __init__(
+        self,
+        net: CVAE,
+        vocab: Vocabulary,
+        train_config: TrainConfig | None = None,
+        *,
+        epoch: int = 0,
+        history: list | None = None,
+        state: TrainingState | None = None,
+        path: Path | None = None,
+    ):
+        self.net = net  # the torch module
+        self.vocab = vocab  # raw token <-> index
         self.train_config = train_config or TrainConfig()
-        self.epoch = epoch                              # epochs trained
-        self.history = list(history or [])              # one dict per epoch
-        self.state = state or TrainingState()           # split (+ optimizer and RNGs in a training file)
-        self.path = path                                # the file it was loaded from, if any
+        self.epoch = epoch  # epochs trained
+        self.history = list(history or [])  # one dict per epoch
+        self.state = state or TrainingState()  # split (+ optimizer and RNGs in a training file)
+        self.path = path  # the file it was loaded from, if any
 
     def __repr__(self) -> str:
         return f"TrainedModel({self.title}, epoch {self.epoch}, {self.path or 'in memory'})"
@@ -144,7 +165,7 @@ class TrainedModel:
         out = []
         self.net.eval()
         for start in range(0, len(idx), MAX_BATCH):
-            rows = idx[start:start + MAX_BATCH]
+            rows = idx[start : start + MAX_BATCH]
             mu, _ = self.net.encode(rows, _emotions_slice(emotion, start, len(rows), len(idx), self.device))
             out.append(mu.float().cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, self.model_config.latent), np.float32)
@@ -162,8 +183,8 @@ class TrainedModel:
         self.net.eval()
         out = []
         for start in range(0, len(z), MAX_BATCH):
-            rows = z[start:start + MAX_BATCH].to(self.device)
-            with fused_decoding():   # the fused C++ decoder where it applies (emovae.gru._decode)
+            rows = z[start : start + MAX_BATCH].to(self.device)
+            with fused_decoding():  # the fused C++ decoder where it applies (emovae.gru._decode)
                 logits = self.net.decode(rows, _emotions_slice(emotion, start, len(rows), len(z), self.device)).float()
             if temperature > 0:
                 probs = torch.softmax(logits.cpu() / temperature, dim=-1)
@@ -175,16 +196,20 @@ class TrainedModel:
             return np.zeros((0, self.model_config.n_steps), np.int64)
         return self.vocab.decode(torch.cat(out).numpy())
 
-    def sample_points(self, emotion, n: int = 20, *, seed: int = 0, shift: bool | None = None,
-                      std: float = 2.0, radius: float = 2.0) -> np.ndarray:
+    def sample_points(
+        self, emotion, n: int = 20, *, seed: int = 0, shift: bool | None = None, std: float = 2.0, radius: float = 2.0
+    ) -> np.ndarray:
         """n latent points z ~ N(0, std^2 I), for CVAE-EmoReg shifted to the emotion's quadrant
         centre (+-radius, +-radius) (``shift`` None = as the model calls for). Seeded by
         ``seed`` and the emotion, so each emotion draws its own points."""
         n = check_count(n)
         e = emotion_index(emotion)
         seed = check_seed(seed)
-        if isinstance(std, bool) or not isinstance(std, (int, float, np.integer, np.floating)) or \
-                not (math.isfinite(float(std)) and std > 0):
+        if (
+            isinstance(std, bool)
+            or not isinstance(std, (int, float, np.integer, np.floating))
+            or not (math.isfinite(float(std)) and std > 0)
+        ):
             raise EmovaeError(f"std {_show(std)}: a finite number > 0 is needed")
         shift = self.emotion_regularized if shift is None else shift
         gen = torch.Generator().manual_seed(seed * 4 + e)
@@ -193,8 +218,16 @@ class TrainedModel:
             z[:, :2] += torch.tensor(quadrant_centre(e, radius))
         return z.numpy()
 
-    def sample(self, emotion, n: int = 20, *, seed: int = 0, shift: bool | None = None, std: float = 2.0,
-               temperature: float = 0.0) -> np.ndarray:
+    def sample(
+        self,
+        emotion,
+        n: int = 20,
+        *,
+        seed: int = 0,
+        shift: bool | None = None,
+        std: float = 2.0,
+        temperature: float = 0.0,
+    ) -> np.ndarray:
         """n melodies (raw tokens (n, 64)) of one emotion: the paper's generation."""
         z = self.sample_points(emotion, n, seed=seed, shift=shift, std=std)
         return self.decode(z, emotion, temperature=temperature, seed=seed)
@@ -203,8 +236,15 @@ class TrainedModel:
     def save(self, path, optimizer_state: bool = True) -> Path:
         """Write this model (with its training state unless ``optimizer_state`` is False), atomically."""
         state = self.state if optimizer_state else self.state.model_only()
-        return save_checkpoint(path, net=self.net, vocab=self.vocab, train_config=self.train_config,
-                               epoch=self.epoch, history=self.history, state=state)
+        return save_checkpoint(
+            path,
+            net=self.net,
+            vocab=self.vocab,
+            train_config=self.train_config,
+            epoch=self.epoch,
+            history=self.history,
+            state=state,
+        )
 
     def export(self, path) -> Path:
         """Write a model-only copy (configs, vocabulary, weights, history, split)."""
@@ -214,7 +254,7 @@ class TrainedModel:
 def _emotions_slice(emotion, start: int, count: int, total: int, device) -> torch.Tensor:
     if isinstance(emotion, (str, int, np.integer)):
         return _emotions(emotion, count, device)
-    return _emotions(list(emotion), total, device)[start:start + count]
+    return _emotions(list(emotion), total, device)[start : start + count]
 
 
 def _show(value) -> str:
@@ -256,8 +296,16 @@ def check_temperature(t) -> float:
     return value
 
 
-def save_checkpoint(path, *, net: CVAE, vocab: Vocabulary, train_config: TrainConfig, epoch: int = 0,
-                    history: list | None = None, state: TrainingState | None = None) -> Path:
+def save_checkpoint(
+    path,
+    *,
+    net: CVAE,
+    vocab: Vocabulary,
+    train_config: TrainConfig,
+    epoch: int = 0,
+    history: list | None = None,
+    state: TrainingState | None = None,
+) -> Path:
     """Write a checkpoint atomically (a crash never leaves a half-written file)."""
     payload = {
         "format": FORMAT,
@@ -288,8 +336,11 @@ def resolve_checkpoint(spec: str | os.PathLike | None = None) -> Path:
     return path / "checkpoint.pt" if path.is_dir() else path
 
 
-def load_model(spec: str | os.PathLike | TrainedModel | None = None, device: str | torch.device = "cpu",
-               precision: str | None = None) -> TrainedModel:
+def load_model(
+    spec: str | os.PathLike | TrainedModel | None = None,
+    device: str | torch.device = "cpu",
+    precision: str | None = None,
+) -> TrainedModel:
     """Load a trained model: bundled by name, a checkpoint file or a run folder (see
     :func:`resolve_checkpoint`); a :class:`TrainedModel` is handed back as it is.
     Errors name the file and what is wrong with it."""
@@ -300,8 +351,11 @@ def load_model(spec: str | os.PathLike | TrainedModel | None = None, device: str
         wanted = "a checkpoint file, a run folder holding checkpoint.pt, or emoreg / base"
         if isinstance(spec, (str, os.PathLike)) and Path(spec).is_dir():
             raise EmovaeError(f"{spec}: no such checkpoint, a folder without checkpoint.pt (give {wanted})")
-        raise EmovaeError(f"{path}: no such checkpoint file (give {wanted})" if not path.exists() else
-                          f"{path}: not a file (give {wanted})")
+        raise EmovaeError(
+            f"{path}: no such checkpoint file (give {wanted})"
+            if not path.exists()
+            else f"{path}: not a file (give {wanted})"
+        )
     payload = _read_payload(path)
     try:
         config = CVAEConfig.from_dict(payload["model_config"])
@@ -324,14 +378,15 @@ def load_model(spec: str | os.PathLike | TrainedModel | None = None, device: str
         net = CVAE(config, precision=precision or train_config.precision, init=False)
         net.load_state_dict(weights)
     except (RuntimeError, TypeError, ValueError, AttributeError):
-        raise EmovaeError(f"{path}: its weights do not fit the model configuration stored with them "
-                          "(a damaged emovae checkpoint)") from None
+        raise EmovaeError(
+            f"{path}: its weights do not fit the model configuration stored with them (a damaged emovae checkpoint)"
+        ) from None
     net.to(resolve_device(device))
     return TrainedModel(net, vocab, train_config, epoch=epoch, history=history, state=state, path=path)
 
 
-_ZIP_MAGIC = b"PK\x03\x04"                      # torch.save's format since PyTorch 1.6: a zip archive
-_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"   # older torch.save: a pickled magic number
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6: a zip archive
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"  # older torch.save: a pickled magic number
 
 
 def _read_payload(path: Path) -> dict:
@@ -355,11 +410,14 @@ def _read_payload(path: Path) -> dict:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
         except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-            raise EmovaeError(f"{path}: truncated or damaged (a PyTorch checkpoint that cannot be read to its "
-                              "end; copy or download it again)") from None
+            raise EmovaeError(
+                f"{path}: truncated or damaged (a PyTorch checkpoint that cannot be read to its "
+                "end; copy or download it again)"
+            ) from None
         if not any(name == "data.pkl" or name.endswith("/data.pkl") for name in names):
-            raise EmovaeError(f"{path}: not an emovae checkpoint (not a PyTorch checkpoint file: a zip archive of "
-                              "other files)")
+            raise EmovaeError(
+                f"{path}: not an emovae checkpoint (not a PyTorch checkpoint file: a zip archive of other files)"
+            )
     elif not head.startswith(_LEGACY_MAGIC):
         raise EmovaeError(f"{path}: not an emovae checkpoint (not a PyTorch checkpoint file at all)")
     try:
@@ -368,12 +426,15 @@ def _read_payload(path: Path) -> dict:
         found = re.search(r"Unsupported global: GLOBAL ([A-Za-z_][\w.]*)", str(exc))
         if found:
             what = f" ({found.group(1)})"
-            raise EmovaeError(f"{path}: holds pickled Python objects{what} that need code to load; emovae "
-                              "loads only its own checkpoints of plain data (not an emovae checkpoint)") from None
+            raise EmovaeError(
+                f"{path}: holds pickled Python objects{what} that need code to load; emovae "
+                "loads only its own checkpoints of plain data (not an emovae checkpoint)"
+            ) from None
         raise EmovaeError(f"{path}: truncated or damaged (a PyTorch checkpoint that cannot be read)") from None
     except Exception:  # noqa: BLE001 - torch raises RuntimeError, EOFError, ValueError... for a bad file
         raise EmovaeError(f"{path}: truncated or damaged (a PyTorch checkpoint that cannot be read)") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise EmovaeError(f"{path}: not an emovae checkpoint (a PyTorch file without the '{FORMAT}' marker: "
-                          "someone else's model?)")
+        raise EmovaeError(
+            f"{path}: not an emovae checkpoint (a PyTorch file without the '{FORMAT}' marker: someone else's model?)"
+        )
     return payload

@@ -25,6 +25,7 @@ the axis, mapped from [0, 1]); not a separately trained regressor.
 each outer training fold) and :func:`control_accuracy` scores generated melodies against the
 emotion they were asked for. Every dict returned is JSON-ready (ints, floats, lists, strings).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -69,6 +70,7 @@ CANDIDATES: dict[str, Callable[[int], object]] = {"logreg": _logreg, "hgb": _hgb
 
 
 # ---------------------------------------------------------------------------- input
+
 
 def _labels(labels, n: int, what: str = "labels") -> np.ndarray:
     arr = np.asarray(labels)
@@ -140,6 +142,7 @@ def _scores(true: np.ndarray, pred: np.ndarray) -> dict:
 
 
 # ---------------------------------------------------------------------------- the classifier
+
 
 class EmotionClassifier:
     """Features -> emotion 0..3; the model picked by grouped, stratified, seeded 5-fold CV.
@@ -214,6 +217,7 @@ class EmotionClassifier:
 
 
 # ---------------------------------------------------------------------------- measures
+
 
 def cross_validate(tokens, labels, seed: int = 0, candidates: tuple[str, ...] | None = None) -> dict:
     """Nested, grouped, stratified, seeded 5-fold cross-validation of :class:`EmotionClassifier`.

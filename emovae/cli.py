@@ -11,6 +11,7 @@ command would write (melodies in the same e1..e4 folder, the same transformed me
 an interpolation, an evaluation, a report) is refused unless ``--force``; with ``--force`` the
 earlier files are removed once the new ones are written, files emovae did not write never.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,11 @@ from .errors import EmovaeError, EmovaeWarning, TrainingInterrupted
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
-MAX_COUNT = 100_000          # melodies per emotion; = emovae.checkpoint.MAX_COUNT (not imported: no torch here)
-MAX_SEED = 2**32 - 1         # = emovae.checkpoint.MAX_SEED
-MIN_TEMPERATURE = 1e-3       # = emovae.checkpoint.MIN_TEMPERATURE
-MAX_UNITS = 4096             # --hidden, --dense at most (the paper: 512 and 100)
-MEDIA = (".mid", ".musicxml", ".svg", ".wav")   # the files a melody is written as
+MAX_COUNT = 100_000  # melodies per emotion; = emovae.checkpoint.MAX_COUNT (not imported: no torch here)
+MAX_SEED = 2**32 - 1  # = emovae.checkpoint.MAX_SEED
+MIN_TEMPERATURE = 1e-3  # = emovae.checkpoint.MIN_TEMPERATURE
+MAX_UNITS = 4096  # --hidden, --dense at most (the paper: 512 and 100)
+MEDIA = (".mid", ".musicxml", ".svg", ".wav")  # the files a melody is written as
 
 
 class _Parser(argparse.ArgumentParser):
@@ -146,111 +147,191 @@ def build_parser() -> argparse.ArgumentParser:
     from .config import ALIASES, DEFAULT_PRESET, PRECISIONS, PRESETS
 
     d = _train_defaults()
-    p = _Parser(prog="emovae", description="Melodies with a chosen emotion: a conditional VAE whose latent "
-                "plane is Russell's valence-arousal plane (Grekow 2025). Data: --data DIR or $EMOVAE_DATA.")
+    p = _Parser(
+        prog="emovae",
+        description="Melodies with a chosen emotion: a conditional VAE whose latent "
+        "plane is Russell's valence-arousal plane (Grekow 2025). Data: --data DIR or $EMOVAE_DATA.",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     presets_help = "; ".join(f"{name}: {pr.description}" for name, pr in PRESETS.items())
-    t = sub.add_parser("train", help="train a model (a preset, settings overridden) on a data set",
-                       description="Train a model; writes OUT/checkpoint.pt, OUT/history.json, OUT/latent/*.png. "
-                                   "Settings not given come from the preset.")
+    t = sub.add_parser(
+        "train",
+        help="train a model (a preset, settings overridden) on a data set",
+        description="Train a model; writes OUT/checkpoint.pt, OUT/history.json, OUT/latent/*.png. "
+        "Settings not given come from the preset.",
+    )
     t.add_argument("--data", help="data set folder with e1..e4/*.mid (default: $EMOVAE_DATA)")
     t.add_argument("--out", required=True, help="run folder")
-    t.add_argument("--preset", "--model", dest="preset", default=None,
-                   choices=[*PRESETS, *ALIASES], metavar="NAME",
-                   help=f"named configuration (default: {DEFAULT_PRESET}). {presets_help}")
+    t.add_argument(
+        "--preset",
+        "--model",
+        dest="preset",
+        default=None,
+        choices=[*PRESETS, *ALIASES],
+        metavar="NAME",
+        help=f"named configuration (default: {DEFAULT_PRESET}). {presets_help}",
+    )
     t.add_argument("--epochs", type=_positive_int, help=f"passes over the training split (preset: {d['epochs']})")
     t.add_argument("--batch-size", type=_positive_int, help=f"examples per step (preset: {d['batch_size']})")
     t.add_argument("--lr", type=_positive_float, help=f"RMSprop learning rate (preset: {d['lr']:g})")
     t.add_argument("--seed", type=_seed, help=f"initialisation, shuffling and noise (preset: {d['seed']})")
     t.add_argument("--split-seed", type=_seed, help=f"stratified 80/20 split (preset: {d['split_seed']})")
-    t.add_argument("--weight-arousal", type=_weight, help="weight of L_EmoA (preset: 80 for paper-emoreg, 0 for paper-base)")
-    t.add_argument("--weight-valence", type=_weight, help="weight of L_EmoV (preset: 70 for paper-emoreg, 0 for paper-base)")
+    t.add_argument(
+        "--weight-arousal", type=_weight, help="weight of L_EmoA (preset: 80 for paper-emoreg, 0 for paper-base)"
+    )
+    t.add_argument(
+        "--weight-valence", type=_weight, help="weight of L_EmoV (preset: 70 for paper-emoreg, 0 for paper-base)"
+    )
     t.add_argument("--reduction", choices=["sum", "mean"], help=f"L_R over the batch (preset: {d['reduction']})")
     t.add_argument("--hidden", type=_units, help=f"GRU units, at most {MAX_UNITS} (preset: {d['hidden']})")
     t.add_argument("--dense", type=_units, help=f"encoder Dense units, at most {MAX_UNITS} (preset: {d['dense']})")
-    t.add_argument("--log-every", type=_positive_int, default=50,
-                   help="epochs between quadrant accuracies and latent pictures (default: 50)")
+    t.add_argument(
+        "--log-every",
+        type=_positive_int,
+        default=50,
+        help="epochs between quadrant accuracies and latent pictures (default: 50)",
+    )
     t.add_argument("--checkpoint-every", type=_positive_int, help=f"(preset: {d['checkpoint_every']})")
     t.add_argument("--no-validate", action="store_true", help="skip the held-out pass after each epoch")
     t.add_argument("--device", help="auto (GPU when present), cpu or cuda (default: auto)")
     t.add_argument("--precision", choices=PRECISIONS, help=f"GRU matrix products (default: {d['precision']})")
-    t.add_argument("--resume", action="store_true",
-                   help="continue the run in --out with its stored configuration (only --epochs and --device apply; "
-                        "other settings given are ignored, with a warning)")
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out with its stored configuration (only --epochs and --device apply; "
+        "other settings given are ignored, with a warning)",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="quadrant accuracy (Table 2) and latent pictures of a model")
-    e.add_argument("checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
+    e.add_argument(
+        "checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)"
+    )
     e.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     e.add_argument("--out", help="folder for latent pictures and accuracy.json")
     e.add_argument("--force", action="store_true", help="replace an earlier evaluation in --out")
 
-    g = sub.add_parser("generate", help="write melodies of chosen emotions (MIDI, score, audio)",
-                       description="Writes OUT/e1..e4/<name>.mid (and .svg/.wav/.musicxml with --format). Sampling "
-                                   "as the paper: z ~ N(0, 2^2) around the emotion's quadrant centre (CVAE-EmoReg), "
-                                   "read by argmax (--temperature 0). --at decodes one point; --path a longer melody "
-                                   "whose emotion moves.")
-    g.add_argument("checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
+    g = sub.add_parser(
+        "generate",
+        help="write melodies of chosen emotions (MIDI, score, audio)",
+        description="Writes OUT/e1..e4/<name>.mid (and .svg/.wav/.musicxml with --format). Sampling "
+        "as the paper: z ~ N(0, 2^2) around the emotion's quadrant centre (CVAE-EmoReg), "
+        "read by argmax (--temperature 0). --at decodes one point; --path a longer melody "
+        "whose emotion moves.",
+    )
+    g.add_argument(
+        "checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)"
+    )
     g.add_argument("--out", required=True, help="output folder")
-    g.add_argument("--emotion", action="append",
-                   help="e1..e4, Q1..Q4 or happy/angry/sad/relaxed; repeatable (default: all four; with --at: the "
-                        "point's quadrant)")
-    g.add_argument("-n", "--count", type=_count, default=None,
-                   help=f"melodies per emotion, at most {MAX_COUNT:,} (default: 20; with --at: 1)")
+    g.add_argument(
+        "--emotion",
+        action="append",
+        help="e1..e4, Q1..Q4 or happy/angry/sad/relaxed; repeatable (default: all four; with --at: the "
+        "point's quadrant)",
+    )
+    g.add_argument(
+        "-n",
+        "--count",
+        type=_count,
+        default=None,
+        help=f"melodies per emotion, at most {MAX_COUNT:,} (default: 20; with --at: 1)",
+    )
     g.add_argument("--seed", type=_seed, default=None, help="sampling seed (default: 0)")
-    g.add_argument("--at", type=_point, metavar="V,A",
-                   help="decode this point of the plane, e.g. --at=2,-1.5 (valence,arousal; write = before a minus sign)")
-    g.add_argument("--path", metavar="WAYPOINTS",
-                   help="a longer melody along a path: emotions (happy,sad,relaxed) or points (\"2,2;-2,-1\")")
-    g.add_argument("--bars", type=_positive_int, default=16, help="length of a --path melody in bars, a multiple of 4 "
-                   "(default: 16)")
-    g.add_argument("--temperature", type=_temperature, default=0.0,
-                   help="0 = argmax at each step (the paper's way, default); above 0 = sample from softmax(logits/T)")
+    g.add_argument(
+        "--at",
+        type=_point,
+        metavar="V,A",
+        help="decode this point of the plane, e.g. --at=2,-1.5 (valence,arousal; write = before a minus sign)",
+    )
+    g.add_argument(
+        "--path",
+        metavar="WAYPOINTS",
+        help='a longer melody along a path: emotions (happy,sad,relaxed) or points ("2,2;-2,-1")',
+    )
+    g.add_argument(
+        "--bars",
+        type=_positive_int,
+        default=16,
+        help="length of a --path melody in bars, a multiple of 4 (default: 16)",
+    )
+    g.add_argument(
+        "--temperature",
+        type=_temperature,
+        default=0.0,
+        help="0 = argmax at each step (the paper's way, default); above 0 = sample from softmax(logits/T)",
+    )
     g.add_argument("--format", default="midi", help="comma-separated: midi, musicxml, svg, wav (default: midi)")
-    g.add_argument("--plot", action="store_true",
-                   help="also write OUT/plane.png: the generated points over the training points (needs the data set)")
+    g.add_argument(
+        "--plot",
+        action="store_true",
+        help="also write OUT/plane.png: the generated points over the training points (needs the data set)",
+    )
     g.add_argument("--data", help="data set for --plot (default: $EMOVAE_DATA)")
-    g.add_argument("--shift", choices=["auto", "yes", "no"], default=None,
-                   help="sample around the quadrant centre (auto: yes for CVAE-EmoReg; default: auto)")
-    g.add_argument("--force", action="store_true",
-                   help="write into an e1..e4 folder (or over plane.png, path melodies) that holds an earlier run's "
-                        "files: they are removed once the new ones are written")
+    g.add_argument(
+        "--shift",
+        choices=["auto", "yes", "no"],
+        default=None,
+        help="sample around the quadrant centre (auto: yes for CVAE-EmoReg; default: auto)",
+    )
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an e1..e4 folder (or over plane.png, path melodies) that holds an earlier run's "
+        "files: they are removed once the new ones are written",
+    )
 
-    c = sub.add_parser("encode", help="place your own melodies on the emotion plane",
-                       description="Prints each melody's point (valence, arousal), quadrant and emotion. The paper's "
-                                   "encoder reads the emotion label too, so without --emotion each melody is encoded "
-                                   "under all four labels and the label whose point lies deepest in its own quadrant "
-                                   "is reported (with how many labels land in their own quadrant). A melody longer "
-                                   "than 4 bars gives one point per 4-bar segment: its path over the plane.")
+    c = sub.add_parser(
+        "encode",
+        help="place your own melodies on the emotion plane",
+        description="Prints each melody's point (valence, arousal), quadrant and emotion. The paper's "
+        "encoder reads the emotion label too, so without --emotion each melody is encoded "
+        "under all four labels and the label whose point lies deepest in its own quadrant "
+        "is reported (with how many labels land in their own quadrant). A melody longer "
+        "than 4 bars gives one point per 4-bar segment: its path over the plane.",
+    )
     c.add_argument("melodies", nargs="+", help="MIDI files or folders of them")
-    c.add_argument("--model", dest="checkpoint", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
+    c.add_argument(
+        "--model", dest="checkpoint", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)"
+    )
     c.add_argument("--emotion", help="encode under this label instead of trying all four")
     c.add_argument("--json", action="store_true", help="print JSON (one object per melody) instead of text")
     c.add_argument("--plot", metavar="PNG", help="draw the melodies' points (and paths) on the plane into this PNG")
     c.add_argument("--data", help="data set for --plot's training points (default: $EMOVAE_DATA)")
 
-    tr = sub.add_parser("transform", help="move your melody into another emotion's quadrant",
-                        description="Places the melody (as encode does), mirrors its point across the axes into the "
-                                    "target quadrant (keeping its distance to each axis) and decodes it with the target "
-                                    "emotion. Writes OUT/<name>_to_<emotion>.mid (+ --format).")
+    tr = sub.add_parser(
+        "transform",
+        help="move your melody into another emotion's quadrant",
+        description="Places the melody (as encode does), mirrors its point across the axes into the "
+        "target quadrant (keeping its distance to each axis) and decodes it with the target "
+        "emotion. Writes OUT/<name>_to_<emotion>.mid (+ --format).",
+    )
     tr.add_argument("melody", help="a MIDI file")
     tr.add_argument("--to", required=True, help="target emotion: happy, angry, sad, relaxed (or e1..e4, Q1..Q4)")
     tr.add_argument("--out", required=True, help="output folder")
-    tr.add_argument("--model", dest="checkpoint", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
+    tr.add_argument(
+        "--model", dest="checkpoint", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)"
+    )
     tr.add_argument("--emotion", help="the melody's own label (default: found as encode does)")
     tr.add_argument("--temperature", type=_temperature, default=0.0, help="0 = argmax (default)")
     tr.add_argument("--seed", type=_seed, default=None, help="sampling seed with --temperature above 0 (default: 0)")
     tr.add_argument("--format", default="midi", help="comma-separated: midi, musicxml, svg, wav (default: midi)")
     tr.add_argument("--force", action="store_true", help="replace this melody's earlier transform in --out")
 
-    ip = sub.add_parser("interpolate", help="melodies on the straight line between two melodies or points",
-                        description="Writes OUT/step_000.mid ... (+ --format), each decoded with its point's quadrant emotion.")
+    ip = sub.add_parser(
+        "interpolate",
+        help="melodies on the straight line between two melodies or points",
+        description="Writes OUT/step_000.mid ... (+ --format), each decoded with its point's quadrant emotion.",
+    )
     ip.add_argument("start", help="a MIDI file or a point V,A (write = before a minus sign: --start=...)")
     ip.add_argument("end", help="a MIDI file or a point V,A")
-    ip.add_argument("--steps", type=_positive_int, default=8, help="melodies, both ends included, 2 to 256 (default: 8)")
+    ip.add_argument(
+        "--steps", type=_positive_int, default=8, help="melodies, both ends included, 2 to 256 (default: 8)"
+    )
     ip.add_argument("--out", required=True, help="output folder")
-    ip.add_argument("--model", dest="checkpoint", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
+    ip.add_argument(
+        "--model", dest="checkpoint", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)"
+    )
     ip.add_argument("--format", default="midi", help="comma-separated: midi, musicxml, svg, wav (default: midi)")
     ip.add_argument("--force", action="store_true", help="replace an earlier interpolation's steps in --out")
 
@@ -259,30 +340,52 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--name", action="append", help="column name per folder (default: folder name)")
     m.add_argument("--no-paper", action="store_true", help="leave out the paper's columns")
 
-    s = sub.add_parser("serve", help="the emotion plane in the browser: a local web page and JSON API",
-                       description="Starts a local web server (FastAPI + uvicorn; pip install 'emovae[web]'). "
-                                   "Open the printed address: click the plane to hear and see the melody there.")
-    s.add_argument("checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)")
+    s = sub.add_parser(
+        "serve",
+        help="the emotion plane in the browser: a local web page and JSON API",
+        description="Starts a local web server (FastAPI + uvicorn; pip install 'emovae[web]'). "
+        "Open the printed address: click the plane to hear and see the melody there.",
+    )
+    s.add_argument(
+        "checkpoint", nargs="?", help="checkpoint file, run folder, or emoreg/base (default: bundled emoreg)"
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     s.add_argument("--port", type=_port, default=8000, help="port, 1 to 65535 (default: 8000)")
     s.add_argument("--data", help="data set folder for the training melodies' dots (default: $EMOVAE_DATA, if set)")
 
-    rp = sub.add_parser("report", help="evaluation beyond the paper: emotion control, every point a melody, copies, seeds",
-                        description="Writes OUT/report.md + PNGs: an independent emotion classifier (trained on real "
-                                    "melodies only), its control accuracy on generated sets, a grid over the plane, "
-                                    "novelty and diversity, D_i and reconstruction over seeds, Table 3 closeness.")
+    rp = sub.add_parser(
+        "report",
+        help="evaluation beyond the paper: emotion control, every point a melody, copies, seeds",
+        description="Writes OUT/report.md + PNGs: an independent emotion classifier (trained on real "
+        "melodies only), its control accuracy on generated sets, a grid over the plane, "
+        "novelty and diversity, D_i and reconstruction over seeds, Table 3 closeness.",
+    )
     rp.add_argument("--out", required=True, help="report folder")
-    rp.add_argument("--model", action="append", metavar="[NAME=]SPEC",
-                    help="a model to generate from: emoreg, base, a checkpoint or a run folder; repeatable "
-                         "(default: the bundled emoreg and base)")
-    rp.add_argument("--set", action="append", metavar="NAME=FOLDER",
-                    help="a folder of generated melodies laid out as e1..e4 to judge too; repeatable "
-                         "(default: the authors' sets found beside the data set)")
-    rp.add_argument("--runs", action="append", metavar="NAME=FOLDER[,FOLDER...]",
-                    help="training runs of one recipe over several seeds (run folders); repeatable")
+    rp.add_argument(
+        "--model",
+        action="append",
+        metavar="[NAME=]SPEC",
+        help="a model to generate from: emoreg, base, a checkpoint or a run folder; repeatable "
+        "(default: the bundled emoreg and base)",
+    )
+    rp.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=FOLDER",
+        help="a folder of generated melodies laid out as e1..e4 to judge too; repeatable "
+        "(default: the authors' sets found beside the data set)",
+    )
+    rp.add_argument(
+        "--runs",
+        action="append",
+        metavar="NAME=FOLDER[,FOLDER...]",
+        help="training runs of one recipe over several seeds (run folders); repeatable",
+    )
     rp.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     rp.add_argument("--grid", type=_positive_int, default=41, help="grid points per axis over the plane (default: 41)")
-    rp.add_argument("-n", "--count", type=_positive_int, default=100, help="melodies generated per emotion (default: 100)")
+    rp.add_argument(
+        "-n", "--count", type=_positive_int, default=100, help="melodies generated per emotion (default: 100)"
+    )
     rp.add_argument("--seed", type=_seed, default=0, help="seed for generation and the classifier (default: 0)")
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--force", action="store_true", help="replace an earlier report in --out")
@@ -300,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------- output folders
 
+
 class _OutFolder:
     """An output folder checked before any work: writable, not a file, and not holding what
     this command would write (``patterns``, relative globs such as ``e1/*.mid``) from an
@@ -315,8 +419,10 @@ class _OutFolder:
         if self.earlier and not force:
             names = sorted(str(p.relative_to(self.path)) for p in self.earlier)
             more = f" and {len(names) - 1} more" if len(names) > 1 else ""
-            raise EmovaeError(f"{what} {self.path}: holds files of an earlier run ({names[0]}{more}); pass --force to "
-                              "replace them, or choose another folder")
+            raise EmovaeError(
+                f"{what} {self.path}: holds files of an earlier run ({names[0]}{more}); pass --force to "
+                "replace them, or choose another folder"
+            )
 
     def _matching(self) -> set[Path]:
         from .atomic import stale_temporaries
@@ -324,7 +430,7 @@ class _OutFolder:
         if not self.path.is_dir():
             return set()
         found = {p for pattern in self.patterns for p in self.path.glob(pattern) if p.is_file()}
-        for tmp in stale_temporaries(self.path):          # a write a killed run left half done
+        for tmp in stale_temporaries(self.path):  # a write a killed run left half done
             target = tmp.parent / tmp.name[1:].rsplit(".", 2)[0]
             if any(_matches(target.relative_to(self.path), pattern) for pattern in self.patterns):
                 found.add(tmp)
@@ -369,10 +475,33 @@ def _media(stem: str) -> list[str]:
 
 # ---------------------------------------------------------------------------- commands
 
-_TRAIN_FLAGS = ("epochs", "batch_size", "lr", "seed", "split_seed", "weight_arousal", "weight_valence",
-                "reduction", "checkpoint_every", "device", "precision")
-_RESUME_IGNORES = ("preset", "batch_size", "lr", "seed", "split_seed", "weight_arousal", "weight_valence",
-                   "reduction", "checkpoint_every", "precision", "hidden", "dense")
+_TRAIN_FLAGS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "seed",
+    "split_seed",
+    "weight_arousal",
+    "weight_valence",
+    "reduction",
+    "checkpoint_every",
+    "device",
+    "precision",
+)
+_RESUME_IGNORES = (
+    "preset",
+    "batch_size",
+    "lr",
+    "seed",
+    "split_seed",
+    "weight_arousal",
+    "weight_valence",
+    "reduction",
+    "checkpoint_every",
+    "precision",
+    "hidden",
+    "dense",
+)
 
 
 def _train(args) -> str:
@@ -383,25 +512,33 @@ def _train(args) -> str:
 
     out = check_output(args.out, "folder")
     stored = out / "checkpoint.pt"
-    if args.resume and stored.is_file():   # the stored run's settings; only --epochs and --device apply
+    if args.resume and stored.is_file():  # the stored run's settings; only --epochs and --device apply
         from .checkpoint import load_model
 
         previous = load_model(stored)
         ignored = [f"--{k.replace('_', '-')}" for k in _RESUME_IGNORES if getattr(args, k) is not None]
         ignored += ["--no-validate"] if args.no_validate else []
         if ignored:
-            warnings.warn(f"{', '.join(ignored)} ignored with --resume: the run continues with its stored settings "
-                          "(only --epochs and --device apply)", EmovaeWarning, stacklevel=2)
+            warnings.warn(
+                f"{', '.join(ignored)} ignored with --resume: the run continues with its stored settings "
+                "(only --epochs and --device apply)",
+                EmovaeWarning,
+                stacklevel=2,
+            )
         target = args.epochs or previous.train_config.epochs
         if previous.epoch >= target:
             asked = f"--epochs {args.epochs}" if args.epochs else f"its {target} epochs"
             past = "past" if previous.epoch > target else "at"
-            warnings.warn(f"{out}: already trained {previous.epoch} epochs, {past} {asked}; nothing to do"
-                          + ("" if args.epochs else " (give --epochs N above it to continue)"),
-                          EmovaeWarning, stacklevel=2)
+            warnings.warn(
+                f"{out}: already trained {previous.epoch} epochs, {past} {asked}; nothing to do"
+                + ("" if args.epochs else " (give --epochs N above it to continue)"),
+                EmovaeWarning,
+                stacklevel=2,
+            )
             return f"nothing to do: {previous.epoch} epochs already; checkpoint: {stored}"
-        config = dataclasses.replace(previous.train_config, epochs=target,
-                                     device=args.device or previous.train_config.device)
+        config = dataclasses.replace(
+            previous.train_config, epochs=target, device=args.device or previous.train_config.device
+        )
         model_config = previous.model_config
     else:
         overrides = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
@@ -414,8 +551,15 @@ def _train(args) -> str:
     from .evaluate import QuadrantLog
     from .training import train
 
-    ckpt = train(args.data, out, model_config=model_config, config=config, resume=args.resume,
-                 progress=not args.quiet, callbacks=[QuadrantLog(every=args.log_every, out_dir=out)])
+    ckpt = train(
+        args.data,
+        out,
+        model_config=model_config,
+        config=config,
+        resume=args.resume,
+        progress=not args.quiet,
+        callbacks=[QuadrantLog(every=args.log_every, out_dir=out)],
+    )
     last = ckpt.history[-1] if ckpt.history else {}
     acc = last.get("d_train")
     tail = f"; D_i train mean {acc['mean_recall']:.1f}%" if acc and acc.get("mean_recall") is not None else ""
@@ -456,8 +600,9 @@ def _write_melodies(melodies, folder: Path, formats) -> list[Path]:
     if odd:
         shown = ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
         which = "a melody" if len(odd) == 1 else f"{len(odd)} melodies"
-        warnings.warn(f"{which} without notes or with a single pitch: {shown}; written all the same",
-                      EmovaeWarning, stacklevel=2)
+        warnings.warn(
+            f"{which} without notes or with a single pitch: {shown}; written all the same", EmovaeWarning, stacklevel=2
+        )
     return paths
 
 
@@ -470,14 +615,21 @@ def _plane_plot(model, path: Path, marks, labels=None, path_points=None, data_ro
         from .evaluate import model_split
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", EmovaeWarning)    # the training files' reading notes: not this command's
+            warnings.simplefilter("ignore", EmovaeWarning)  # the training files' reading notes: not this command's
             data = model_split(model.trained, data_root)
         train_labels = data.labels
         train_pts = model.trained.encode(model.trained.vocab.decode(data.indices), data.labels)
     except EmovaeError as exc:
         warnings.warn(f"plane picture without training points ({exc})", EmovaeWarning, stacklevel=2)
-    return plot_plane(train_pts, train_labels, path, marks=marks, mark_labels=labels, path_points=path_points,
-                      title=f"{model.title}: generated points over the training melodies")
+    return plot_plane(
+        train_pts,
+        train_labels,
+        path,
+        marks=marks,
+        mark_labels=labels,
+        path_points=path_points,
+        title=f"{model.title}: generated points over the training melodies",
+    )
 
 
 def _generate(args) -> str:
@@ -488,45 +640,72 @@ def _generate(args) -> str:
         raise EmovaeError("give --at or --path, not both")
     seed = 0 if args.seed is None else args.seed
     if args.path is not None:
-        ignored = [flag for flag, given in (("--emotion", args.emotion), ("-n", args.count), ("--shift", args.shift),
-                                            ("--plot", args.plot)) if given]
+        ignored = [
+            flag
+            for flag, given in (
+                ("--emotion", args.emotion),
+                ("-n", args.count),
+                ("--shift", args.shift),
+                ("--plot", args.plot),
+            )
+            if given
+        ]
         if ignored:
-            warnings.warn(f"{', '.join(ignored)} ignored with --path: one melody, each segment with its point's "
-                          "quadrant emotion (its plane picture is always drawn)", EmovaeWarning, stacklevel=2)
+            warnings.warn(
+                f"{', '.join(ignored)} ignored with --path: one melody, each segment with its point's "
+                "quadrant emotion (its plane picture is always drawn)",
+                EmovaeWarning,
+                stacklevel=2,
+            )
         out = _OutFolder(args.out, [f"path_*{ext}" for ext in (*MEDIA, ".png")], args.force)
         from .api import load
 
         model = load(args.checkpoint)
         text = args.path.strip()
-        waypoints = text.split(";") if ";" in text or text.count(",") == 1 and \
-            all(_is_number(t) for t in text.split(",")) else text.split(",")
+        waypoints = (
+            text.split(";")
+            if ";" in text or text.count(",") == 1 and all(_is_number(t) for t in text.split(","))
+            else text.split(",")
+        )
         waypoints = [w for w in waypoints if w.strip()]
         melody = model.path(waypoints, bars=args.bars, seed=seed, temperature=args.temperature)
         paths = _write_melodies([melody], out.path, formats)
         pts = np.asarray(melody.points)
-        _plane_plot(model, out.path / f"{melody.name}.png", pts, [f"{k + 1}" for k in range(len(pts))], pts,
-                    args.data)
+        _plane_plot(model, out.path / f"{melody.name}.png", pts, [f"{k + 1}" for k in range(len(pts))], pts, args.data)
         out.finish()
         route = " -> ".join(f"{NAMES[e]} ({v:+.1f}, {a:+.1f})" for e, (v, a) in zip(melody.emotions, melody.points))
-        return f"wrote {melody.name} ({melody.bars} bars: {route}) under {out.path}: " + ", ".join(p.name for p in paths)
+        return f"wrote {melody.name} ({melody.bars} bars: {route}) under {out.path}: " + ", ".join(
+            p.name for p in paths
+        )
     if args.at is not None:
         n = args.count or 1
         if args.shift is not None:
             warnings.warn("--shift ignored with --at: the point is decoded as given", EmovaeWarning, stacklevel=2)
         if n > 1 and args.temperature == 0:
-            warnings.warn(f"-n {n} at one point with --temperature 0 gives {n} identical melodies; "
-                          "give --temperature above 0 for different ones", EmovaeWarning, stacklevel=2)
+            warnings.warn(
+                f"-n {n} at one point with --temperature 0 gives {n} identical melodies; "
+                "give --temperature above 0 for different ones",
+                EmovaeWarning,
+                stacklevel=2,
+            )
         if args.seed is not None and args.temperature == 0:
-            warnings.warn("--seed has no effect at one point with --temperature 0 (argmax: the point fixes the "
-                          "melody)", EmovaeWarning, stacklevel=2)
+            warnings.warn(
+                "--seed has no effect at one point with --temperature 0 (argmax: the point fixes the melody)",
+                EmovaeWarning,
+                stacklevel=2,
+            )
         quadrant = quadrant_of_point(*args.at)
         emotions = [emotion_index(e) for e in args.emotion] if args.emotion else [quadrant]
         for e in emotions:
             if e != quadrant:
-                warnings.warn(f"--emotion {NAMES[e]} with --at={args.at[0]:g},{args.at[1]:g}, a point of Q{quadrant + 1} "
-                              f"{NAMES[quadrant]}: decoded with {NAMES[e]} as the condition", EmovaeWarning, stacklevel=2)
+                warnings.warn(
+                    f"--emotion {NAMES[e]} with --at={args.at[0]:g},{args.at[1]:g}, a point of Q{quadrant + 1} "
+                    f"{NAMES[quadrant]}: decoded with {NAMES[e]} as the condition",
+                    EmovaeWarning,
+                    stacklevel=2,
+                )
     else:
-        emotions = [emotion_index(e) for e in (args.emotion or LABELS)]   # unknown emotions fail before any write
+        emotions = [emotion_index(e) for e in (args.emotion or LABELS)]  # unknown emotions fail before any write
     emotions = list(dict.fromkeys(emotions))
     patterns = [f"{LABELS[e]}/*{ext}" for e in emotions for ext in MEDIA] + (["plane.png"] if args.plot else [])
     out = _OutFolder(args.out, patterns, args.force)
@@ -535,7 +714,7 @@ def _generate(args) -> str:
     model = load(args.checkpoint)
     shift = {None: None, "auto": None, "yes": True, "no": False}[args.shift]
     paths, points, count = [], [], 0
-    for e in emotions:   # one emotion at a time: memory holds one emotion's melodies, not all of them
+    for e in emotions:  # one emotion at a time: memory holds one emotion's melodies, not all of them
         if args.at is not None:
             found = model.at(*args.at, emotion=e, n=args.count or 1, seed=seed, temperature=args.temperature)
             melodies = found if isinstance(found, list) else [found]
@@ -566,8 +745,12 @@ def _melody_files(items) -> list[Path]:
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found = midi_files(path) + [f for sub in sorted(path.iterdir()) if sub.is_dir() and not
-                                        sub.name.startswith(".") for f in midi_files(sub)]
+            found = midi_files(path) + [
+                f
+                for sub in sorted(path.iterdir())
+                if sub.is_dir() and not sub.name.startswith(".")
+                for f in midi_files(sub)
+            ]
             if not found:
                 raise EmovaeError(f"{path}: no .mid files in this folder (or its subfolders)")
             files += found
@@ -590,11 +773,12 @@ def _encode(args) -> str:
         check_output(args.plot, "file", what="--plot")
     files = _melody_files(args.melodies)
     model = load(args.checkpoint)
-    results = [model.encode(f, emotion=args.emotion) for f in files]   # every file read before any output
+    results = [model.encode(f, emotion=args.emotion) for f in files]  # every file read before any output
     if args.plot:
         marks = np.asarray([p for m in results for p in m.points])
-        labels = [f"{m.name}" if len(m.points) == 1 else f"{m.name} {k + 1}" for m in results
-                  for k in range(len(m.points))]
+        labels = [
+            f"{m.name}" if len(m.points) == 1 else f"{m.name} {k + 1}" for m in results for k in range(len(m.points))
+        ]
         paths = [np.asarray(m.points) for m in results if len(m.points) > 1]
         _plane_plot(model, Path(args.plot), marks, labels, paths[0] if len(paths) == 1 else None, args.data)
     if args.json:
@@ -616,14 +800,22 @@ def _transform(args) -> str:
     if args.emotion is not None:
         emotion_index(args.emotion)
     if args.seed is not None and args.temperature == 0:
-        warnings.warn("--seed has no effect with --temperature 0 (argmax: the point fixes the melody)",
-                      EmovaeWarning, stacklevel=2)
+        warnings.warn(
+            "--seed has no effect with --temperature 0 (argmax: the point fixes the melody)",
+            EmovaeWarning,
+            stacklevel=2,
+        )
     out = _OutFolder(args.out, _media(f"{Path(args.melody).stem}_to_{NAMES[target]}"), args.force)
     from .api import load
 
     model = load(args.checkpoint)
-    moved = model.transform(args.melody, target, emotion=args.emotion, temperature=args.temperature,
-                            seed=0 if args.seed is None else args.seed)
+    moved = model.transform(
+        args.melody,
+        target,
+        emotion=args.emotion,
+        temperature=args.temperature,
+        seed=0 if args.seed is None else args.seed,
+    )
     paths = _write_melodies([moved], out.path, formats)
     out.finish()
     src = "; ".join(f"({v:+.2f}, {a:+.2f})" for v, a in moved.info["from_points"])
@@ -664,7 +856,7 @@ def _metrics(args) -> str:
     names = args.name or []
     if len(names) > len(args.folders):
         raise EmovaeError(f"{len(names)} --name given for {len(args.folders)} folders")
-    names = names + [Path(f).name for f in args.folders[len(names):]]
+    names = names + [Path(f).name for f in args.folders[len(names) :]]
     return table3_markdown({n: folder_metrics(f) for n, f in zip(names, args.folders)}, paper=not args.no_paper)
 
 
@@ -673,8 +865,15 @@ def _reproduce(args) -> str:
     from .reproduction import reproduce
 
     check_output(args.out, "folder")
-    report = reproduce(args.data, args.out, epochs=args.epochs, seed=args.seed, device=args.device,
-                       precision=args.precision, progress=not args.quiet)
+    report = reproduce(
+        args.data,
+        args.out,
+        epochs=args.epochs,
+        seed=args.seed,
+        device=args.device,
+        precision=args.precision,
+        progress=not args.quiet,
+    )
     return f"report: {report}"
 
 
@@ -699,9 +898,17 @@ def _report(args) -> str:
 
     runs = {name: value.split(",") for name, value in _named(args.runs, "--runs").items()}
     out = _OutFolder(args.out, _REPORT, args.force)
-    path = report(out.path, models=_named(args.model, "--model") or None, sets=_named(args.set, "--set") or None,
-                  runs=runs or None, data_root=args.data, grid=args.grid, n_per_emotion=args.count, seed=args.seed,
-                  progress=not args.quiet)
+    path = report(
+        out.path,
+        models=_named(args.model, "--model") or None,
+        sets=_named(args.set, "--set") or None,
+        runs=runs or None,
+        data_root=args.data,
+        grid=args.grid,
+        n_per_emotion=args.count,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
     out.finish()
     return f"report: {path}"
 
@@ -713,9 +920,18 @@ def _serve(args) -> str:
     return "server stopped"
 
 
-COMMANDS = {"report": _report, "serve": _serve, "encode": _encode, "transform": _transform, "interpolate": _interpolate,
-            "train": _train, "evaluate": _evaluate, "generate": _generate, "metrics": _metrics,
-            "reproduce": _reproduce}
+COMMANDS = {
+    "report": _report,
+    "serve": _serve,
+    "encode": _encode,
+    "transform": _transform,
+    "interpolate": _interpolate,
+    "train": _train,
+    "evaluate": _evaluate,
+    "generate": _generate,
+    "metrics": _metrics,
+    "reproduce": _reproduce,
+}
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -748,7 +964,7 @@ def _interrupted(args, exc: KeyboardInterrupt) -> str:
 def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as exc:   # --help (0) or a usage error (2, already printed on one line)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed on one line)
         return int(exc.code or 0)
     warnings.showwarning = _one_line_warning
     try:
@@ -757,7 +973,7 @@ def main(argv=None) -> int:
     except EmovaeError as exc:
         print(f"emovae: error: {_single_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
-    except OSError as exc:   # the file system refused something the checks could not foresee
+    except OSError as exc:  # the file system refused something the checks could not foresee
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"emovae: error: {_single_line(where + (exc.strerror or str(exc)))}", file=sys.stderr)
         return EXIT_ERROR

@@ -12,6 +12,7 @@ device, precision). ``PRESETS`` maps a name to both, as magenta's ``music_vae`` 
 The CLI's defaults and help texts are read from here. This module imports nothing heavy
 (no torch), so ``emovae --help`` stays fast.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,13 +35,13 @@ def _from_dict(cls, values: dict | None):
 class CVAEConfig:
     """The network's architecture (the shapes of its weights)."""
 
-    vocab_size: int = 31       # classes per step: pitches of the data set + rest + hold
-    n_steps: int = 64          # time steps of a melody: 4 bars x 16 sixteenths
-    n_emotions: int = 4        # condition classes e1..e4
-    hidden: int = 512          # GRU units, encoder and decoder
-    dense: int = 100           # units of the encoder's Dense(relu) between its GRU and the heads
-    latent: int = 2            # latent dimensions; 2 = the valence-arousal plane
-    cond_features: int = 4     # per-step condition features fed to the encoder
+    vocab_size: int = 31  # classes per step: pitches of the data set + rest + hold
+    n_steps: int = 64  # time steps of a melody: 4 bars x 16 sixteenths
+    n_emotions: int = 4  # condition classes e1..e4
+    hidden: int = 512  # GRU units, encoder and decoder
+    dense: int = 100  # units of the encoder's Dense(relu) between its GRU and the heads
+    latent: int = 2  # latent dimensions; 2 = the valence-arousal plane
+    cond_features: int = 4  # per-step condition features fed to the encoder
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,21 +55,21 @@ class CVAEConfig:
 class TrainConfig:
     """How a model is trained. The defaults are the paper's CVAE-EmoReg (``paper-emoreg``)."""
 
-    epochs: int = 700              # passes over the training split
-    batch_size: int = 16           # examples per optimizer step
-    lr: float = 1e-3               # RMSprop learning rate
-    rho: float = 0.9               # RMSprop decay of the mean squared gradient (Keras default)
-    eps: float = 1e-7              # RMSprop epsilon, inside the square root as in Keras
-    weight_arousal: float = 80.0   # weight of L_EmoA; both weights 0 = CVAE-Base
-    weight_valence: float = 70.0   # weight of L_EmoV
-    reduction: str = "sum"         # L_R over the batch: "sum" (the authors') or "mean" (per example)
-    seed: int = 33                 # initialisation, shuffling and sampling noise
-    split_seed: int = 42           # the stratified train / held-out split
-    heldout: float = 0.2           # share of each emotion held out
-    checkpoint_every: int = 10     # epochs between checkpoints (and at the end)
-    validate: bool = True          # held-out L_R + L_KLD after every epoch, as the authors do
-    device: str = "auto"           # "auto" (CUDA when present), "cpu" or "cuda"
-    precision: str = "fp32"        # GRU matrix products: "fp32" or "bf16"
+    epochs: int = 700  # passes over the training split
+    batch_size: int = 16  # examples per optimizer step
+    lr: float = 1e-3  # RMSprop learning rate
+    rho: float = 0.9  # RMSprop decay of the mean squared gradient (Keras default)
+    eps: float = 1e-7  # RMSprop epsilon, inside the square root as in Keras
+    weight_arousal: float = 80.0  # weight of L_EmoA; both weights 0 = CVAE-Base
+    weight_valence: float = 70.0  # weight of L_EmoV
+    reduction: str = "sum"  # L_R over the batch: "sum" (the authors') or "mean" (per example)
+    seed: int = 33  # initialisation, shuffling and sampling noise
+    split_seed: int = 42  # the stratified train / held-out split
+    heldout: float = 0.2  # share of each emotion held out
+    checkpoint_every: int = 10  # epochs between checkpoints (and at the end)
+    validate: bool = True  # held-out L_R + L_KLD after every epoch, as the authors do
+    device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
+    precision: str = "fp32"  # GRU matrix products: "fp32" or "bf16"
 
     @property
     def emotion_regularized(self) -> bool:
@@ -89,21 +90,27 @@ class Preset:
     """A named configuration: an architecture and a way to train it."""
 
     name: str
-    title: str                 # how reports name it, e.g. "CVAE-EmoReg"
-    description: str           # one line for --help
+    title: str  # how reports name it, e.g. "CVAE-EmoReg"
+    description: str  # one line for --help
     model: CVAEConfig
     train: TrainConfig
 
 
 PRESETS: dict[str, Preset] = {
     "paper-emoreg": Preset(
-        "paper-emoreg", "CVAE-EmoReg",
+        "paper-emoreg",
+        "CVAE-EmoReg",
         "the paper's CVAE-EmoReg: L_R + L_KLD + 80 L_EmoA + 70 L_EmoV, RMSprop 1e-3, batch 16, 700 epochs",
-        CVAEConfig(), TrainConfig()),
+        CVAEConfig(),
+        TrainConfig(),
+    ),
     "paper-base": Preset(
-        "paper-base", "CVAE-Base",
+        "paper-base",
+        "CVAE-Base",
         "the paper's CVAE-Base (2021): L_R + L_KLD, RMSprop 1e-3, batch 16, 700 epochs",
-        CVAEConfig(), TrainConfig(weight_arousal=0.0, weight_valence=0.0)),
+        CVAEConfig(),
+        TrainConfig(weight_arousal=0.0, weight_valence=0.0),
+    ),
 }
 DEFAULT_PRESET = "paper-emoreg"
 ALIASES = {"emoreg": "paper-emoreg", "base": "paper-base", "paper": "paper-emoreg"}
@@ -121,5 +128,6 @@ def preset(name: str, **train_overrides) -> Preset:
     unknown = set(train_overrides) - {f.name for f in fields(TrainConfig)}
     if unknown:
         raise EmovaeError(f"unknown training setting(s) {sorted(unknown)}")
-    return dataclasses.replace(p, model=dataclasses.replace(p.model),
-                               train=dataclasses.replace(p.train, **train_overrides))
+    return dataclasses.replace(
+        p, model=dataclasses.replace(p.model), train=dataclasses.replace(p.train, **train_overrides)
+    )

@@ -67,6 +67,7 @@ name; names starting with "." are skipped; missing emotion folders are allowed, 
 authors called it (test_size 0.2, random_state 42): 275 training / 69 held-out rows on the
 real data.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,21 +87,38 @@ if TYPE_CHECKING:  # slow imports, loaded inside the functions that need them
     import muspy
 
 __all__ = [
-    "N_STEPS", "STEPS_PER_QUARTER", "REST", "HOLD", "TEMPO_QPM",
-    "read_melody", "read_segments", "read_steps", "notes_of", "melody_to_music", "midi_file", "midi_bytes", "write_midi",
-    "Vocabulary", "Dataset", "load_dataset", "midi_files", "resolve_data_root", "split", "SilentFileError",
+    "N_STEPS",
+    "STEPS_PER_QUARTER",
+    "REST",
+    "HOLD",
+    "TEMPO_QPM",
+    "read_melody",
+    "read_segments",
+    "read_steps",
+    "notes_of",
+    "melody_to_music",
+    "midi_file",
+    "midi_bytes",
+    "write_midi",
+    "Vocabulary",
+    "Dataset",
+    "load_dataset",
+    "midi_files",
+    "resolve_data_root",
+    "split",
+    "SilentFileError",
 ]
 
-N_STEPS = 64                 # 4 bars x 16 sixteenths
-STEPS_PER_QUARTER = 4        # the grid: sixteenth notes
-REST = 128                   # MusPy pitch-representation code for a rest
-HOLD = 129                   # ... and for "the previous note goes on"
-N_CODES = 130                # raw token values are 0..129
-TEMPO_QPM = 120.0            # tempo of the MIDI files we write
-VELOCITY = 64                # velocity of the notes we write
-_REASON_CHARS = 120          # library messages are cut to this length in our errors
-MAX_READ_BARS = 1024         # bars of a file read at most (memory stays bounded whatever the file says)
-_SHORT_STEPS = 3 * N_STEPS // 4   # a file ending by this step lacks its fourth bar: "shorter than 4 bars"
+N_STEPS = 64  # 4 bars x 16 sixteenths
+STEPS_PER_QUARTER = 4  # the grid: sixteenth notes
+REST = 128  # MusPy pitch-representation code for a rest
+HOLD = 129  # ... and for "the previous note goes on"
+N_CODES = 130  # raw token values are 0..129
+TEMPO_QPM = 120.0  # tempo of the MIDI files we write
+VELOCITY = 64  # velocity of the notes we write
+_REASON_CHARS = 120  # library messages are cut to this length in our errors
+MAX_READ_BARS = 1024  # bars of a file read at most (memory stays bounded whatever the file says)
+_SHORT_STEPS = 3 * N_STEPS // 4  # a file ending by this step lacks its fourth bar: "shorter than 4 bars"
 
 
 def _one_line(text: str, limit: int = _REASON_CHARS) -> str:
@@ -110,7 +128,7 @@ def _one_line(text: str, limit: int = _REASON_CHARS) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - 3]
-    if " " in cut[limit // 2:]:
+    if " " in cut[limit // 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:") + "..."
 
@@ -144,6 +162,7 @@ def _check_codes(arr: np.ndarray, what: str) -> None:
 
 # ---------------------------------------------------------------------------- reading
 
+
 class SilentFileError(EmovaeError):
     """A readable MIDI file without a single note (drum notes neither): "PATH: no notes". Tools
     that measure generated melodies (:mod:`emovae.metrics`) may count it as a silent melody."""
@@ -166,9 +185,9 @@ def _read_music(path: Path) -> tuple[muspy.Music, int]:
         music = muspy.from_mido(midi)
         end = max((sum(msg.time for msg in track) for track in midi.tracks), default=0)
     except Exception as exc:  # noqa: BLE001 - mido/MusPy raise OSError, EOFError, ValueError, KeyError, ...
-        reason = _one_line(str(exc)) or {
-            "EOFError": "unexpected end of file"
-        }.get(type(exc).__name__, type(exc).__name__)
+        reason = _one_line(str(exc)) or {"EOFError": "unexpected end of file"}.get(
+            type(exc).__name__, type(exc).__name__
+        )
         raise EmovaeError(f"{path}: not a readable MIDI file ({reason})") from None
     if music.resolution <= 0:
         raise EmovaeError(f"{path}: not a readable MIDI file (a time division of {music.resolution} ticks per beat)")
@@ -242,8 +261,12 @@ def read_melody(path: str | os.PathLike) -> np.ndarray:
     _warn_short(path, length)
     if late:
         bars = _bars(late[1])
-        warnings.warn(f"{path}: longer than 4 bars ({bars} bars); only its first 4 bars are read "
-                      f"({late[0]} note{'s' if late[0] != 1 else ''} after bar 4 dropped)", EmovaeWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: longer than 4 bars ({bars} bars); only its first 4 bars are read "
+            f"({late[0]} note{'s' if late[0] != 1 else ''} after bar 4 dropped)",
+            EmovaeWarning,
+            stacklevel=2,
+        )
     return _fit_length(tokens)
 
 
@@ -255,8 +278,11 @@ def _bars(steps: int) -> str:
 def _warn_short(path, length: int) -> None:
     """Rule 7's warning for a file that ends before its fourth bar starts."""
     if length <= _SHORT_STEPS:
-        warnings.warn(f"{path}: shorter than 4 bars ({_bars(length)} bars); padded with rests to 4 bars",
-                      EmovaeWarning, stacklevel=3)
+        warnings.warn(
+            f"{path}: shorter than 4 bars ({_bars(length)} bars); padded with rests to 4 bars",
+            EmovaeWarning,
+            stacklevel=3,
+        )
 
 
 def read_segments(path: str | os.PathLike) -> np.ndarray:
@@ -271,8 +297,9 @@ def read_segments(path: str | os.PathLike) -> np.ndarray:
     """
     tokens, length, late = _read(path, MAX_READ_BARS * 16)
     if late:
-        raise EmovaeError(f"{path}: longer than {MAX_READ_BARS} bars ({_bars(late[1])} bars); emovae reads "
-                          f"at most {MAX_READ_BARS}")
+        raise EmovaeError(
+            f"{path}: longer than {MAX_READ_BARS} bars ({_bars(late[1])} bars); emovae reads at most {MAX_READ_BARS}"
+        )
     sounding = np.flatnonzero(tokens < REST)
     if sounding[0] >= N_STEPS:
         raise EmovaeError(f"{path}: no notes in the first 4 bars ({N_STEPS} sixteenths)")
@@ -287,8 +314,9 @@ def read_steps(path: str | os.PathLike) -> np.ndarray:
     :func:`read_melody` and :func:`read_segments` cut it to bars."""
     tokens, _, late = _read(path, MAX_READ_BARS * 16)
     if late:
-        raise EmovaeError(f"{path}: longer than {MAX_READ_BARS} bars ({_bars(late[1])} bars); emovae reads "
-                          f"at most {MAX_READ_BARS}")
+        raise EmovaeError(
+            f"{path}: longer than {MAX_READ_BARS} bars ({_bars(late[1])} bars); emovae reads at most {MAX_READ_BARS}"
+        )
     return tokens
 
 
@@ -316,8 +344,7 @@ def _read(path, limit: int) -> tuple[np.ndarray, int, tuple[int, int] | None]:
         raise EmovaeError(f"{path}: no notes (all {len(raw)} notes are shorter than half a 16th)")
     if len(notes) < len(quantised):
         warnings.warn(
-            f"{path}: {len(quantised) - len(notes)} notes shorter than half a 16th dropped "
-            "when quantised to 16ths",
+            f"{path}: {len(quantised) - len(notes)} notes shorter than half a 16th dropped when quantised to 16ths",
             EmovaeWarning,
             stacklevel=2,
         )
@@ -344,6 +371,7 @@ def _read(path, limit: int) -> tuple[np.ndarray, int, tuple[int, int] | None]:
 
 
 # ---------------------------------------------------------------------------- writing
+
 
 def notes_of(tokens) -> list[tuple[int, int, int]]:
     """The notes of raw tokens (1-D, any length) as ``(onset step, duration in steps, pitch)``.
@@ -388,7 +416,7 @@ def melody_to_music(tokens) -> muspy.Music:
     )
 
 
-TICKS_PER_STEP = 1           # MIDI files we write: 4 ticks per quarter note (one per sixteenth), as MusPy wrote them
+TICKS_PER_STEP = 1  # MIDI files we write: 4 ticks per quarter note (one per sixteenth), as MusPy wrote them
 
 
 def midi_file(tokens) -> mido.MidiFile:
@@ -399,14 +427,16 @@ def midi_file(tokens) -> mido.MidiFile:
 
     events = []
     for start, duration, pitch in notes_of(tokens):
-        events.append(((start + duration) * TICKS_PER_STEP, 0, pitch))   # note-offs first at a tick
+        events.append(((start + duration) * TICKS_PER_STEP, 0, pitch))  # note-offs first at a tick
         events.append((start * TICKS_PER_STEP, 1, pitch))
     events.sort()
-    meta = mido.MidiTrack([
-        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(TEMPO_QPM), time=0),
-        mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
-        mido.MetaMessage("end_of_track", time=0),
-    ])
+    meta = mido.MidiTrack(
+        [
+            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(TEMPO_QPM), time=0),
+            mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
+            mido.MetaMessage("end_of_track", time=0),
+        ]
+    )
     track = mido.MidiTrack([mido.Message("program_change", program=0, channel=0, time=0)])
     now = 0
     for tick, on, pitch in events:
@@ -439,6 +469,7 @@ def write_midi(tokens, path: str | os.PathLike) -> None:
 
 
 # ---------------------------------------------------------------------------- vocabulary
+
 
 @dataclass(frozen=True)
 class Vocabulary:
@@ -488,11 +519,13 @@ class Vocabulary:
         _check_codes(arr, "tokens")
         idx = self._lookup()[arr]
         if (idx < 0).any():
-            have = (f"{len(self.pitches)} pitches between {self.pitches[0]} and {self.pitches[-1]}"
-                    if self.pitches else "no pitches")
+            have = (
+                f"{len(self.pitches)} pitches between {self.pitches[0]} and {self.pitches[-1]}"
+                if self.pitches
+                else "no pitches"
+            )
             raise EmovaeError(
-                f"pitch(es) {_fmt_values(arr[idx < 0])} not in the vocabulary "
-                f"(which has {have}, plus rest and hold)"
+                f"pitch(es) {_fmt_values(arr[idx < 0])} not in the vocabulary (which has {have}, plus rest and hold)"
             )
         return idx
 
@@ -501,9 +534,7 @@ class Vocabulary:
         arr = _int_array(idx, "indices")
         bad = arr[(arr < 0) | (arr >= self.size)]
         if bad.size:
-            raise EmovaeError(
-                f"index/indices {_fmt_values(bad)} outside the vocabulary's 0..{self.size - 1}"
-            )
+            raise EmovaeError(f"index/indices {_fmt_values(bad)} outside the vocabulary's 0..{self.size - 1}")
         return np.asarray(self.tokens, dtype=np.int64)[arr]
 
     def check_covers(self, raw_tokens, where: str = "model") -> None:
@@ -532,12 +563,13 @@ class Vocabulary:
 
 # ---------------------------------------------------------------------------- data set
 
+
 @dataclass
 class Dataset:
     """The encoded data set: one row per file."""
 
-    tokens: np.ndarray     # (N, 64) int64 raw tokens
-    labels: np.ndarray     # (N,) int64, 0..3 = e1..e4
+    tokens: np.ndarray  # (N, 64) int64 raw tokens
+    labels: np.ndarray  # (N,) int64, 0..3 = e1..e4
     paths: list[Path]
 
     def __len__(self) -> int:
@@ -552,8 +584,11 @@ def midi_files(folder: str | os.PathLike) -> list[Path]:
     file name. Names starting with "." (macOS ``._x.mid`` resource forks) are skipped. Every
     command that walks a folder of melodies goes through here."""
     return sorted(
-        (p for p in Path(folder).iterdir()
-         if p.suffix.lower() in MIDI_SUFFIXES and not p.name.startswith(".") and p.is_file()),
+        (
+            p
+            for p in Path(folder).iterdir()
+            if p.suffix.lower() in MIDI_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        ),
         key=lambda p: p.name,
     )
 
@@ -581,9 +616,7 @@ def load_dataset(root: str | os.PathLike) -> Dataset:
             labels.append(label)
             paths.append(path)
     if not paths:
-        raise EmovaeError(
-            f"{root}: no .mid files in e1..e4 folders (expected the data set folder holding e1..e4)"
-        )
+        raise EmovaeError(f"{root}: no .mid files in e1..e4 folders (expected the data set folder holding e1..e4)")
     return Dataset(
         tokens=np.stack(rows).astype(np.int64),
         labels=np.asarray(labels, dtype=np.int64),
@@ -599,8 +632,7 @@ def resolve_data_root(arg: str | None) -> Path:
         env = os.environ.get("EMOVAE_DATA", "")
         if not env:
             raise EmovaeError(
-                "no data set: pass --data DIR or set EMOVAE_DATA "
-                "(the grekowj/musgenvae dataset folder holding e1..e4)"
+                "no data set: pass --data DIR or set EMOVAE_DATA (the grekowj/musgenvae dataset folder holding e1..e4)"
             )
         path, source = Path(env).expanduser(), " (from EMOVAE_DATA)"
     if not path.exists():
@@ -621,12 +653,9 @@ def split(labels, test_size: float = 0.2, seed: int = 42) -> tuple[np.ndarray, n
     if labels.ndim != 1:
         raise EmovaeError(f"split: labels must be 1-D, got shape {labels.shape}")
     try:
-        train, held = train_test_split(
-            np.arange(len(labels)), test_size=test_size, random_state=seed, stratify=labels
-        )
+        train, held = train_test_split(np.arange(len(labels)), test_size=test_size, random_state=seed, stratify=labels)
     except ValueError as exc:
         raise EmovaeError(
-            f"cannot split {len(labels)} examples (test_size={test_size}, stratified by "
-            f"emotion): {_one_line(exc)}"
+            f"cannot split {len(labels)} examples (test_size={test_size}, stratified by emotion): {_one_line(exc)}"
         ) from None
     return np.sort(train).astype(np.int64), np.sort(held).astype(np.int64)

@@ -11,6 +11,7 @@ computes, per quadrant, a **precision** instead: of the points lying in quadrant
 share labelled ``i``; and overall the share of all points in their own label's quadrant. Which
 one produced Table 2 is not known, so :func:`quadrant_accuracy` reports all three.
 """
+
 from __future__ import annotations
 
 import math
@@ -65,9 +66,7 @@ def as_labels(labels, n: int) -> np.ndarray:
     """Check and return emotion labels (0..3 = e1..e4) as an int array of length ``n``."""
     arr = _to_numpy(labels)
     if arr.ndim != 1 or arr.shape[0] != n:
-        raise EmovaeError(
-            f"labels must have shape ({n},) to match the points, got shape {tuple(arr.shape)}"
-        )
+        raise EmovaeError(f"labels must have shape ({n},) to match the points, got shape {tuple(arr.shape)}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         as_int = arr.astype(np.int64) if np.issubdtype(arr.dtype, np.floating) else None
         if as_int is None or not np.array_equal(as_int, arr):
@@ -243,6 +242,7 @@ def table2_markdown(results: dict[str, QuadrantAccuracy], paper: bool = True) ->
 
 # ---------------------------------------------------------------------------- a trained model
 
+
 def model_split(model, data_root=None, data=None):
     """The data set encoded with the model's vocabulary and split as the model's run split it
     (an :class:`emovae.train.EncodedData`)."""
@@ -252,9 +252,14 @@ def model_split(model, data_root=None, data=None):
     if data is not None:
         return data
     tc = model.train_config
-    data = encode_dataset(data_mod.resolve_data_root(data_root), vocab=model.vocab,
-                          split_seed=tc.split_seed, heldout=tc.heldout, vocab_owner=str(model.path or "model"))
-    if model.state.names == data.names and model.state.train_idx:   # the very split the model was trained with
+    data = encode_dataset(
+        data_mod.resolve_data_root(data_root),
+        vocab=model.vocab,
+        split_seed=tc.split_seed,
+        heldout=tc.heldout,
+        vocab_owner=str(model.path or "model"),
+    )
+    if model.state.names == data.names and model.state.train_idx:  # the very split the model was trained with
         data.train_idx = np.asarray(model.state.train_idx)
         data.heldout_idx = np.asarray(model.state.heldout_idx)
     return data
@@ -295,8 +300,12 @@ def write_evaluation(evaluation: dict[str, SplitEvaluation], out_dir, name: str 
     from .plots import plot_latent
 
     out = Path(out_dir)
-    paths = [plot_latent(ev.points, ev.labels, out / f"latent_{split}.png", title=f"{name}: {split} split",
-                         accuracy=ev.accuracy) for split, ev in evaluation.items()]
+    paths = [
+        plot_latent(
+            ev.points, ev.labels, out / f"latent_{split}.png", title=f"{name}: {split} split", accuracy=ev.accuracy
+        )
+        for split, ev in evaluation.items()
+    ]
     write_text(out / "accuracy.json", json.dumps({s: ev.accuracy.to_dict() for s, ev in evaluation.items()}, indent=1))
     return [*paths, out / "accuracy.json"]
 
@@ -305,8 +314,10 @@ def evaluation_markdown(evaluation: dict[str, SplitEvaluation]) -> str:
     """Table 2 of each split as Markdown, one after the other."""
     text = []
     for split, ev in evaluation.items():
-        text += [f"quadrant accuracy, {split} split ({len(ev.labels)} examples):",
-                 table2_markdown({"model": ev.accuracy})]
+        text += [
+            f"quadrant accuracy, {split} split ({len(ev.labels)} examples):",
+            table2_markdown({"model": ev.accuracy}),
+        ]
     return "\n".join(text)
 
 
@@ -316,8 +327,8 @@ class QuadrantLog:
     a picture of the training split's latent plane is written to ``latent/epoch_NNNN.png``."""
 
     def __init__(self, every: int = 50, out_dir=None):
-        self.every = every        # epochs between measurements
-        self.out_dir = out_dir    # run folder for the pictures (None: no pictures)
+        self.every = every  # epochs between measurements
+        self.out_dir = out_dir  # run folder for the pictures (None: no pictures)
 
     def on_epoch_end(self, trainer, row: dict) -> None:
         from pathlib import Path
@@ -333,5 +344,10 @@ class QuadrantLog:
                 if self.out_dir is not None and split == "train":
                     from .plots import plot_latent
 
-                    plot_latent(pts, labels, Path(self.out_dir) / "latent" / f"epoch_{epoch:04d}.png",
-                                title=f"epoch {epoch}: training split", accuracy=acc)
+                    plot_latent(
+                        pts,
+                        labels,
+                        Path(self.out_dir) / "latent" / f"epoch_{epoch:04d}.png",
+                        title=f"epoch {epoch}: training split",
+                        accuracy=acc,
+                    )

@@ -26,6 +26,7 @@ contour features 0 (its pitch mean is its pitch, its std 0). ``rest_share`` is a
 
 ``import emovae.features`` loads NumPy only (no scikit-learn, MusPy or matplotlib of its own).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -57,10 +58,11 @@ STEPS_PER_QUARTER = 4
 STEPS_PER_BAR = 16
 
 C_MAJOR = frozenset({0, 2, 4, 5, 7, 9, 11})
-C_MINOR = frozenset({0, 2, 3, 5, 7, 8, 10})   # natural minor
+C_MINOR = frozenset({0, 2, 3, 5, 7, 8, 10})  # natural minor
 
 
 # ---------------------------------------------------------------------------- input
+
 
 def _fmt_values(values, limit: int = 10) -> str:
     values = sorted({int(v) for v in np.asarray(values).ravel()})
@@ -97,6 +99,7 @@ def as_melodies(tokens, what: str = "melodies") -> np.ndarray:
 
 # ---------------------------------------------------------------------------- notes
 
+
 @dataclass(frozen=True)
 class Notes:
     """The notes of a melody: onset step, duration in steps and MIDI pitch, in time order."""
@@ -122,7 +125,7 @@ def parse_notes(tokens) -> Notes:
     """
     arr = as_melody(tokens)
     onsets = np.flatnonzero(arr < REST)
-    non_hold = np.flatnonzero(arr != HOLD)              # every onset is among these
+    non_hold = np.flatnonzero(arr != HOLD)  # every onset is among these
     nxt = np.searchsorted(non_hold, onsets, side="right")
     ends = np.where(nxt < len(non_hold), non_hold[np.minimum(nxt, len(non_hold) - 1)], len(arr))
     return Notes(onsets=onsets, durations=ends - onsets, pitches=arr[onsets], n_steps=len(arr))
@@ -133,7 +136,7 @@ def silent_steps(tokens) -> np.ndarray:
     notes = parse_notes(tokens)
     sounding = np.zeros(notes.n_steps, dtype=bool)
     for o, d in zip(notes.onsets.tolist(), notes.durations.tolist()):
-        sounding[o:o + d] = True
+        sounding[o : o + d] = True
     return ~sounding
 
 
@@ -156,6 +159,7 @@ def _notes(tokens) -> Notes:
 
 # ---------------------------------------------------------------------------- features: pitch
 # Every feature takes the raw tokens of one melody (or the Notes parsed from them) and returns a float.
+
 
 def note_density(tokens) -> float:
     """Notes per bar: ``n / (T / 16)``; 0 if ``T = 0``."""
@@ -206,6 +210,7 @@ def mode(tokens) -> float:
 
 # ---------------------------------------------------------------------------- features: intervals
 
+
 def _interval_share(tokens, lo: int, hi: float) -> float:
     i = np.abs(_notes(tokens).intervals)
     return _share(int(((i >= lo) & (i <= hi)).sum()), i.size)
@@ -246,6 +251,7 @@ def mean_abs_interval(tokens) -> float:
 
 # ---------------------------------------------------------------------------- features: contour
 
+
 def ascending_share(tokens) -> float:
     """``#{k : i_k > 0} / (n - 1)``; 0 with fewer than 2 notes."""
     i = _notes(tokens).intervals
@@ -269,6 +275,7 @@ def net_direction(tokens) -> float:
 
 
 # ---------------------------------------------------------------------------- features: rhythm
+
 
 def duration_mean(tokens) -> float:
     """``mean_k d_k`` in steps (sixteenths); 0 without notes."""

@@ -36,6 +36,7 @@ note, so they become rests; and each segment after the first is chosen among the
 and ``candidates - 1`` points jittered around it (N(0, 0.3^2), seeded) as the one whose first
 pitch is nearest the previous segment's last pitch (the exact point wins ties).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,16 +59,38 @@ from .emotions import (
 )
 from .errors import EmovaeError
 
-__all__ = ["PLANE_LIMIT", "Placement", "along_path", "check_point", "fit_vocabulary", "generate", "generate_set",
-           "interpolate_points", "path_points", "place", "transform_point", "MAX_PATH_POINTS", "MAX_BARS"]
+__all__ = [
+    "PLANE_LIMIT",
+    "Placement",
+    "along_path",
+    "check_point",
+    "fit_vocabulary",
+    "generate",
+    "generate_set",
+    "interpolate_points",
+    "path_points",
+    "place",
+    "transform_point",
+    "MAX_PATH_POINTS",
+    "MAX_BARS",
+]
 
-MAX_PATH_POINTS = 64      # waypoints of a path
-MAX_BARS = 256            # bars of a path melody (64 segments)
-JITTER = 0.3              # std of the candidate points around a path segment's point
+MAX_PATH_POINTS = 64  # waypoints of a path
+MAX_BARS = 256  # bars of a path melody (64 segments)
+JITTER = 0.3  # std of the candidate points around a path segment's point
 
 
-def generate(model, emotion, n: int = 20, *, seed: int = 0, shift: bool | None = None,
-             std: float = 2.0, at: tuple[float, float] | None = None, temperature: float = 0.0) -> np.ndarray:
+def generate(
+    model,
+    emotion,
+    n: int = 20,
+    *,
+    seed: int = 0,
+    shift: bool | None = None,
+    std: float = 2.0,
+    at: tuple[float, float] | None = None,
+    temperature: float = 0.0,
+) -> np.ndarray:
     """n melodies (raw tokens, (n, 64)) of one emotion from a model (loaded, a path or a name).
 
     ``shift`` defaults to True for CVAE-EmoReg and False for CVAE-Base; ``at`` = (valence,
@@ -83,8 +106,16 @@ def generate(model, emotion, n: int = 20, *, seed: int = 0, shift: bool | None =
     return model.sample(emotion, n, seed=seed, shift=shift, std=std, temperature=temperature)
 
 
-def generate_set(model, out_dir, *, n_per_emotion: int = 20, seed: int = 0, emotions=LABELS,
-                 shift: bool | None = None, std: float = 2.0) -> list[Path]:
+def generate_set(
+    model,
+    out_dir,
+    *,
+    n_per_emotion: int = 20,
+    seed: int = 0,
+    emotions=LABELS,
+    shift: bool | None = None,
+    std: float = 2.0,
+) -> list[Path]:
     """Write n melodies per emotion as out_dir/e1..e4/NNN.mid (the paper's generated sets)."""
     model = load_model(model)
     paths = []
@@ -100,6 +131,7 @@ def generate_set(model, out_dir, *, n_per_emotion: int = 20, seed: int = 0, emot
 
 # ---------------------------------------------------------------------------- placing a melody
 
+
 def fit_vocabulary(tokens, vocab, what: str = "melody") -> tuple[np.ndarray, int]:
     """(tokens shifted by whole octaves into the vocabulary, the shift in semitones)."""
     arr = np.asarray(tokens, dtype=np.int64)
@@ -113,20 +145,21 @@ def fit_vocabulary(tokens, vocab, what: str = "melody") -> tuple[np.ndarray, int
     missing = sorted({int(p) for p in pitches} - have)
     raise EmovaeError(
         f"{what}: pitch(es) {', '.join(map(str, missing[:8]))} cannot be brought into the model's vocabulary "
-        f"({len(vocab.pitches)} pitches from {vocab.pitches[0]} to {vocab.pitches[-1]}) by any octave shift")
+        f"({len(vocab.pitches)} pitches from {vocab.pitches[0]} to {vocab.pitches[-1]}) by any octave shift"
+    )
 
 
 @dataclass
 class Placement:
     """Where a 4-bar melody lies on the plane."""
 
-    points: np.ndarray          # (4, 2): its point under each label e1..e4 (or (1, 2) under a given label)
-    labels: tuple[int, ...]     # the labels the points were encoded under
+    points: np.ndarray  # (4, 2): its point under each label e1..e4 (or (1, 2) under a given label)
+    labels: tuple[int, ...]  # the labels the points were encoded under
     consistent: tuple[int, ...]  # the labels whose point lies in their own quadrant
-    emotion: int                # the label whose point is the melody's place
+    emotion: int  # the label whose point is the melody's place
     point: tuple[float, float]  # the melody's place (valence, arousal)
-    given: bool                 # True when the label was given, not found
-    octave_shift: int = 0       # semitones the melody was shifted to fit the vocabulary
+    given: bool  # True when the label was given, not found
+    octave_shift: int = 0  # semitones the melody was shifted to fit the vocabulary
 
     @property
     def quadrant(self) -> int:
@@ -148,11 +181,15 @@ class Placement:
     def to_dict(self) -> dict:
         q = self.quadrant
         return {
-            "point": [round(float(x), 4) for x in self.point], "quadrant": f"Q{q + 1}", "emotion": NAMES[q],
-            "label": LABELS[self.emotion], "label_given": self.given,
+            "point": [round(float(x), 4) for x in self.point],
+            "quadrant": f"Q{q + 1}",
+            "emotion": NAMES[q],
+            "label": LABELS[self.emotion],
+            "label_given": self.given,
             "consistent_labels": [LABELS[i] for i in self.consistent],
-            "points_by_label": {LABELS[lab]: [round(float(x), 4) for x in pt]
-                                for lab, pt in zip(self.labels, self.points)},
+            "points_by_label": {
+                LABELS[lab]: [round(float(x), 4) for x in pt] for lab, pt in zip(self.labels, self.points)
+            },
             "octave_shift": self.octave_shift,
         }
 
@@ -183,8 +220,17 @@ def place(model, segments, emotion=None, what: str = "melody") -> list[Placement
     for seg_pts in pts:
         consistent = tuple(i for i in range(4) if quadrant_of_point(*seg_pts[i]) == i)
         best = max(range(4), key=lambda i: _depth(seg_pts[i], i))
-        out.append(Placement(seg_pts, (0, 1, 2, 3), consistent, best,
-                             (float(seg_pts[best][0]), float(seg_pts[best][1])), False, shift))
+        out.append(
+            Placement(
+                seg_pts,
+                (0, 1, 2, 3),
+                consistent,
+                best,
+                (float(seg_pts[best][0]), float(seg_pts[best][1])),
+                False,
+                shift,
+            )
+        )
     return out
 
 
@@ -196,6 +242,7 @@ def transform_point(point, to) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------- paths
+
 
 def _waypoint(item) -> tuple[float, float]:
     if isinstance(item, str):
@@ -260,8 +307,9 @@ def _last_pitch(tokens: np.ndarray) -> int | None:
     return int(notes[-1]) if notes.size else None
 
 
-def along_path(model, waypoints, bars: int = 16, *, seed: int = 0, temperature: float = 0.0,
-               candidates: int = 8) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def along_path(
+    model, waypoints, bars: int = 16, *, seed: int = 0, temperature: float = 0.0, candidates: int = 8
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """A melody of ``bars`` bars whose emotion follows the path: (raw tokens (bars * 16,),
     the segments' points (bars / 4, 2), the segments' emotions). See the module doc for the join."""
     model = load_model(model)
@@ -273,7 +321,7 @@ def along_path(model, waypoints, bars: int = 16, *, seed: int = 0, temperature: 
     k = max(1, int(candidates))
     z = np.repeat(centres, k, axis=0).astype(np.float32)
     jitter = rng.normal(0.0, JITTER, size=z.shape).astype(np.float32)
-    jitter[::k] = 0.0                                          # candidate 0 is the exact point
+    jitter[::k] = 0.0  # candidate 0 is the exact point
     z = np.clip(z + jitter, -PLANE_LIMIT, PLANE_LIMIT)
     tokens = model.decode(z, np.repeat(emotions, k), temperature=temperature, seed=seed).reshape(n_seg, k, N_STEPS)
     chosen, points, previous = [], [], None
@@ -284,7 +332,7 @@ def along_path(model, waypoints, bars: int = 16, *, seed: int = 0, temperature: 
             pick = min(range(k), key=lambda c: (abs(firsts[c] - previous) if firsts[c] is not None else 1000, c))
         seg = tokens[s, pick].copy()
         lead = 0
-        while lead < N_STEPS and seg[lead] == HOLD:         # no HOLD orphaned at a segment start
+        while lead < N_STEPS and seg[lead] == HOLD:  # no HOLD orphaned at a segment start
             seg[lead] = REST
             lead += 1
         chosen.append(seg)

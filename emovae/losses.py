@@ -11,6 +11,7 @@
 Total: L = L_R + L_KLD + w_A * L_EmoA + w_V * L_EmoV (w_A = 80, w_V = 70 for CVAE-EmoReg, 0 for
 CVAE-Base).
 """
+
 from __future__ import annotations
 
 import torch
@@ -46,8 +47,17 @@ def emotion_signs(emotion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return table[0, emotion], table[1, emotion]
 
 
-def cvae_loss(logits, targets, mu, logvar, emotion, *, weight_arousal: float = 80.0,
-              weight_valence: float = 70.0, reduction: str = "sum") -> dict[str, torch.Tensor]:
+def cvae_loss(
+    logits,
+    targets,
+    mu,
+    logvar,
+    emotion,
+    *,
+    weight_arousal: float = 80.0,
+    weight_valence: float = 70.0,
+    reduction: str = "sum",
+) -> dict[str, torch.Tensor]:
     """All terms and their weighted sum ``loss``. The emotion terms are computed on mu, and
     logged for CVAE-Base too (there with weight 0)."""
     terms = {
@@ -57,6 +67,5 @@ def cvae_loss(logits, targets, mu, logvar, emotion, *, weight_arousal: float = 8
     valence, arousal = emotion_signs(emotion)
     terms["emo_a"] = emotion_loss(mu[:, 1], arousal)
     terms["emo_v"] = emotion_loss(mu[:, 0], valence)
-    terms["loss"] = (terms["recon"] + terms["kld"]
-                     + weight_arousal * terms["emo_a"] + weight_valence * terms["emo_v"])
+    terms["loss"] = terms["recon"] + terms["kld"] + weight_arousal * terms["emo_a"] + weight_valence * terms["emo_v"]
     return terms

@@ -24,6 +24,7 @@ bars on its first 4 bars, each with a one-line warning. A readable file without 
 melody (range 0, no pitches, left out of the rates), with a one-line warning. On the authors' sets and the training
 set this gives the same figures as MusPy reading the raw files (two decimals).
 """
+
 from __future__ import annotations
 
 import math
@@ -87,6 +88,7 @@ PAPER_TABLE3: dict[str, dict[str, dict[int, tuple[float, float]]]] = {
         "in_c_minor": {0: (0.66, 0.12), 1: (0.91, 0.15), 2: (0.92, 0.15), 3: (0.65, 0.15)},
     },
 }
+
 
 def pitch_range(music: muspy.Music) -> float:
     """Pitch range in semitones: ``max(pitch) - min(pitch)`` over all notes; 0 without notes.
@@ -175,8 +177,9 @@ def _read_music(path: Path) -> muspy.Music:
     try:
         return melody_to_music(read_melody(path))
     except SilentFileError:
-        warnings.warn(f"{path}: no notes; measured as a silent melody (range 0, no pitches)", EmovaeWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"{path}: no notes; measured as a silent melody (range 0, no pitches)", EmovaeWarning, stacklevel=3
+        )
         return melody_to_music(np.full(N_STEPS, REST, dtype=np.int64))
 
 
@@ -203,9 +206,7 @@ def read_folder(root: str | os.PathLike) -> dict[int, list[muspy.Music]]:
             continue
         out[emotion] = [_read_music(path) for path in files]
     if not out:
-        raise EmovaeError(
-            f"{root}: no e1..e4 folder with .mid files (expected {root}/e1/*.mid ... {root}/e4/*.mid)"
-        )
+        raise EmovaeError(f"{root}: no e1..e4 folder with .mid files (expected {root}/e1/*.mid ... {root}/e4/*.mid)")
     return out
 
 

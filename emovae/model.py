@@ -13,6 +13,7 @@ Initialisation follows Keras, as the authors' model had it: linear (Dense) kerne
 input kernels glorot-uniform over the whole matrix, the GRU recurrent kernels orthogonal over the
 whole ``(H, 3H)`` matrix (not gate by gate), every bias zero.
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,9 @@ __all__ = ["CVAE", "CVAEConfig"]
 
 
 class CVAE(nn.Module):
-    def __init__(self, config: CVAEConfig | None = None, precision: str = "fp32", gru: str = "emovae",
-                 init: bool = True):
+    def __init__(
+        self, config: CVAEConfig | None = None, precision: str = "fp32", gru: str = "emovae", init: bool = True
+    ):
         """``precision``: the GRUs' matrix products, "fp32" or "bf16"; ``gru``: "emovae" (the
         fast layer of :mod:`emovae.gru`) or "torch" (``torch.nn.GRU``'s kernel). Both are run-time
         settings, not architecture: the same weights load whichever is chosen. ``init=False``
@@ -50,12 +52,12 @@ class CVAE(nn.Module):
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Keras's initialisers: glorot-uniform kernels, orthogonal recurrent kernels, zero biases."""
-        for m in self.children():   # cond, enc_gru, enc_dense, to_mu, to_logvar, dec_gru, out
+        for m in self.children():  # cond, enc_gru, enc_dense, to_mu, to_logvar, dec_gru, out
             if isinstance(m, nn.Linear):
-                nn.init.xavier_uniform_(m.weight)   # glorot-uniform over the whole matrix
+                nn.init.xavier_uniform_(m.weight)  # glorot-uniform over the whole matrix
                 nn.init.zeros_(m.bias)
             else:
-                keras_init_(m)                      # the GRU's own Keras initialisers
+                keras_init_(m)  # the GRU's own Keras initialisers
 
     def encode(self, x: torch.Tensor, emotion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (B, T) token indices or (B, T, V) one-hot; emotion: (B,) 0..3. Returns mu, logvar (B, latent)."""
@@ -73,7 +75,7 @@ class CVAE(nn.Module):
         c = self.config
         e = F.one_hot(emotion, c.n_emotions).float()
         x = torch.cat([z, e], dim=-1)
-        logits = fused_decode(self.dec_gru, x, c.n_steps, self.out)   # None unless fused decoding is on
+        logits = fused_decode(self.dec_gru, x, c.n_steps, self.out)  # None unless fused decoding is on
         if logits is not None:
             return logits
         seq, _ = self.dec_gru(x, steps=c.n_steps)

@@ -19,6 +19,7 @@
   in the training set (measured on all 344 files: ``e4/bwv27.6.mxl.mid``, six beats of
   leading rest; the next longest is 8, the padded endings of the short files).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +41,7 @@ __all__ = [
 #: The longest run of silent steps in the training set (344 files), the default for is_valid.
 TRAINING_LONGEST_REST = 24
 
-_CHUNK = 256   # generated rows compared at once (256 x M x T booleans)
+_CHUNK = 256  # generated rows compared at once (256 x M x T booleans)
 
 
 def _pair(generated, training) -> tuple[np.ndarray, np.ndarray]:
@@ -74,10 +75,10 @@ def nearest_training(generated, training) -> tuple[np.ndarray, np.ndarray]:
     index = np.zeros(len(gen), dtype=np.int64)
     distance = np.zeros(len(gen), dtype=np.int64)
     for start in range(0, len(gen), _CHUNK):
-        block = gen[start:start + _CHUNK]
+        block = gen[start : start + _CHUNK]
         d = (block[:, None, :] != train[None, :, :]).sum(axis=2)
-        index[start:start + len(block)] = d.argmin(axis=1)
-        distance[start:start + len(block)] = d.min(axis=1)
+        index[start : start + len(block)] = d.argmin(axis=1)
+        distance[start : start + len(block)] = d.min(axis=1)
     return index, distance
 
 

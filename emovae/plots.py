@@ -5,6 +5,7 @@ directly: no pyplot, no display, no global figure registry, so calling these fun
 50 epochs leaks nothing. Files are written atomically (:func:`emovae.atomic.atomic_path`),
 parent folders created.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,9 +30,9 @@ EMOTION_MARKERS = ("o", "^", "s", "D")
 
 # Corner of each quadrant: (x, y) in axes coordinates and text alignment.
 _CORNERS = (
-    (0.98, 0.98, "right", "top"),     # Q1 top right
-    (0.02, 0.98, "left", "top"),      # Q2 top left
-    (0.02, 0.02, "left", "bottom"),   # Q3 bottom left
+    (0.98, 0.98, "right", "top"),  # Q1 top right
+    (0.02, 0.98, "left", "top"),  # Q2 top left
+    (0.02, 0.02, "left", "bottom"),  # Q3 bottom left
     (0.98, 0.02, "right", "bottom"),  # Q4 bottom right
 )
 
@@ -101,15 +102,19 @@ def plot_latent(
     for i, (x, y, ha, va) in enumerate(_CORNERS):
         text = f"{QUADRANTS[i]} {NAMES[i]}"
         if accuracy is not None:
-            text += (
-                f"\nrecall {_fmt_pct(accuracy.recall[i])}"
-                f"\nprecision {_fmt_pct(accuracy.precision[i])}"
-            )
+            text += f"\nrecall {_fmt_pct(accuracy.recall[i])}\nprecision {_fmt_pct(accuracy.precision[i])}"
         ax.text(
-            x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=9,
-            color=EMOTION_COLORS[i], fontweight="bold", zorder=3,
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7,
-                  "edgecolor": "none"},
+            x,
+            y,
+            text,
+            transform=ax.transAxes,
+            ha=ha,
+            va=va,
+            fontsize=9,
+            color=EMOTION_COLORS[i],
+            fontweight="bold",
+            zorder=3,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "edgecolor": "none"},
         )
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
@@ -127,8 +132,7 @@ def plot_latent(
     if heading:
         ax.set_title(heading, fontsize=10)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=9,
-                  frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=9, frameon=False)
     return _save(fig, path)
 
 
@@ -177,32 +181,74 @@ def plot_plane(
     for i in range(4):
         sel = (lab == i) & ok
         if sel.any():
-            ax.scatter(pts[sel, 0], pts[sel, 1], s=10, c=EMOTION_COLORS[i], alpha=0.3, linewidths=0,
-                       label=f"training {LABELS[i]} {NAMES[i]}", zorder=2)
+            ax.scatter(
+                pts[sel, 0],
+                pts[sel, 1],
+                s=10,
+                c=EMOTION_COLORS[i],
+                alpha=0.3,
+                linewidths=0,
+                label=f"training {LABELS[i]} {NAMES[i]}",
+                zorder=2,
+            )
     if route.shape[0]:
-        ax.plot(route[:, 0], route[:, 1], color="0.15", linewidth=1.4, marker="o", markersize=4,
-                label="path", zorder=4)
+        ax.plot(route[:, 0], route[:, 1], color="0.15", linewidth=1.4, marker="o", markersize=4, label="path", zorder=4)
         for k in range(route.shape[0] - 1):
             a, b = route[k], route[k + 1]
             if np.isfinite(a).all() and np.isfinite(b).all() and not np.array_equal(a, b):
-                ax.annotate("", xy=tuple(b), xytext=tuple(a), zorder=5,
-                            arrowprops={"arrowstyle": "-|>", "color": "0.15", "linewidth": 1.4,
-                                        "mutation_scale": 14, "shrinkA": 0, "shrinkB": 4})
-        ax.scatter(route[:1, 0], route[:1, 1], s=110, facecolors="none", edgecolors="0.15",
-                   linewidths=1.5, zorder=5)
+                ax.annotate(
+                    "",
+                    xy=tuple(b),
+                    xytext=tuple(a),
+                    zorder=5,
+                    arrowprops={
+                        "arrowstyle": "-|>",
+                        "color": "0.15",
+                        "linewidth": 1.4,
+                        "mutation_scale": 14,
+                        "shrinkA": 0,
+                        "shrinkB": 4,
+                    },
+                )
+        ax.scatter(route[:1, 0], route[:1, 1], s=110, facecolors="none", edgecolors="0.15", linewidths=1.5, zorder=5)
     if mk.shape[0]:
-        ax.scatter(mk[:, 0], mk[:, 1], s=190, marker="*", c="black", edgecolors="white", linewidths=0.8,
-                   label="generated", zorder=6)
+        ax.scatter(
+            mk[:, 0],
+            mk[:, 1],
+            s=190,
+            marker="*",
+            c="black",
+            edgecolors="white",
+            linewidths=0.8,
+            label="generated",
+            zorder=6,
+        )
         for (x, y), text in zip(mk, mark_labels or []):
             if np.isfinite(x) and np.isfinite(y):
-                ax.annotate(text, (x, y), xytext=(6, 6), textcoords="offset points", fontsize=9,
-                            fontweight="bold", zorder=7,
-                            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75,
-                                  "edgecolor": "none"})
+                ax.annotate(
+                    text,
+                    (x, y),
+                    xytext=(6, 6),
+                    textcoords="offset points",
+                    fontsize=9,
+                    fontweight="bold",
+                    zorder=7,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "edgecolor": "none"},
+                )
     for i, (x, y, ha, va) in enumerate(_CORNERS):
-        ax.text(x, y, f"{QUADRANTS[i]} {NAMES[i]}", transform=ax.transAxes, ha=ha, va=va, fontsize=9,
-                color=EMOTION_COLORS[i], fontweight="bold", zorder=3,
-                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "edgecolor": "none"})
+        ax.text(
+            x,
+            y,
+            f"{QUADRANTS[i]} {NAMES[i]}",
+            transform=ax.transAxes,
+            ha=ha,
+            va=va,
+            fontsize=9,
+            color=EMOTION_COLORS[i],
+            fontweight="bold",
+            zorder=3,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "edgecolor": "none"},
+        )
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal", adjustable="box")
@@ -221,8 +267,7 @@ _HISTORY_PANELS = (
     ("reconstruction L_R", ("recon", "val_recon")),
     ("KL divergence L_KLD", ("kld", "val_kld")),
     ("emotion terms L_EmoA, L_EmoV", ("emo_a", "emo_v", "val_emo_a", "val_emo_v")),
-    ("mean quadrant accuracy D (recall, %)",
-     ("d_mean_train", "d_mean_val", "d_train", "d_heldout", "d_val")),
+    ("mean quadrant accuracy D (recall, %)", ("d_mean_train", "d_mean_val", "d_train", "d_heldout", "d_val")),
 )
 
 
@@ -266,8 +311,7 @@ def plot_history(history: list[dict], path: str | os.PathLike) -> Path:
                 continue
             if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
                 others.append(key)
-    panels = [(t, keys) for t, keys in _HISTORY_PANELS
-              if any(_series(history, k)[0] for k in keys)]
+    panels = [(t, keys) for t, keys in _HISTORY_PANELS if any(_series(history, k)[0] for k in keys)]
     if others:
         panels.append((", ".join(others), tuple(others)))
 
@@ -277,8 +321,7 @@ def plot_history(history: list[dict], path: str | os.PathLike) -> Path:
     fig = _new_figure(5.5 * cols, 3.2 * rows)
     if not panels:
         ax = fig.add_subplot(1, 1, 1)
-        ax.text(0.5, 0.5, "no training history yet", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no training history yet", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
     for p, (panel_title, keys) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, p + 1)
@@ -289,8 +332,15 @@ def plot_history(history: list[dict], path: str | os.PathLike) -> Path:
                 continue
             sparse = len(xs) < max(2, len(history) // 2)
             dashed = key.startswith("val_") or key.endswith(("_val", "_heldout"))
-            ax.plot(xs, ys, label=key, linestyle="--" if dashed else "-",
-                    marker="o" if sparse else None, markersize=3, linewidth=1.2)
+            ax.plot(
+                xs,
+                ys,
+                label=key,
+                linestyle="--" if dashed else "-",
+                marker="o" if sparse else None,
+                markersize=3,
+                linewidth=1.2,
+            )
             all_y += ys
         positive = [y for y in all_y if y > 0]
         if len(positive) == len(all_y) and positive and max(positive) > 50 * min(positive):
@@ -315,8 +365,9 @@ def _grid_array(values, what: str) -> np.ndarray:
     return arr
 
 
-def plot_va_plane(valence, arousal, path: str | os.PathLike, *, limit: float = 6.0, valid=None,
-                  title: str | None = None) -> Path:
+def plot_va_plane(
+    valence, arousal, path: str | os.PathLike, *, limit: float = 6.0, valid=None, title: str | None = None
+) -> Path:
     """The plane coloured by predicted valence and by predicted arousal; writes a PNG.
 
     ``valence`` and ``arousal`` are ``(g, g)`` arrays over a grid of ``[-limit, limit]^2``:
@@ -326,8 +377,10 @@ def plot_va_plane(valence, arousal, path: str | os.PathLike, *, limit: float = 6
     boolean array) a third panel shows the valid points light and the invalid ones black.
     Written atomically to ``path`` (parents created); bad shapes raise EmovaeError first.
     """
-    panels = [("predicted valence", _grid_array(valence, "valence grid")),
-              ("predicted arousal", _grid_array(arousal, "arousal grid"))]
+    panels = [
+        ("predicted valence", _grid_array(valence, "valence grid")),
+        ("predicted arousal", _grid_array(arousal, "arousal grid")),
+    ]
     if panels[0][1].shape != panels[1][1].shape:
         raise EmovaeError(f"valence grid {panels[0][1].shape} and arousal grid {panels[1][1].shape} differ in shape")
     ok = None
@@ -345,15 +398,23 @@ def plot_va_plane(valence, arousal, path: str | os.PathLike, *, limit: float = 6
     for k, (name, values) in enumerate(panels):
         ax = fig.add_subplot(1, n, k + 1)
         axes.append(ax)
-        image = ax.imshow(values, origin="lower", extent=extent, cmap="RdBu_r", vmin=-1.0, vmax=1.0,
-                          interpolation="nearest")
+        image = ax.imshow(
+            values, origin="lower", extent=extent, cmap="RdBu_r", vmin=-1.0, vmax=1.0, interpolation="nearest"
+        )
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
         ax.set_title(name, fontsize=10)
     if ok is not None:
         ax = fig.add_subplot(1, n, n)
         axes.append(ax)
-        ax.imshow(np.where(ok, 0.85, 0.0), origin="lower", extent=extent, cmap="gray", vmin=0.0, vmax=1.0,
-                  interpolation="nearest")
+        ax.imshow(
+            np.where(ok, 0.85, 0.0),
+            origin="lower",
+            extent=extent,
+            cmap="gray",
+            vmin=0.0,
+            vmax=1.0,
+            interpolation="nearest",
+        )
         ax.set_title(f"valid melodies (black: invalid, {int((~ok).sum())})", fontsize=10)
     for ax in axes:
         ax.axhline(0.0, color="0.3", linewidth=0.7)
@@ -384,15 +445,18 @@ def plot_axis_profiles(coords, profiles: dict, path: str | os.PathLike, *, title
             raise EmovaeError(f"profile {name!r}: expected (along valence, along arousal)")
         a, b = (np.asarray(v, dtype=np.float64) for v in pair)
         if a.shape != x.shape or b.shape != x.shape:
-            raise EmovaeError(f"profile {name!r}: expected {x.size} values along each axis, got {a.shape} and {b.shape}")
+            raise EmovaeError(
+                f"profile {name!r}: expected {x.size} values along each axis, got {a.shape} and {b.shape}"
+            )
         rows.append((str(name), a, b))
     if not rows:
         raise EmovaeError("profiles: no feature to draw")
     n = len(rows)
     fig = _new_figure(2.6 * n, 4.8)
     for k, (name, along_v, along_a) in enumerate(rows):
-        for r, (values, axis, colour) in enumerate(((along_v, "valence", EMOTION_COLORS[0]),
-                                                     (along_a, "arousal", EMOTION_COLORS[2]))):
+        for r, (values, axis, colour) in enumerate(
+            ((along_v, "valence", EMOTION_COLORS[0]), (along_a, "arousal", EMOTION_COLORS[2]))
+        ):
             ax = fig.add_subplot(2, n, r * n + k + 1)
             ax.plot(x, values, color=colour, marker="o" if x.size <= 15 else None, markersize=3, linewidth=1.3)
             ax.axvline(0.0, color="0.6", linewidth=0.6)
@@ -425,8 +489,16 @@ def plot_seed_curves(histories: dict, path: str | os.PathLike, *, title: str | N
             xs, ys = _series(list(history), key)
             if xs:
                 split = "train" if key == "d_train" else "held-out"
-                ax.plot(xs, ys, linestyle=style, color=colour, marker="o" if len(xs) <= 30 else None,
-                        markersize=3, linewidth=1.2, label=f"{name} ({split})")
+                ax.plot(
+                    xs,
+                    ys,
+                    linestyle=style,
+                    color=colour,
+                    marker="o" if len(xs) <= 30 else None,
+                    markersize=3,
+                    linewidth=1.2,
+                    label=f"{name} ({split})",
+                )
                 any_points = True
         if not any_points:
             ax.plot([], [], color=colour, label=f"{name} (no D logged)")

@@ -44,6 +44,7 @@ it writes the first file, so bad input or an unknown format leaves nothing behin
 ``import emovae.render`` loads NumPy only; music21, verovio and mido are imported by the
 functions that use them.
 """
+
 from __future__ import annotations
 
 import io
@@ -79,27 +80,28 @@ __all__ = [
     "write",
 ]
 
-STEPS_PER_BAR = 4 * STEPS_PER_QUARTER               # 16 sixteenths in a 4/4 bar
+STEPS_PER_BAR = 4 * STEPS_PER_QUARTER  # 16 sixteenths in a 4/4 bar
 SECONDS_PER_STEP = 60.0 / TEMPO_QPM / STEPS_PER_QUARTER  # 0.125 s at 120 BPM
-TAIL_S = 0.5                                         # silence after the last step, for releases
+TAIL_S = 0.5  # silence after the last step, for releases
 FORMATS = {"midi": ".mid", "musicxml": ".musicxml", "svg": ".svg", "wav": ".wav"}
 SOUNDFONT_PATHS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/default.sf2")
 SYNTHS = ("auto", "fluidsynth", "numpy")
-FLUIDSYNTH_GAIN = 3.0            # FluidR3 piano at velocity 64, mono: peaks about -13 dBFS
+FLUIDSYNTH_GAIN = 3.0  # FluidR3 piano at velocity 64, mono: peaks about -13 dBFS
 FLUIDSYNTH_TIMEOUT_S = 120.0
-MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 96000   # FluidSynth's own range
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 96000  # FluidSynth's own range
 
 # Pitch-class spelling for C major / C minor (no key signature is written).
 _SPELLING = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
 _PAGE_WIDTH = 2100
-_PAGE_HEIGHT = 60000             # verovio's largest page; adjustPageHeight shrinks it to the music
+_PAGE_HEIGHT = 60000  # verovio's largest page; adjustPageHeight shrinks it to the music
 
-_fallback_warned = False         # one EmovaeWarning per process for the NumPy fallback
+_fallback_warned = False  # one EmovaeWarning per process for the NumPy fallback
 _verovio_lock = threading.Lock()
 _verovio_toolkit = None
 
 
 # ---------------------------------------------------------------------------- tokens
+
 
 def _melody(tokens) -> np.ndarray:
     """``tokens`` as a validated 1-D int64 array of whole bars (EmovaeError otherwise)."""
@@ -111,9 +113,7 @@ def _melody(tokens) -> np.ndarray:
     if arr.size == 0:
         raise EmovaeError("melody: no steps (expected a multiple of 16 sixteenth steps, 64 for 4 bars)")
     if arr.size % STEPS_PER_BAR:
-        raise EmovaeError(
-            f"melody: {arr.size} steps is not a whole number of 4/4 bars ({STEPS_PER_BAR} steps each)"
-        )
+        raise EmovaeError(f"melody: {arr.size} steps is not a whole number of 4/4 bars ({STEPS_PER_BAR} steps each)")
     arr = arr.astype(np.int64)
     notes_of(arr)  # value check: 0..129
     return arr
@@ -146,12 +146,14 @@ def _write_bytes(path, data: bytes) -> None:
 
 # ---------------------------------------------------------------------------- MIDI
 
+
 def to_midi_bytes(tokens) -> bytes:
     """The standard MIDI file of a melody, as bytes: what :func:`emovae.data.write_midi` writes."""
     return midi_bytes(_melody(tokens))
 
 
 # ---------------------------------------------------------------------------- MusicXML
+
 
 def _score(arr: np.ndarray, title: str | None):
     """A music21 Score of the melody: one part, 4/4, notes and rests in sixteenths."""
@@ -209,6 +211,7 @@ def to_musicxml(tokens, path: str | os.PathLike | None = None, title: str | None
 
 # ---------------------------------------------------------------------------- SVG
 
+
 def _toolkit():
     """The process's verovio toolkit (created once; callers hold ``_verovio_lock``)."""
     global _verovio_toolkit
@@ -223,7 +226,7 @@ def _toolkit():
 def _svg_size(svg: str) -> tuple[float, float]:
     """(width, height) of an SVG from its root's ``viewBox`` (or ``width``/``height``)."""
     start = svg.index("<svg")
-    head = svg[start: svg.index(">", start)]
+    head = svg[start : svg.index(">", start)]
     box = re.search(r'\sviewBox="\s*[-0-9.]+[\s,]+[-0-9.]+[\s,]+([0-9.]+)[\s,]+([0-9.]+)\s*"', head)
     if box:
         return float(box.group(1)), float(box.group(2))
@@ -241,11 +244,11 @@ def _join_pages(pages: list[str]) -> str:
     parts, y = [], 0.0
     for page, (w, h) in zip(pages, sizes):
         start = page.index("<svg")
-        head = page[start + 4: page.index(">", start)]
+        head = page[start + 4 : page.index(">", start)]
         if " width=" in head or " height=" in head:  # keep the page's own size attributes
-            parts.append(f'<svg x="0" y="{y:g}"' + page[start + 4:])
+            parts.append(f'<svg x="0" y="{y:g}"' + page[start + 4 :])
         else:
-            parts.append(f'<svg x="0" y="{y:g}" width="{w:g}" height="{h:g}"' + page[start + 4:])
+            parts.append(f'<svg x="0" y="{y:g}" width="{w:g}" height="{h:g}"' + page[start + 4 :])
         y += h
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" '
@@ -256,17 +259,19 @@ def _join_pages(pages: list[str]) -> str:
 def _svg_from_musicxml(xml: str, header: bool) -> str:
     with _verovio_lock:
         tk = _toolkit()
-        tk.setOptions({
-            "inputFrom": "musicxml",
-            "pageWidth": _PAGE_WIDTH,
-            "pageHeight": _PAGE_HEIGHT,
-            "adjustPageHeight": True,
-            "breaks": "auto",
-            "header": "auto" if header else "none",
-            "footer": "none",
-            "svgViewBox": True,
-            "xmlIdSeed": 1,  # ids from a fixed seed: the same melody gives the same SVG
-        })
+        tk.setOptions(
+            {
+                "inputFrom": "musicxml",
+                "pageWidth": _PAGE_WIDTH,
+                "pageHeight": _PAGE_HEIGHT,
+                "adjustPageHeight": True,
+                "breaks": "auto",
+                "header": "auto" if header else "none",
+                "footer": "none",
+                "svgViewBox": True,
+                "xmlIdSeed": 1,  # ids from a fixed seed: the same melody gives the same SVG
+            }
+        )
         if not tk.loadData(xml):
             raise RuntimeError("verovio could not read the MusicXML emovae wrote")  # a bug, not bad input
         pages = [tk.renderToSVG(p) for p in range(1, tk.getPageCount() + 1)]
@@ -288,6 +293,7 @@ def to_svg(tokens, path: str | os.PathLike | None = None, title: str | None = No
 
 
 # ---------------------------------------------------------------------------- WAV
+
 
 def _n_samples(n_steps: int, sample_rate: int) -> int:
     return round((n_steps * SECONDS_PER_STEP + TAIL_S) * sample_rate)
@@ -318,16 +324,18 @@ def synthesize(tokens, sample_rate: int = 44100) -> np.ndarray:
         for k in range(1, 7):
             if k * freq >= sample_rate / 2:
                 break
-            tone += k ** -1.5 * np.exp(-1.5 * k * t) * np.sin(2 * np.pi * k * freq * t)
+            tone += k**-1.5 * np.exp(-1.5 * k * t) * np.sin(2 * np.pi * k * freq * t)
         i0 = round(start * SECONDS_PER_STEP * sample_rate)
-        seg = out[i0: i0 + n]
+        seg = out[i0 : i0 + n]
         seg += 0.2 * (env * tone)[: seg.size]
     return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
 def _check_rate(sample_rate) -> int:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or not (
-        MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, (int, np.integer))
+        or not (MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE)
     ):
         raise EmovaeError(
             f"sample rate {sample_rate!r}: expected a whole number of Hz in {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE}"
@@ -368,11 +376,28 @@ def _fluidsynth(exe: str, soundfont: Path, arr: np.ndarray, sample_rate: int) ->
     with tempfile.TemporaryDirectory(prefix="emovae-wav-") as tmp:
         mid, out = Path(tmp) / "melody.mid", Path(tmp) / "melody.wav"
         mid.write_bytes(midi_bytes(arr))
-        cmd = [exe, "-n", "-i", "-q", "-g", str(FLUIDSYNTH_GAIN), "-r", str(sample_rate),
-               "-T", "wav", "-O", "s16", "-F", str(out), str(soundfont), str(mid)]
+        cmd = [
+            exe,
+            "-n",
+            "-i",
+            "-q",
+            "-g",
+            str(FLUIDSYNTH_GAIN),
+            "-r",
+            str(sample_rate),
+            "-T",
+            "wav",
+            "-O",
+            "s16",
+            "-F",
+            str(out),
+            str(soundfont),
+            str(mid),
+        ]
         try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  timeout=FLUIDSYNTH_TIMEOUT_S, check=False)
+            proc = subprocess.run(
+                cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=FLUIDSYNTH_TIMEOUT_S, check=False
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RuntimeError(" ".join(str(exc).split())) from None
         if proc.returncode != 0 or not out.is_file():
@@ -451,6 +476,7 @@ def to_wav(
 
 
 # ---------------------------------------------------------------------------- files
+
 
 def _formats(formats) -> list[str]:
     """Normalise ``formats`` (names, or one comma-separated string) to known names, in order."""

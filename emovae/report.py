@@ -39,6 +39,7 @@ unreadable file of a set is skipped with a one-line :class:`EmovaeWarning` and c
 files are computed into a temporary folder beside ``out_dir`` and moved into it only when all
 exist, ``report.md`` last.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,20 +74,21 @@ __all__ = [
     "within_sigma",
 ]
 
-GRID_LIMIT = 6.0           # the grid covers [-GRID_LIMIT, GRID_LIMIT]^2
-MAX_GRID = 201             # grid points per axis at most (201 x 201 = 40,401 melodies)
-MAX_PER_EMOTION = 10_000   # generated melodies per emotion at most
-NEAR_STEPS = 4             # a near copy differs from a training melody in at most this many steps
-SIGMA_SHARE = 0.5          # Table 3 cells within this many training-set sigmas are marked
+GRID_LIMIT = 6.0  # the grid covers [-GRID_LIMIT, GRID_LIMIT]^2
+MAX_GRID = 201  # grid points per axis at most (201 x 201 = 40,401 melodies)
+MAX_PER_EMOTION = 10_000  # generated melodies per emotion at most
+NEAR_STEPS = 4  # a near copy differs from a training melody in at most this many steps
+SIGMA_SHARE = 0.5  # Table 3 cells within this many training-set sigmas are marked
 #: Features drawn along each axis of the grid (names in :data:`emovae.features.FEATURE_NAMES`).
 PROFILE_FEATURES = ("note_density", "mode", "pitch_mean", "pitch_range")
-_NEEDS_NOTES = {"mode", "pitch_mean", "pitch_range"}   # undefined for a melody without notes
+_NEEDS_NOTES = {"mode", "pitch_mean", "pitch_range"}  # undefined for a melody without notes
 
 DEFAULT_MODELS = {"emovae CVAE-EmoReg": "emoreg", "emovae CVAE-Base": "base"}
-_REFERENCE = "training set (all files)"   # Table 3's reference column
+_REFERENCE = "training set (all files)"  # Table 3's reference column
 
 
 # ---------------------------------------------------------------------------- small measures
+
 
 def plane_grid(grid: int, limit: float = GRID_LIMIT) -> tuple[np.ndarray, np.ndarray]:
     """``(coords (g,), points (g*g, 2))``: ``coords = linspace(-limit, limit, g)`` and the lattice
@@ -154,7 +156,7 @@ def axis_profiles(values) -> tuple[np.ndarray, np.ndarray]:
     if v.ndim != 2:
         raise EmovaeError(f"axis_profiles: expected a (g, g) grid, got shape {v.shape}")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)   # an all-NaN line gives NaN, as documented
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN line gives NaN, as documented
         return np.nanmean(v, axis=0), np.nanmean(v, axis=1)
 
 
@@ -170,8 +172,11 @@ def reconstruction_accuracy(reconstructed, original) -> dict:
     if not r.size:
         return {"n": int(r.shape[0]), "token_accuracy": 0.0, "melody_accuracy": 0.0}
     same = r == x
-    return {"n": int(r.shape[0]), "token_accuracy": float(same.mean()),
-            "melody_accuracy": float(same.all(axis=1).mean())}
+    return {
+        "n": int(r.shape[0]),
+        "token_accuracy": float(same.mean()),
+        "melody_accuracy": float(same.all(axis=1).mean()),
+    }
 
 
 def within_sigma(column: dict, reference: dict, share: float = SIGMA_SHARE) -> dict:
@@ -208,6 +213,7 @@ def mean_sd(values) -> dict:
 
 # ---------------------------------------------------------------------------- checking the input
 
+
 def _check_int(value, what: str, lo: int, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise EmovaeError(f"{what}: expected a whole number, got {value!r}")
@@ -237,11 +243,11 @@ class MidiSet:
 
     name: str
     folder: Path
-    tokens: np.ndarray                    # (N, 64) raw tokens of the readable files
-    labels: np.ndarray                    # (N,) emotion of each (its folder)
+    tokens: np.ndarray  # (N, 64) raw tokens of the readable files
+    labels: np.ndarray  # (N,) emotion of each (its folder)
     paths: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)   # [{"path", "reason"}]
-    silent: int = 0                               # readable files without a note: read as all rests
+    skipped: list = field(default_factory=list)  # [{"path", "reason"}]
+    silent: int = 0  # readable files without a note: read as all rests
 
 
 def read_set(name: str, folder) -> MidiSet:
@@ -266,7 +272,7 @@ def read_set(name: str, folder) -> MidiSet:
         try:
             rows.append(read_melody(path))
         except EmovaeError as exc:
-            if _silent(path):            # a generated melody may be silence: a degenerate melody, not a bad file
+            if _silent(path):  # a generated melody may be silence: a degenerate melody, not a bad file
                 rows.append(np.full(N_STEPS, REST, dtype=np.int64))
                 silent += 1
             else:
@@ -278,8 +284,9 @@ def read_set(name: str, folder) -> MidiSet:
         paths.append(path)
     if not rows:
         raise EmovaeError(f"set {name!r}: {root}: none of its {len(files)} MIDI files can be read")
-    return MidiSet(name, root, np.stack(rows).astype(np.int64), np.asarray(labels, dtype=np.int64), paths, skipped,
-                   silent)
+    return MidiSet(
+        name, root, np.stack(rows).astype(np.int64), np.asarray(labels, dtype=np.int64), paths, skipped, silent
+    )
 
 
 def _silent(path) -> bool:
@@ -307,13 +314,14 @@ class _Splits:
         tc = model.train_config
         key = (tuple(model.vocab.tokens), tc.split_seed, tc.heldout)
         if key not in self._cache:
-            with warnings.catch_warnings():   # the data set was read (and warned about) once already
+            with warnings.catch_warnings():  # the data set was read (and warned about) once already
                 warnings.simplefilter("ignore", EmovaeWarning)
-                self._cache[key] = encode_dataset(self.root, vocab=model.vocab, split_seed=tc.split_seed,
-                                                  heldout=tc.heldout, vocab_owner=what)
+                self._cache[key] = encode_dataset(
+                    self.root, vocab=model.vocab, split_seed=tc.split_seed, heldout=tc.heldout, vocab_owner=what
+                )
         base = self._cache[key]
         data = EncodedData(base.vocab, base.indices, base.labels, base.names, base.train_idx, base.heldout_idx)
-        if model.state.names == data.names and model.state.train_idx:   # the very split it was trained with
+        if model.state.names == data.names and model.state.train_idx:  # the very split it was trained with
             data.train_idx = np.asarray(model.state.train_idx, dtype=np.int64)
             data.heldout_idx = np.asarray(model.state.heldout_idx, dtype=np.int64)
         return data
@@ -339,6 +347,7 @@ def _slug(name: str, taken: set) -> str:
 
 
 # ---------------------------------------------------------------------------- formatting
+
 
 def _pct(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * float(x):.1f}"
@@ -386,6 +395,7 @@ def _table3_json(column: dict) -> dict:
 
 # ---------------------------------------------------------------------------- the report
 
+
 class _Progress:
     def __init__(self, total: int, enabled: bool):
         from tqdm.auto import tqdm
@@ -408,8 +418,18 @@ class _Progress:
         self.bar.close()
 
 
-def report(out_dir, *, models: dict | None = None, sets: dict | None = None, runs: dict | None = None,
-           data_root=None, grid: int = 41, n_per_emotion: int = 100, seed: int = 0, progress: bool = True) -> Path:
+def report(
+    out_dir,
+    *,
+    models: dict | None = None,
+    sets: dict | None = None,
+    runs: dict | None = None,
+    data_root=None,
+    grid: int = 41,
+    n_per_emotion: int = 100,
+    seed: int = 0,
+    progress: bool = True,
+) -> Path:
     """Write ``out_dir/report.md``, ``results.json`` and the PNGs; returns the path of report.md.
 
     ``models``: name -> model spec (bundled name, checkpoint file or run folder; default the
@@ -438,8 +458,10 @@ def report(out_dir, *, models: dict | None = None, sets: dict | None = None, run
     ds = load_dataset(root)
     counts = np.bincount(ds.labels, minlength=4)
     if counts.min() < 5:
-        raise EmovaeError(f"{root}: the classifier's 5-fold cross-validation needs at least 5 melodies per emotion, "
-                          f"got {', '.join(f'{LABELS[e]} {int(c)}' for e, c in enumerate(counts))}")
+        raise EmovaeError(
+            f"{root}: the classifier's 5-fold cross-validation needs at least 5 melodies per emotion, "
+            f"got {', '.join(f'{LABELS[e]} {int(c)}' for e, c in enumerate(counts))}"
+        )
     if sets is None:
         from .reproduction import authors_sets
 
@@ -447,26 +469,37 @@ def report(out_dir, *, models: dict | None = None, sets: dict | None = None, run
     sets = dict(sets)
     clash = sorted(set(models) & set(sets)) + [n for n in (*models, *sets) if n == _REFERENCE]
     if clash:
-        raise EmovaeError(f"name {clash[0]!r}: used for two columns (a model and a set, or the training set); "
-                          "name each model and set differently")
+        raise EmovaeError(
+            f"name {clash[0]!r}: used for two columns (a model and a set, or the training set); "
+            "name each model and set differently"
+        )
     splits = _Splits(root)
     loaded = {name: _load(spec, f"model {name!r}", splits) for name, spec in models.items()}
     midi_sets = {name: read_set(name, folder) for name, folder in sets.items()}
-    run_models = {name: [(str(f), *_load(f, f"runs {name!r}", splits)) for f in folders]
-                  for name, folders in runs.items()}
+    run_models = {
+        name: [(str(f), *_load(f, f"runs {name!r}", splits)) for f in folders] for name, folders in runs.items()
+    }
 
     steps = 4 + 3 * len(loaded) + len(midi_sets) + sum(len(v) for v in run_models.values())
     bar = _Progress(steps, progress)
     try:
         results, figures = _compute(bar, root, ds, loaded, midi_sets, run_models, grid, n_per_emotion, seed)
         results["settings"] = {
-            "data_root": str(root), "melodies": len(ds.labels), "grid": grid, "grid_limit": GRID_LIMIT,
-            "n_per_emotion": n_per_emotion, "seed": seed, "near_steps": NEAR_STEPS,
-            "models": {name: {"spec": str(models[name]), "path": str(m.path), "title": m.title, "epoch": m.epoch}
-                       for name, (m, _) in loaded.items()},
-            "sets": {name: {"folder": str(s.folder), "read": len(s.labels), "silent": s.silent,
-                            "skipped": s.skipped}
-                     for name, s in midi_sets.items()},
+            "data_root": str(root),
+            "melodies": len(ds.labels),
+            "grid": grid,
+            "grid_limit": GRID_LIMIT,
+            "n_per_emotion": n_per_emotion,
+            "seed": seed,
+            "near_steps": NEAR_STEPS,
+            "models": {
+                name: {"spec": str(models[name]), "path": str(m.path), "title": m.title, "epoch": m.epoch}
+                for name, (m, _) in loaded.items()
+            },
+            "sets": {
+                name: {"folder": str(s.folder), "read": len(s.labels), "silent": s.silent, "skipped": s.skipped}
+                for name, s in midi_sets.items()
+            },
             "runs": {name: [f for f, _, _ in group] for name, group in run_models.items()},
         }
         with bar.step("writing the report"):
@@ -512,7 +545,8 @@ def _compute(bar, root, ds, loaded, midi_sets, run_models, grid, n_per_emotion, 
         held_unseen = control_accuracy(held_clf, ds.tokens[held_idx][unseen], ds.labels[held_idx][unseen])
     results["classifier"] = {
         "cross_validation": cv,
-        "chosen_on_all": clf.chosen_, "cv_scores_on_all": clf.cv_scores_,
+        "chosen_on_all": clf.chosen_,
+        "cv_scores_on_all": clf.cv_scores_,
         "heldout": {**held, "split_from": split_from, "train": len(train_idx), "chosen": held_clf.chosen_},
         "heldout_unseen_tunes": held_unseen,
         "heldout_with_twin_in_train": int((~unseen).sum()),
@@ -553,8 +587,10 @@ def _compute(bar, root, ds, loaded, midi_sets, run_models, grid, n_per_emotion, 
             asked = np.repeat(np.arange(4), n_per_emotion)
             results["control"][name] = {"kind": "model", **control_accuracy(clf, tokens, asked)}
             train_raw = model.vocab.decode(data.indices[data.train_idx])
-            results["novelty"][name] = {"reference": f"its training split ({len(train_raw)} melodies)",
-                                        "emotions": novelty(tokens, asked, train_raw)}
+            results["novelty"][name] = {
+                "reference": f"its training split ({len(train_raw)} melodies)",
+                "emotions": novelty(tokens, asked, train_raw),
+            }
             columns[name] = set_metrics({e: [melody_to_music(t) for t in tokens[asked == e]] for e in range(4)})
         with bar.step(f"{name}: grid over the plane"):
             decoded = model.decode(points.astype(np.float32), grid_emotions)
@@ -568,20 +604,37 @@ def _compute(bar, root, ds, loaded, midi_sets, run_models, grid, n_per_emotion, 
                 if f in _NEEDS_NOTES:
                     v[~has_notes] = np.nan
                 along_v, along_a = axis_profiles(v.reshape(grid, grid))
-                profiles[f] = {"along_valence": along_v, "along_arousal": along_a,
-                               "pearson_valence": pearson(*_finite(along_v, coords)),
-                               "pearson_arousal": pearson(*_finite(along_a, coords))}
+                profiles[f] = {
+                    "along_valence": along_v,
+                    "along_arousal": along_a,
+                    "pearson_valence": pearson(*_finite(along_v, coords)),
+                    "pearson_arousal": pearson(*_finite(along_a, coords)),
+                }
             valid = np.asarray([invalid_reason(row) is None for row in decoded]).reshape(grid, grid)
-            results["continuous"][name] = {**va_agreement(va, points), "points": len(points),
-                                          "control_on_grid": control_accuracy(clf, decoded, grid_emotions)}
+            results["continuous"][name] = {
+                **va_agreement(va, points),
+                "points": len(points),
+                "control_on_grid": control_accuracy(clf, decoded, grid_emotions),
+            }
             results["grid"][name] = {**stats, "profiles": profiles}
-            figures[f"plane_va_{slug}.png"] = (plots.plot_va_plane, {
-                "valence": va[:, 0].reshape(grid, grid), "arousal": va[:, 1].reshape(grid, grid),
-                "valid": valid, "limit": GRID_LIMIT,
-                "title": f"{name}: the classifier's valence and arousal of the decoded {grid} x {grid} grid"})
-            figures[f"grid_features_{slug}.png"] = (plots.plot_axis_profiles, {
-                "coords": coords, "profiles": {f: (p["along_valence"], p["along_arousal"]) for f, p in profiles.items()},
-                "title": f"{name}: features along each axis (mean over the other axis)"})
+            figures[f"plane_va_{slug}.png"] = (
+                plots.plot_va_plane,
+                {
+                    "valence": va[:, 0].reshape(grid, grid),
+                    "arousal": va[:, 1].reshape(grid, grid),
+                    "valid": valid,
+                    "limit": GRID_LIMIT,
+                    "title": f"{name}: the classifier's valence and arousal of the decoded {grid} x {grid} grid",
+                },
+            )
+            figures[f"grid_features_{slug}.png"] = (
+                plots.plot_axis_profiles,
+                {
+                    "coords": coords,
+                    "profiles": {f: (p["along_valence"], p["along_arousal"]) for f, p in profiles.items()},
+                    "title": f"{name}: features along each axis (mean over the other axis)",
+                },
+            )
         with bar.step(f"{name}: D_i and reconstruction"):
             results["order"][name] = _order(model, data, evaluate_model)
         results["control"][name]["slug"] = slug
@@ -591,14 +644,19 @@ def _compute(bar, root, ds, loaded, midi_sets, run_models, grid, n_per_emotion, 
         with bar.step(f"{name}: judging"):
             import muspy
 
-            results["control"][name] = {"kind": "set", **control_accuracy(clf, s.tokens, s.labels),
-                                        "skipped": len(s.skipped)}
+            results["control"][name] = {
+                "kind": "set",
+                **control_accuracy(clf, s.tokens, s.labels),
+                "skipped": len(s.skipped),
+            }
             reference = authors_train
-            results["novelty"][name] = {"reference": f"the authors' training split ({len(reference)} melodies, "
-                                                     "split seed 42, 20% held out)",
-                                        "emotions": novelty(s.tokens, s.labels, reference)}
-            columns[name] = set_metrics({e: [muspy.read_midi(p) for p, lab in zip(s.paths, s.labels) if lab == e]
-                                         for e in range(4)})
+            results["novelty"][name] = {
+                "reference": f"the authors' training split ({len(reference)} melodies, split seed 42, 20% held out)",
+                "emotions": novelty(s.tokens, s.labels, reference),
+            }
+            columns[name] = set_metrics(
+                {e: [muspy.read_midi(p) for p, lab in zip(s.paths, s.labels) if lab == e] for e in range(4)}
+            )
 
     # ---- 5. runs over seeds
     results["runs"] = {}
@@ -606,26 +664,39 @@ def _compute(bar, root, ds, loaded, midi_sets, run_models, grid, n_per_emotion, 
         per_run = []
         for folder, model, data in members:
             with bar.step(f"{group}: {Path(folder).name}"):
-                per_run.append({"folder": folder, "seed": model.train_config.seed, "epoch": model.epoch,
-                                **_order(model, data, evaluate_model)})
+                per_run.append(
+                    {
+                        "folder": folder,
+                        "seed": model.train_config.seed,
+                        "epoch": model.epoch,
+                        **_order(model, data, evaluate_model),
+                    }
+                )
         summary = {}
         for split_name in ("train", "heldout"):
             for key in ("mean_recall", "mean_precision", "overall", "token_accuracy", "melody_accuracy"):
                 summary[f"{split_name}_{key}"] = mean_sd([r.get(split_name, {}).get(key) for r in per_run])
         slug = _slug(f"seeds_{group}", slugs)
         results["runs"][group] = {"runs": per_run, "summary": summary, "picture": f"{slug}.png"}
-        figures[f"{slug}.png"] = (plots.plot_seed_curves, {
-            "histories": {f"{Path(f).name} (seed {m.train_config.seed})": m.history for f, m, _ in members},
-            "title": f"{group}: mean D_i over the epochs, one curve per run"})
+        figures[f"{slug}.png"] = (
+            plots.plot_seed_curves,
+            {
+                "histories": {f"{Path(f).name} (seed {m.train_config.seed})": m.history for f, m, _ in members},
+                "title": f"{group}: mean D_i over the epochs, one curve per run",
+            },
+        )
 
     # ---- 6. Table 3
     with bar.step("Table 3"):
         reference = folder_metrics(root)
         marks = {name: within_sigma(col, reference) for name, col in columns.items()}
         results["table3"] = {
-            "reference": _REFERENCE, "sigma_share": SIGMA_SHARE,
-            "columns": {_REFERENCE: _table3_json(reference),
-                        **{name: _table3_json(col) for name, col in columns.items()}},
+            "reference": _REFERENCE,
+            "sigma_share": SIGMA_SHARE,
+            "columns": {
+                _REFERENCE: _table3_json(reference),
+                **{name: _table3_json(col) for name, col in columns.items()},
+            },
             "within": {name: {LABELS[e]: m for e, m in mk.items()} for name, mk in marks.items()},
             "within_count": {name: sum(bool(v) for m in mk.values() for v in m.values()) for name, mk in marks.items()},
             "cells": sum(len(m) for m in reference.values()),
@@ -652,9 +723,16 @@ def _order(model, data, evaluate_model) -> dict:
 
 # ---------------------------------------------------------------------------- markdown
 
+
 def _ctl_row(label: str, c: dict, extra: str = "") -> list:
-    return [label, f"{c['n']}{extra}", _pct(c["accuracy"]), _pct(c["arousal_accuracy"]), _pct(c["valence_accuracy"]),
-            *(_pct(v) for v in c.get("per_emotion", [None] * 4))]
+    return [
+        label,
+        f"{c['n']}{extra}",
+        _pct(c["accuracy"]),
+        _pct(c["arousal_accuracy"]),
+        _pct(c["valence_accuracy"]),
+        *(_pct(v) for v in c.get("per_emotion", [None] * 4)),
+    ]
 
 
 def _markdown(r: dict, figures: dict) -> str:
@@ -671,14 +749,23 @@ def _markdown(r: dict, figures: dict) -> str:
         "",
     ]
     if s["models"]:
-        lines += ["Models: " + "; ".join(f"**{n}** = `{m['path']}` ({m['title']}, epoch {m['epoch']})"
-                                         for n, m in s["models"].items()) + "."]
+        lines += [
+            "Models: "
+            + "; ".join(f"**{n}** = `{m['path']}` ({m['title']}, epoch {m['epoch']})" for n, m in s["models"].items())
+            + "."
+        ]
     if s["sets"]:
-        lines += ["Sets: " + "; ".join(
-            f"**{n}** = `{v['folder']}` ({v['read']} melodies"
-            + (f", {v['silent']} of them silent files read as 64 rests" if v["silent"] else "")
-            + (f", {len(v['skipped'])} unreadable files skipped" if v["skipped"] else "") + ")"
-            for n, v in s["sets"].items()) + "."]
+        lines += [
+            "Sets: "
+            + "; ".join(
+                f"**{n}** = `{v['folder']}` ({v['read']} melodies"
+                + (f", {v['silent']} of them silent files read as 64 rests" if v["silent"] else "")
+                + (f", {len(v['skipped'])} unreadable files skipped" if v["skipped"] else "")
+                + ")"
+                for n, v in s["sets"].items()
+            )
+            + "."
+        ]
     lines += [""]
 
     # 1
@@ -689,18 +776,37 @@ def _markdown(r: dict, figures: dict) -> str:
         f"{len(cv['features'])} symbolic features per melody (note density, pitch range, mean and spread, major/minor "
         "scale rates, intervals, step/leap ratio, contour, rhythm and syncopation; `emovae.features`); "
         f"logistic regression or gradient boosting, picked by cross-validation (on all melodies: **{cls['chosen_on_all']}**"
-        + "".join(f", {k} {_pct(v)}%" for k, v in cls["cv_scores_on_all"].items()) + "). "
+        + "".join(f", {k} {_pct(v)}%" for k, v in cls["cv_scores_on_all"].items())
+        + "). "
         "Trained on real melodies only; the generator never sees it.",
         "",
-        _table(["evaluation", "n", "4 quadrants %", "arousal %", "valence %"], [
-            [f"nested {cv['folds']}-fold cross-validation, grouped by tune (folds chose: "
-             f"{', '.join(sorted(set(cv['chosen'])))})", cv["n"], _pct(cv["accuracy"]), _pct(cv["arousal_accuracy"]),
-             _pct(cv["valence_accuracy"])],
-            [f"authors' held-out split, trained on its {held['train']} training melodies", held["n"],
-             _pct(held["accuracy"]), _pct(held["arousal_accuracy"]), _pct(held["valence_accuracy"])],
-            ["  the same, held-out melodies without an identical tune in training", unseen["n"],
-             _pct(unseen["accuracy"]), _pct(unseen["arousal_accuracy"]), _pct(unseen["valence_accuracy"])],
-        ]),
+        _table(
+            ["evaluation", "n", "4 quadrants %", "arousal %", "valence %"],
+            [
+                [
+                    f"nested {cv['folds']}-fold cross-validation, grouped by tune (folds chose: "
+                    f"{', '.join(sorted(set(cv['chosen'])))})",
+                    cv["n"],
+                    _pct(cv["accuracy"]),
+                    _pct(cv["arousal_accuracy"]),
+                    _pct(cv["valence_accuracy"]),
+                ],
+                [
+                    f"authors' held-out split, trained on its {held['train']} training melodies",
+                    held["n"],
+                    _pct(held["accuracy"]),
+                    _pct(held["arousal_accuracy"]),
+                    _pct(held["valence_accuracy"]),
+                ],
+                [
+                    "  the same, held-out melodies without an identical tune in training",
+                    unseen["n"],
+                    _pct(unseen["accuracy"]),
+                    _pct(unseen["arousal_accuracy"]),
+                    _pct(unseen["valence_accuracy"]),
+                ],
+            ],
+        ),
         f"Caveat: the authors' split is not grouped by tune; {cls['heldout_with_twin_in_train']} of its "
         f"{held['n']} held-out melodies have an identical token sequence in the training split, which the "
         "classifier may simply recognise. The cross-validation keeps identical tunes in one fold.",
@@ -718,9 +824,16 @@ def _markdown(r: dict, figures: dict) -> str:
         extra = f" ({c['skipped']} skipped)" if c.get("skipped") else ""
         rows.append(_ctl_row(f"**{name}**" if c["kind"] == "model" else name, c, extra))
     rows.append(_ctl_row("real held-out melodies (classifier trained on the training split)", held))
-    rows.append(["real melodies, cross-validated (grouped by tune)", cv["n"], _pct(cv["accuracy"]),
-                 _pct(cv["arousal_accuracy"]), _pct(cv["valence_accuracy"]), *(
-                     _pct(cv["confusion"][e][e] / max(1, sum(cv["confusion"][e]))) for e in range(4))])
+    rows.append(
+        [
+            "real melodies, cross-validated (grouped by tune)",
+            cv["n"],
+            _pct(cv["accuracy"]),
+            _pct(cv["arousal_accuracy"]),
+            _pct(cv["valence_accuracy"]),
+            *(_pct(cv["confusion"][e][e] / max(1, sum(cv["confusion"][e]))) for e in range(4)),
+        ]
+    )
     lines += [
         "## 2. Emotion control accuracy",
         "",
@@ -744,11 +857,31 @@ def _markdown(r: dict, figures: dict) -> str:
             f"coordinate >= 0, else -1) and **linearly** (coordinate / {s['grid_limit']:g}, in [-1, 1]). L1 = mean "
             "absolute difference (0 best, 2 worst); r = Pearson correlation with the coordinate (scale-free).",
             "",
-            _table(["model", "valence L1 (sign)", "valence L1 (linear)", "valence r", "arousal L1 (sign)",
-                    "arousal L1 (linear)", "arousal r", "grid control accuracy %"], [
-                [name, _num(v["valence"]["l1_sign"]), _num(v["valence"]["l1_scaled"]), _num(v["valence"]["pearson"]),
-                 _num(v["arousal"]["l1_sign"]), _num(v["arousal"]["l1_scaled"]), _num(v["arousal"]["pearson"]),
-                 _pct(v["control_on_grid"]["accuracy"])] for name, v in r["continuous"].items()]),
+            _table(
+                [
+                    "model",
+                    "valence L1 (sign)",
+                    "valence L1 (linear)",
+                    "valence r",
+                    "arousal L1 (sign)",
+                    "arousal L1 (linear)",
+                    "arousal r",
+                    "grid control accuracy %",
+                ],
+                [
+                    [
+                        name,
+                        _num(v["valence"]["l1_sign"]),
+                        _num(v["valence"]["l1_scaled"]),
+                        _num(v["valence"]["pearson"]),
+                        _num(v["arousal"]["l1_sign"]),
+                        _num(v["arousal"]["l1_scaled"]),
+                        _num(v["arousal"]["pearson"]),
+                        _pct(v["control_on_grid"]["accuracy"]),
+                    ]
+                    for name, v in r["continuous"].items()
+                ],
+            ),
         ]
         for name in r["continuous"]:
             lines += [f"![{name}: predicted valence and arousal over the plane](plane_va_{ctl[name]['slug']}.png)", ""]
@@ -762,10 +895,31 @@ def _markdown(r: dict, figures: dict) -> str:
             f"pitches and (3) no run of more than {next(iter(r['grid'].values()))['max_rest_steps']} silent steps "
             "(the longest in the training set); an invalid one is counted under its first failing test.",
             "",
-            _table(["model", "points", "valid %", "distinct melodies", "distinct valid", "no note", "one pitch",
-                    "long rest"], [
-                [name, g["n"], _pct(g["valid_share"]), g["distinct"], g["distinct_valid"], g["no_note"],
-                 g["one_pitch"], g["long_rest"]] for name, g in r["grid"].items()]),
+            _table(
+                [
+                    "model",
+                    "points",
+                    "valid %",
+                    "distinct melodies",
+                    "distinct valid",
+                    "no note",
+                    "one pitch",
+                    "long rest",
+                ],
+                [
+                    [
+                        name,
+                        g["n"],
+                        _pct(g["valid_share"]),
+                        g["distinct"],
+                        g["distinct_valid"],
+                        g["no_note"],
+                        g["one_pitch"],
+                        g["long_rest"],
+                    ]
+                    for name, g in r["grid"].items()
+                ],
+            ),
             "How features change along each axis: the feature's mean over the other axis at the grid's two ends "
             "(-6 and +6) and the correlation of that profile with the coordinate (mode = C-major rate minus C-minor "
             "rate; mean pitch, range and mode over the melodies with notes).",
@@ -774,11 +928,33 @@ def _markdown(r: dict, figures: dict) -> str:
         rows = []
         for name, g in r["grid"].items():
             for f, p in g["profiles"].items():
-                rows.append([name, f, _num(_first(p["along_valence"])), _num(_first(p["along_valence"][::-1])),
-                             _num(p["pearson_valence"]), _num(_first(p["along_arousal"])),
-                             _num(_first(p["along_arousal"][::-1])), _num(p["pearson_arousal"])])
-        lines += [_table(["model", "feature", "valence -6", "valence +6", "r (valence)", "arousal -6", "arousal +6",
-                          "r (arousal)"], rows)]
+                rows.append(
+                    [
+                        name,
+                        f,
+                        _num(_first(p["along_valence"])),
+                        _num(_first(p["along_valence"][::-1])),
+                        _num(p["pearson_valence"]),
+                        _num(_first(p["along_arousal"])),
+                        _num(_first(p["along_arousal"][::-1])),
+                        _num(p["pearson_arousal"]),
+                    ]
+                )
+        lines += [
+            _table(
+                [
+                    "model",
+                    "feature",
+                    "valence -6",
+                    "valence +6",
+                    "r (valence)",
+                    "arousal -6",
+                    "arousal +6",
+                    "r (arousal)",
+                ],
+                rows,
+            )
+        ]
         for name in r["grid"]:
             lines += [f"![{name}: features along each axis](grid_features_{ctl[name]['slug']}.png)", ""]
 
@@ -797,20 +973,50 @@ def _markdown(r: dict, figures: dict) -> str:
     rows = []
     for name, nv in r["novelty"].items():
         for emo, v in nv["emotions"].items():
-            rows.append([name if emo == "all" else "", emo, v["n"], _num(v["distinct_per_100"], 1),
-                         _pct(v["exact_share"]), _pct(v["near_share"]), _pct(v["distinct_exact_share"]),
-                         f"{v['training_copied']} / {v['training_distinct']}", _pct(v["exact_share_any_real"]),
-                         _num(v["mean_distance"], 1), _pct(v["degenerate_share"])])
-    lines += [_table(["source", "emotion", "n", "distinct per 100", "exact copies %", f"near (<= {s['near_steps']}) %",
-                      "exact among distinct %", "training reproduced", "exact, any real %", "mean distance",
-                      "degenerate %"], _all_first(rows))]
+            rows.append(
+                [
+                    name if emo == "all" else "",
+                    emo,
+                    v["n"],
+                    _num(v["distinct_per_100"], 1),
+                    _pct(v["exact_share"]),
+                    _pct(v["near_share"]),
+                    _pct(v["distinct_exact_share"]),
+                    f"{v['training_copied']} / {v['training_distinct']}",
+                    _pct(v["exact_share_any_real"]),
+                    _num(v["mean_distance"], 1),
+                    _pct(v["degenerate_share"]),
+                ]
+            )
+    lines += [
+        _table(
+            [
+                "source",
+                "emotion",
+                "n",
+                "distinct per 100",
+                "exact copies %",
+                f"near (<= {s['near_steps']}) %",
+                "exact among distinct %",
+                "training reproduced",
+                "exact, any real %",
+                "mean distance",
+                "degenerate %",
+            ],
+            _all_first(rows),
+        )
+    ]
 
     # 5
-    lines += ["## 5. Order on unseen melodies and over seeds", "",
-              "D_i recall = of the melodies labelled i, the share whose latent mean lies in quadrant i (the paper's "
-              "D_i); precision = of the points in quadrant i, the share labelled i (the authors' code). Reconstruction "
-              "= argmax(decode(mu, label)) against the input tokens: token accuracy, and the share of melodies "
-              "reconstructed at every step.", ""]
+    lines += [
+        "## 5. Order on unseen melodies and over seeds",
+        "",
+        "D_i recall = of the melodies labelled i, the share whose latent mean lies in quadrant i (the paper's "
+        "D_i); precision = of the points in quadrant i, the share labelled i (the authors' code). Reconstruction "
+        "= argmax(decode(mu, label)) against the input tokens: token accuracy, and the share of melodies "
+        "reconstructed at every step.",
+        "",
+    ]
     if r["order"]:
         lines += [_order_table({name: o for name, o in r["order"].items()}, "model")]
     if r["runs"]:
@@ -819,15 +1025,32 @@ def _markdown(r: dict, figures: dict) -> str:
             count = len(g["runs"])
             lines += [f"### Runs: {group} ({count} run{'s' * (count != 1)})", "", _order_table(rows_by, "run")]
             sm = g["summary"]
-            lines += [_table(["over the runs", "D mean recall % train", "held-out", "D mean precision % train",
-                              "held-out", "token accuracy % train", "held-out"], [
-                ["mean", *(_run_stat(sm, k, "mean") for k in _RUN_KEYS)],
-                ["sd (n - 1)", *(_run_stat(sm, k, "sd") for k in _RUN_KEYS)],
-            ]), f"![{group}: D_i over the epochs]({g['picture']})", ""]
+            lines += [
+                _table(
+                    [
+                        "over the runs",
+                        "D mean recall % train",
+                        "held-out",
+                        "D mean precision % train",
+                        "held-out",
+                        "token accuracy % train",
+                        "held-out",
+                    ],
+                    [
+                        ["mean", *(_run_stat(sm, k, "mean") for k in _RUN_KEYS)],
+                        ["sd (n - 1)", *(_run_stat(sm, k, "sd") for k in _RUN_KEYS)],
+                    ],
+                ),
+                f"![{group}: D_i over the epochs]({g['picture']})",
+                "",
+            ]
     else:
-        lines += ["No multi-seed runs were given. Make them with `emovae train --seed S --out runs/emoreg_sS` for "
-                  "S = 1..5 (`--preset paper-base` for CVAE-Base), then pass "
-                  "`--runs emoreg=runs/emoreg_s1,runs/emoreg_s2,...` (one `--runs` per recipe).", ""]
+        lines += [
+            "No multi-seed runs were given. Make them with `emovae train --seed S --out runs/emoreg_sS` for "
+            "S = 1..5 (`--preset paper-base` for CVAE-Base), then pass "
+            "`--runs emoreg=runs/emoreg_s1,runs/emoreg_s2,...` (one `--runs` per recipe).",
+            "",
+        ]
 
     # 6
     from .metrics import METRIC_TITLES, METRICS
@@ -862,8 +1085,14 @@ def _markdown(r: dict, figures: dict) -> str:
     return "\n".join(lines)
 
 
-_RUN_KEYS = ("train_mean_recall", "heldout_mean_recall", "train_mean_precision", "heldout_mean_precision",
-             "train_token_accuracy", "heldout_token_accuracy")
+_RUN_KEYS = (
+    "train_mean_recall",
+    "heldout_mean_recall",
+    "train_mean_precision",
+    "heldout_mean_precision",
+    "train_token_accuracy",
+    "heldout_token_accuracy",
+)
 
 
 def _run_stat(summary: dict, key: str, stat: str) -> str:
@@ -903,14 +1132,37 @@ def _order_table(items: dict, what: str) -> str:
             if split_name not in o:
                 continue
             v = o[split_name]
-            rows.append([name if split_name == "train" else "", split_name, v["n"],
-                         *(_num(x, 1) for x in v["recall"]), _num(v["mean_recall"], 1), _num(v["mean_precision"], 1),
-                         _num(v["overall"], 1), _pct(v["token_accuracy"]), _pct(v["melody_accuracy"])])
-    return _table([what, "split", "n", *(f"D {q} %" for q in QUADRANTS), "mean recall %", "mean precision %",
-                   "overall %", "token accuracy %", "melodies exact %"], rows)
+            rows.append(
+                [
+                    name if split_name == "train" else "",
+                    split_name,
+                    v["n"],
+                    *(_num(x, 1) for x in v["recall"]),
+                    _num(v["mean_recall"], 1),
+                    _num(v["mean_precision"], 1),
+                    _num(v["overall"], 1),
+                    _pct(v["token_accuracy"]),
+                    _pct(v["melody_accuracy"]),
+                ]
+            )
+    return _table(
+        [
+            what,
+            "split",
+            "n",
+            *(f"D {q} %" for q in QUADRANTS),
+            "mean recall %",
+            "mean precision %",
+            "overall %",
+            "token accuracy %",
+            "melodies exact %",
+        ],
+        rows,
+    )
 
 
 # ---------------------------------------------------------------------------- writing
+
 
 def _write(out: Path, text: str, results: dict, figures: dict) -> Path:
     """Draw the pictures and write the files into a temporary folder beside ``out``, then move
@@ -926,7 +1178,7 @@ def _write(out: Path, text: str, results: dict, figures: dict) -> Path:
         if not out.exists():
             umask = os.umask(0)
             os.umask(umask)
-            os.chmod(tmp, 0o777 & ~umask)   # mkdtemp makes 0700; give the folder the usual permissions
+            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual permissions
             os.replace(tmp, out)
         else:
             for name in [*figures, "results.json", "report.md"]:

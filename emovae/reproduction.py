@@ -5,6 +5,7 @@ either run if its folder holds a checkpoint), measures Table 2 on the training a
 splits, draws Figs. 5-7, generates 20 melodies per emotion from each model, computes Table 3
 beside the training set and the authors' own generated sets, and writes ``report.md``.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,19 @@ def _fmt_row(acc: QuadrantAccuracy) -> str:
     return " / ".join(f"{v:.1f}" for v in acc.recall) + f"; mean {acc.mean_recall:.1f}%"
 
 
-def reproduce(data_root=None, out_dir="reproduction", *, epochs: int = 700, seed: int = 33,
-              device: str = "auto", precision: str = "fp32", n_per_emotion: int = 20,
-              model_config: CVAEConfig | None = None, progress: bool = True, log=print) -> Path:
+def reproduce(
+    data_root=None,
+    out_dir="reproduction",
+    *,
+    epochs: int = 700,
+    seed: int = 33,
+    device: str = "auto",
+    precision: str = "fp32",
+    n_per_emotion: int = 20,
+    model_config: CVAEConfig | None = None,
+    progress: bool = True,
+    log=print,
+) -> Path:
     """Train both models, evaluate, generate and write ``out_dir/report.md``; returns its path.
 
     ``model_config`` changes the network's sizes (the paper's by default)."""
@@ -63,9 +74,15 @@ def reproduce(data_root=None, out_dir="reproduction", *, epochs: int = 700, seed
         key, title = name.removeprefix("paper-"), p.title
         run = out / f"cvae_{key}"
         log(f"training {title} for {epochs} epochs in {run}")
-        ckpt = train(out_dir=run, config=p.train, data=data, model_config=model_config or p.model,
-                     resume=(run / "checkpoint.pt").exists(), progress=progress,
-                     callbacks=[QuadrantLog(every=50, out_dir=run)])
+        ckpt = train(
+            out_dir=run,
+            config=p.train,
+            data=data,
+            model_config=model_config or p.model,
+            resume=(run / "checkpoint.pt").exists(),
+            progress=progress,
+            callbacks=[QuadrantLog(every=50, out_dir=run)],
+        )
         ev = evaluate_model(ckpt, data=data)
         for split, split_ev in ev.items():
             tables2[split][f"emovae {title}"] = split_ev.accuracy
@@ -74,8 +91,9 @@ def reproduce(data_root=None, out_dir="reproduction", *, epochs: int = 700, seed
         seconds[key] = statistics.median(secs) if secs else float("nan")
         pts, labels, acc = ev["train"].points, ev["train"].labels, ev["train"].accuracy
         fig = "fig5_cvae_base_final.png" if key == "base" else "fig7_cvae_emoreg_final.png"
-        plot_latent(pts, labels, figures / fig, title=f"emovae {title}, epoch {ckpt.epoch}, training split",
-                    accuracy=acc)
+        plot_latent(
+            pts, labels, figures / fig, title=f"emovae {title}, epoch {ckpt.epoch}, training split", accuracy=acc
+        )
         plot_history(ckpt.history, figures / f"history_cvae_{key}.png")
         if key == "emoreg" and (run / "latent" / "epoch_0050.png").exists():
             shutil.copyfile(run / "latent" / "epoch_0050.png", figures / "fig6_cvae_emoreg_epoch50.png")
@@ -90,7 +108,11 @@ def reproduce(data_root=None, out_dir="reproduction", *, epochs: int = 700, seed
         columns[name] = folder_metrics(folder)
     total = time.perf_counter() - started
 
-    dev = str(torch.cuda.get_device_name(0)) if (device != "cpu" and torch.cuda.is_available()) else platform.processor() or platform.machine()
+    dev = (
+        str(torch.cuda.get_device_name(0))
+        if (device != "cpu" and torch.cuda.is_available())
+        else platform.processor() or platform.machine()
+    )
     lines = [
         "# emovae: reproduction of Grekow (2025)",
         "",
@@ -130,8 +152,18 @@ def reproduce(data_root=None, out_dir="reproduction", *, epochs: int = 700, seed
     ]
     report = out / "report.md"
     write_text(report, "\n".join(lines))
-    write_text(out / "results.json", json.dumps(
-        {"quadrant_accuracy": results, "seconds_per_epoch": seconds, "table3": {
-            name: {str(e): {m: list(v) for m, v in col.items()} for e, col in column.items()}
-            for name, column in columns.items()}}, indent=1))
+    write_text(
+        out / "results.json",
+        json.dumps(
+            {
+                "quadrant_accuracy": results,
+                "seconds_per_epoch": seconds,
+                "table3": {
+                    name: {str(e): {m: list(v) for m, v in col.items()} for e, col in column.items()}
+                    for name, column in columns.items()
+                },
+            },
+            indent=1,
+        ),
+    )
     return report

@@ -70,6 +70,7 @@ JSON run in parallel. A request that cannot get a lock within :data:`LOCK_TIMEOU
 gets a 503 instead of hanging. Every response carries ``Server-Timing: app;dur=<ms>``, the
 server's own time for it (``benchmarks/web_latency.py`` reads it).
 """
+
 from __future__ import annotations
 
 import io
@@ -101,16 +102,30 @@ from .emotions import AROUSAL, LABELS, NAMES, PLANE_LIMIT, QUADRANTS, VALENCE, q
 from .errors import EmovaeError
 from .generation import MAX_PATH_POINTS
 
-__all__ = ["BackgroundServer", "create_app", "serve", "warm", "melody_id", "tokens_of_id", "MAX_UPLOAD_BYTES",
-           "MAX_BODY_BYTES", "MAX_WEB_BARS", "MAX_COUNT", "MAX_TEMPERATURE", "MIN_TEMPERATURE", "MAX_JITTER",
-           "MAX_PATH_POINTS", "WEB_SAMPLE_RATE"]
+__all__ = [
+    "BackgroundServer",
+    "create_app",
+    "serve",
+    "warm",
+    "melody_id",
+    "tokens_of_id",
+    "MAX_UPLOAD_BYTES",
+    "MAX_BODY_BYTES",
+    "MAX_WEB_BARS",
+    "MAX_COUNT",
+    "MAX_TEMPERATURE",
+    "MIN_TEMPERATURE",
+    "MAX_JITTER",
+    "MAX_PATH_POINTS",
+    "WEB_SAMPLE_RATE",
+]
 
 WEB_DIR = Path(__file__).with_name("web")
-MAX_UPLOAD_BYTES = 64 * 1024       # a MIDI file (a 4-bar melody is about 200 bytes)
-MAX_BODY_BYTES = 128 * 1024        # any request body (the upload's multipart wrapping included)
-MAX_WEB_BARS = 64                  # bars of a path melody, an upload, the tokens given
+MAX_UPLOAD_BYTES = 64 * 1024  # a MIDI file (a 4-bar melody is about 200 bytes)
+MAX_BODY_BYTES = 128 * 1024  # any request body (the upload's multipart wrapping included)
+MAX_WEB_BARS = 64  # bars of a path melody, an upload, the tokens given
 MAX_TOKENS = MAX_WEB_BARS * 16
-MAX_COUNT = 16                     # melodies per /api/generate
+MAX_COUNT = 16  # melodies per /api/generate
 MAX_TEMPERATURE = 3.0
 MAX_JITTER = 2.0
 MAX_SEED = 2**31 - 1
@@ -118,8 +133,8 @@ WEB_SAMPLE_RATE = 22050
 LOCK_TIMEOUT_S = 60.0
 WAV_CACHE_BYTES = 32 * 1024 * 1024  # recently rendered WAVs (the browser may fetch one twice)
 
-_INFER_LOCK = threading.Lock()     # encode/decode: one at a time, process-wide
-_RENDER_LOCK = threading.Lock()    # music21 + verovio (global state)
+_INFER_LOCK = threading.Lock()  # encode/decode: one at a time, process-wide
+_RENDER_LOCK = threading.Lock()  # music21 + verovio (global state)
 
 _NAME_RE = re.compile(r"[^A-Za-z0-9_.+-]+")
 
@@ -130,24 +145,41 @@ Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="seeds the sampling (
 
 
 def _check_temperature(t: float) -> float:
-    if 0 < t < MIN_TEMPERATURE:    # logits / 1e-309 overflow to inf: the softmax would be NaN
+    if 0 < t < MIN_TEMPERATURE:  # logits / 1e-309 overflow to inf: the softmax would be NaN
         raise ValueError(f"temperature must be 0 (argmax) or from {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g}")
     return t
 
 
-Temperature = Annotated[float, Field(ge=0.0, le=MAX_TEMPERATURE, allow_inf_nan=False,
-                                     description="0 = argmax (the paper); from 0.001 sampling from softmax(logits / T)"),
-                        AfterValidator(_check_temperature)]
+Temperature = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=MAX_TEMPERATURE,
+        allow_inf_nan=False,
+        description="0 = argmax (the paper); from 0.001 sampling from softmax(logits / T)",
+    ),
+    AfterValidator(_check_temperature),
+]
 EmotionName = Literal["happy", "angry", "sad", "relaxed"]
 _MODEL_PATTERN = r"^[A-Za-z0-9_.-]{1,40}$"
 _MODEL_HELP = "a key of /api/info's models; default: the first"
 ModelKey = Annotated[str | None, Field(pattern=_MODEL_PATTERN, description=_MODEL_HELP)]
 ModelQuery = Annotated[str | None, Query(pattern=_MODEL_PATTERN, description=_MODEL_HELP)]
 Token = Annotated[int, Field(ge=0, le=HOLD)]
-Tokens = Annotated[list[Token], Field(min_length=N_STEPS, max_length=MAX_TOKENS,
-                                      description="raw tokens: 0..127 onset, 128 rest, 129 hold; 64 per 4 bars")]
-MelodyId = Annotated[str, PathParam(pattern=r"^[0-9a-f]+$", max_length=2 * MAX_TOKENS,
-                                    description="the melody's tokens as two hex digits a step")]
+Tokens = Annotated[
+    list[Token],
+    Field(
+        min_length=N_STEPS,
+        max_length=MAX_TOKENS,
+        description="raw tokens: 0..127 onset, 128 rest, 129 hold; 64 per 4 bars",
+    ),
+]
+MelodyId = Annotated[
+    str,
+    PathParam(
+        pattern=r"^[0-9a-f]+$", max_length=2 * MAX_TOKENS, description="the melody's tokens as two hex digits a step"
+    ),
+]
 SvgFlag = Annotated[bool, Field(description="include the SVG score")]
 
 
@@ -163,8 +195,15 @@ class AtRequest(_Request):
     emotion: EmotionName | None = Field(None, description="condition; default: the point's quadrant")
     seed: Seed = 0
     temperature: Temperature = 0.0
-    jitter: Annotated[float, Field(ge=0.0, le=MAX_JITTER, allow_inf_nan=False,
-                                   description="std of a seeded offset of the point, kept in its quadrant")] = 0.0
+    jitter: Annotated[
+        float,
+        Field(
+            ge=0.0,
+            le=MAX_JITTER,
+            allow_inf_nan=False,
+            description="std of a seeded offset of the point, kept in its quadrant",
+        ),
+    ] = 0.0
     svg: SvgFlag = True
 
 
@@ -177,8 +216,10 @@ class GenerateRequest(_Request):
 
 
 class PathRequest(_Request):
-    points: Annotated[list[tuple[Coordinate, Coordinate]], Field(min_length=1, max_length=MAX_PATH_POINTS,
-                                                                 description="(valence, arousal) waypoints")]
+    points: Annotated[
+        list[tuple[Coordinate, Coordinate]],
+        Field(min_length=1, max_length=MAX_PATH_POINTS, description="(valence, arousal) waypoints"),
+    ]
     bars: Annotated[int, Field(ge=4, le=MAX_WEB_BARS, multiple_of=4)] = 16
     seed: Seed = 0
     temperature: Temperature = 0.0
@@ -210,6 +251,7 @@ class TransformRequest(_TokensRequest):
 
 
 # ---------------------------------------------------------------------------- helpers
+
 
 def _plain(obj):
     """JSON-ready copy: NumPy scalars and arrays as Python numbers and lists."""
@@ -319,7 +361,7 @@ class _Training:
 
                 try:
                     with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")   # polyphonic files reduced to their top line
+                        warnings.simplefilter("ignore")  # polyphonic files reduced to their top line
                         self.data = load_dataset(self.root)
                 except EmovaeError as exc:
                     self.reason = f"training melodies not readable: {_message(exc)}"
@@ -351,6 +393,7 @@ def _training_root(data_root) -> tuple[Path | None, str | None]:
 
 
 # ---------------------------------------------------------------------------- the app
+
 
 class _BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes gets 413 (by Content-Length at once,
@@ -402,8 +445,10 @@ class _ServerTiming:
         async def timed(message):
             if message["type"] == "http.response.start":
                 ms = (time.perf_counter() - start) * 1000
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"server-timing", f"app;dur={ms:.2f}".encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"server-timing", f"app;dur={ms:.2f}".encode())],
+                }
             await send(message)
 
         return await self.app(scope, receive, timed)
@@ -441,8 +486,13 @@ def create_app(models: dict[str, Model] | None = None, data_root=None) -> FastAP
     training = _Training(*_training_root(data_root))
     wav_cache = _LRU(WAV_CACHE_BYTES)
 
-    app = FastAPI(title="emovae: the emotion plane", version="1", docs_url=None, redoc_url=None,
-                  description="Click the valence-arousal plane and hear the melody there (CVAE-EmoReg / CVAE-Base).")
+    app = FastAPI(
+        title="emovae: the emotion plane",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        description="Click the valence-arousal plane and hear the melody there (CVAE-EmoReg / CVAE-Base).",
+    )
     app.state.models, app.state.training = models, training
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(_ServerTiming)
@@ -470,12 +520,22 @@ def create_app(models: dict[str, Model] | None = None, data_root=None) -> FastAP
         tokens = np.asarray(m.tokens, dtype=np.int64)
         mid = melody_id(tokens)
         name = _safe_name(m.name)
-        out = {"id": mid, "name": name, "model": key, "bars": m.bars, "emotion": m.emotion,
-               "emotions": [NAMES[e] for e in m.emotions], "point": list(m.point) if m.point else None,
-               "points": [[float(v), float(a)] for v, a in m.points], "notes": [list(n) for n in m.notes],
-               "tokens": tokens.tolist(), "midi_url": f"/api/melody/{mid}.mid?name={quote(name)}",
-               "wav_url": f"/api/melody/{mid}.wav", "svg_url": f"/api/melody/{mid}.svg",
-               "svg": _svg(tokens) if svg else None}
+        out = {
+            "id": mid,
+            "name": name,
+            "model": key,
+            "bars": m.bars,
+            "emotion": m.emotion,
+            "emotions": [NAMES[e] for e in m.emotions],
+            "point": list(m.point) if m.point else None,
+            "points": [[float(v), float(a)] for v, a in m.points],
+            "notes": [list(n) for n in m.notes],
+            "tokens": tokens.tolist(),
+            "midi_url": f"/api/melody/{mid}.mid?name={quote(name)}",
+            "wav_url": f"/api/melody/{mid}.wav",
+            "svg_url": f"/api/melody/{mid}.svg",
+            "svg": _svg(tokens) if svg else None,
+        }
         out.update({k: v for k, v in m.info.items() if k not in out})
         out.update(extra)
         return _plain(out)
@@ -493,15 +553,34 @@ def create_app(models: dict[str, Model] | None = None, data_root=None) -> FastAP
         data = training.data
         return {
             "models": [{"key": k, "title": m.title, "default": k == default_key} for k, m in models.items()],
-            "default_model": default_key, "plane_limit": PLANE_LIMIT,
-            "quadrants": [{"quadrant": QUADRANTS[e], "emotion": NAMES[e], "label": LABELS[e],
-                           "valence_sign": VALENCE[e], "arousal_sign": AROUSAL[e]} for e in range(4)],
-            "limits": {"upload_bytes": MAX_UPLOAD_BYTES, "body_bytes": MAX_BODY_BYTES, "bars": MAX_WEB_BARS,
-                       "count": MAX_COUNT, "temperature": MAX_TEMPERATURE, "jitter": MAX_JITTER,
-                       "path_points": MAX_PATH_POINTS, "seed": MAX_SEED},
+            "default_model": default_key,
+            "plane_limit": PLANE_LIMIT,
+            "quadrants": [
+                {
+                    "quadrant": QUADRANTS[e],
+                    "emotion": NAMES[e],
+                    "label": LABELS[e],
+                    "valence_sign": VALENCE[e],
+                    "arousal_sign": AROUSAL[e],
+                }
+                for e in range(4)
+            ],
+            "limits": {
+                "upload_bytes": MAX_UPLOAD_BYTES,
+                "body_bytes": MAX_BODY_BYTES,
+                "bars": MAX_WEB_BARS,
+                "count": MAX_COUNT,
+                "temperature": MAX_TEMPERATURE,
+                "jitter": MAX_JITTER,
+                "path_points": MAX_PATH_POINTS,
+                "seed": MAX_SEED,
+            },
             "audio": {"synth": "numpy", "sample_rate": WEB_SAMPLE_RATE},
-            "training": {"available": training.root is not None and training.reason is None,
-                         "count": None if data is None else len(data.paths), "reason": training.reason},
+            "training": {
+                "available": training.root is not None and training.reason is None,
+                "count": None if data is None else len(data.paths),
+                "reason": training.reason,
+            },
         }
 
     def melody_at(model: Model, v: float, a: float, emotion, seed: int, temperature: float, jitter: float) -> Melody:
@@ -518,16 +597,24 @@ def create_app(models: dict[str, Model] | None = None, data_root=None) -> FastAP
         m = melody_at(model, req.valence, req.arousal, req.emotion, req.seed, req.temperature, req.jitter)
         return as_json(m, key, svg=req.svg, seed=req.seed, clicked=[req.valence, req.arousal])
 
-    @app.get("/api/at.wav", summary="The audio of the melody at a point (the same melody as POST /api/at)",
-             response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
-    def at_wav(valence: Annotated[float, Query(ge=-PLANE_LIMIT, le=PLANE_LIMIT, allow_inf_nan=False)],
-               arousal: Annotated[float, Query(ge=-PLANE_LIMIT, le=PLANE_LIMIT, allow_inf_nan=False)],
-               emotion: Annotated[EmotionName | None, Query()] = None,
-               seed: Annotated[int, Query(ge=0, le=MAX_SEED)] = 0,
-               temperature: Annotated[float, Query(ge=0.0, le=MAX_TEMPERATURE, allow_inf_nan=False),
-                                      AfterValidator(_check_temperature)] = 0.0,
-               jitter: Annotated[float, Query(ge=0.0, le=MAX_JITTER, allow_inf_nan=False)] = 0.0,
-               model: ModelQuery = None, synth: Literal["numpy", "auto"] = "numpy") -> Response:
+    @app.get(
+        "/api/at.wav",
+        summary="The audio of the melody at a point (the same melody as POST /api/at)",
+        response_class=Response,
+        responses={200: {"content": {"audio/wav": {}}}},
+    )
+    def at_wav(
+        valence: Annotated[float, Query(ge=-PLANE_LIMIT, le=PLANE_LIMIT, allow_inf_nan=False)],
+        arousal: Annotated[float, Query(ge=-PLANE_LIMIT, le=PLANE_LIMIT, allow_inf_nan=False)],
+        emotion: Annotated[EmotionName | None, Query()] = None,
+        seed: Annotated[int, Query(ge=0, le=MAX_SEED)] = 0,
+        temperature: Annotated[
+            float, Query(ge=0.0, le=MAX_TEMPERATURE, allow_inf_nan=False), AfterValidator(_check_temperature)
+        ] = 0.0,
+        jitter: Annotated[float, Query(ge=0.0, le=MAX_JITTER, allow_inf_nan=False)] = 0.0,
+        model: ModelQuery = None,
+        synth: Literal["numpy", "auto"] = "numpy",
+    ) -> Response:
         _, m = pick(model)
         return wav_response(melody_at(m, valence, arousal, emotion, seed, temperature, jitter).tokens, synth)
 
@@ -540,20 +627,32 @@ def create_app(models: dict[str, Model] | None = None, data_root=None) -> FastAP
     @app.post("/api/path", summary="A melody whose emotion follows a path across the plane")
     def path(req: PathRequest) -> dict:
         key, model = pick(req.model)
-        m = _locked(_INFER_LOCK, model.path, [tuple(p) for p in req.points], bars=req.bars, seed=req.seed,
-                    temperature=req.temperature)
-        return as_json(m, key, svg=req.svg, seed=req.seed, temperature=req.temperature,
-                       waypoints=[list(p) for p in req.points])
+        m = _locked(
+            _INFER_LOCK,
+            model.path,
+            [tuple(p) for p in req.points],
+            bars=req.bars,
+            seed=req.seed,
+            temperature=req.temperature,
+        )
+        return as_json(
+            m, key, svg=req.svg, seed=req.seed, temperature=req.temperature, waypoints=[list(p) for p in req.points]
+        )
 
     @app.post("/api/upload", summary=f"Place a MIDI file (at most {MAX_UPLOAD_BYTES // 1024} KiB) on the plane")
-    def upload(file: Annotated[UploadFile, File(description=f"a MIDI file, at most {MAX_UPLOAD_BYTES} bytes")],
-               model: Annotated[str | None, Form(pattern=_MODEL_PATTERN, description=_MODEL_HELP)] = None,
-               emotion: Annotated[EmotionName | None, Form()] = None) -> dict:
+    def upload(
+        file: Annotated[UploadFile, File(description=f"a MIDI file, at most {MAX_UPLOAD_BYTES} bytes")],
+        model: Annotated[str | None, Form(pattern=_MODEL_PATTERN, description=_MODEL_HELP)] = None,
+        emotion: Annotated[EmotionName | None, Form()] = None,
+    ) -> dict:
         key, m = pick(model)
         data = file.file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, f"upload over {MAX_UPLOAD_BYTES} bytes ({MAX_UPLOAD_BYTES // 1024} KiB): "
-                                     "a 4-bar melody is a few hundred bytes")
+            raise HTTPException(
+                413,
+                f"upload over {MAX_UPLOAD_BYTES} bytes ({MAX_UPLOAD_BYTES // 1024} KiB): "
+                "a 4-bar melody is a few hundred bytes",
+            )
         name = _safe_name(Path(file.filename or "upload.mid").name, "upload.mid")
         if not data:
             raise HTTPException(400, f"{name}: empty file")
@@ -591,8 +690,15 @@ def create_app(models: dict[str, Model] | None = None, data_root=None) -> FastAP
     @app.post("/api/transform", summary="Move a melody (tokens) into another quadrant")
     def transform(req: TransformRequest) -> dict:
         key, model = pick(req.model)
-        m = _locked(_INFER_LOCK, model.transform, np.asarray(req.tokens, dtype=np.int64), req.to,
-                    emotion=req.emotion, temperature=req.temperature, seed=req.seed)
+        m = _locked(
+            _INFER_LOCK,
+            model.transform,
+            np.asarray(req.tokens, dtype=np.int64),
+            req.to,
+            emotion=req.emotion,
+            temperature=req.temperature,
+            seed=req.seed,
+        )
         return as_json(m, key, svg=req.svg, seed=req.seed, temperature=req.temperature)
 
     def training_or_404(index: int | None = None):
@@ -610,29 +716,47 @@ def create_app(models: dict[str, Model] | None = None, data_root=None) -> FastAP
         if data is None:
             return {"available": False, "reason": training.reason, "model": key, "dots": []}
         points = training.points_for(key, m)
-        dots = [{"index": i, "file": f"{p.parent.name}/{p.name}", "label": LABELS[int(lab)],
-                 "emotion": NAMES[int(lab)], "point": [round(float(v), 4), round(float(a), 4)],
-                 "id": melody_id(tok)}
-                for i, (p, lab, (v, a), tok) in enumerate(zip(data.paths, data.labels, points, data.tokens))]
+        dots = [
+            {
+                "index": i,
+                "file": f"{p.parent.name}/{p.name}",
+                "label": LABELS[int(lab)],
+                "emotion": NAMES[int(lab)],
+                "point": [round(float(v), 4), round(float(a), 4)],
+                "id": melody_id(tok),
+            }
+            for i, (p, lab, (v, a), tok) in enumerate(zip(data.paths, data.labels, points, data.tokens))
+        ]
         return {"available": True, "reason": None, "model": key, "dots": dots}
 
-    @app.get("/api/training/{index}.wav", summary="A training melody's audio (WAV)",
-             response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
-    def training_wav(index: Annotated[int, PathParam(ge=0, le=100_000)],
-                     synth: Literal["numpy", "auto"] = "numpy") -> Response:
+    @app.get(
+        "/api/training/{index}.wav",
+        summary="A training melody's audio (WAV)",
+        response_class=Response,
+        responses={200: {"content": {"audio/wav": {}}}},
+    )
+    def training_wav(
+        index: Annotated[int, PathParam(ge=0, le=100_000)], synth: Literal["numpy", "auto"] = "numpy"
+    ) -> Response:
         data = training_or_404(index)
         return wav_response(data.tokens[index], synth)
 
     @app.get("/api/training/{index}", summary="A training melody, placed with its own label")
-    def training_melody(index: Annotated[int, PathParam(ge=0, le=100_000)],
-                        model: ModelQuery = None,
-                        svg: Annotated[bool, Query()] = True) -> dict:
+    def training_melody(
+        index: Annotated[int, PathParam(ge=0, le=100_000)],
+        model: ModelQuery = None,
+        svg: Annotated[bool, Query()] = True,
+    ) -> dict:
         key, m = pick(model)
         data = training_or_404(index)
         points = training.points_for(key, m)
         path = data.paths[index]
-        mel = Melody(data.tokens[index], (int(data.labels[index]),), ((float(points[index][0]), float(points[index][1])),),
-                     _safe_name(path.stem))
+        mel = Melody(
+            data.tokens[index],
+            (int(data.labels[index]),),
+            ((float(points[index][0]), float(points[index][1])),),
+            _safe_name(path.stem),
+        )
         return as_json(mel, key, svg=svg, file=f"{path.parent.name}/{path.name}", index=index)
 
     def wav_response(tokens, synth: str) -> Response:
@@ -647,24 +771,38 @@ def create_app(models: dict[str, Model] | None = None, data_root=None) -> FastAP
             wav_cache.put(cache_key, data)
         return Response(data, media_type="audio/wav", headers={"Cache-Control": "private, max-age=3600"})
 
-    @app.get("/api/melody/{mid}.wav", summary="A melody's audio (WAV, 16-bit mono)",
-             response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
+    @app.get(
+        "/api/melody/{mid}.wav",
+        summary="A melody's audio (WAV, 16-bit mono)",
+        response_class=Response,
+        responses={200: {"content": {"audio/wav": {}}}},
+    )
     def melody_wav(mid: MelodyId, synth: Literal["numpy", "auto"] = "numpy") -> Response:
         return wav_response(tokens_of_id(mid), synth)
 
-    @app.get("/api/melody/{mid}.mid", summary="A melody's MIDI file",
-             response_class=Response, responses={200: {"content": {"audio/midi": {}}}})
-    def melody_midi(mid: MelodyId,
-                    name: Annotated[str, Query(pattern=r"^[A-Za-z0-9_.+-]{1,100}$")] = "melody") -> Response:
+    @app.get(
+        "/api/melody/{mid}.mid",
+        summary="A melody's MIDI file",
+        response_class=Response,
+        responses={200: {"content": {"audio/midi": {}}}},
+    )
+    def melody_midi(
+        mid: MelodyId, name: Annotated[str, Query(pattern=r"^[A-Za-z0-9_.+-]{1,100}$")] = "melody"
+    ) -> Response:
         from .render import to_midi_bytes
 
         data = to_midi_bytes(tokens_of_id(mid))
         filename = name if name.lower().endswith(".mid") else name + ".mid"
-        return Response(data, media_type="audio/midi",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            data, media_type="audio/midi", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )
 
-    @app.get("/api/melody/{mid}.svg", summary="A melody's score (SVG)",
-             response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+    @app.get(
+        "/api/melody/{mid}.svg",
+        summary="A melody's score (SVG)",
+        response_class=Response,
+        responses={200: {"content": {"image/svg+xml": {}}}},
+    )
     def melody_svg(mid: MelodyId) -> Response:
         return Response(_svg(tokens_of_id(mid)), media_type="image/svg+xml")
 
@@ -781,12 +919,14 @@ def serve(checkpoint=None, *, host: str = "127.0.0.1", port: int = 8000, data_ro
         torch.set_num_threads(1)  # one decode is faster on one thread (6 vs 10 ms), the other core renders
         bound_port = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
-        print(f"emovae: the emotion plane at http://{shown}:{bound_port}/ (models: {', '.join(models)}; "
-              "Ctrl+C stops it)", flush=True)
+        print(
+            f"emovae: the emotion plane at http://{shown}:{bound_port}/ (models: {', '.join(models)}; Ctrl+C stops it)",
+            flush=True,
+        )
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
         try:
             server.run(sockets=[sock])
-        except KeyboardInterrupt:   # uvicorn shuts down on Ctrl+C, then raises the signal again
+        except KeyboardInterrupt:  # uvicorn shuts down on Ctrl+C, then raises the signal again
             pass
     finally:
         sock.close()

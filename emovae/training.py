@@ -19,6 +19,7 @@ finish, saves a checkpoint and raises :class:`~emovae.errors.TrainingInterrupted
 KeyboardInterrupt that says where the run was saved); a second Ctrl-C stops at once, leaving the
 last checkpoint written.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -89,16 +90,23 @@ class KerasRMSprop(torch.optim.Optimizer):
 @dataclass
 class EncodedData:
     """The data set encoded once per run: vocabulary indices, labels and the split."""
+
     vocab: data_mod.Vocabulary
-    indices: np.ndarray            # (N, 64) int64 vocabulary indices
-    labels: np.ndarray             # (N,) int64 0..3
-    names: list = field(default_factory=list)   # "e1/file.mid" per example
+    indices: np.ndarray  # (N, 64) int64 vocabulary indices
+    labels: np.ndarray  # (N,) int64 0..3
+    names: list = field(default_factory=list)  # "e1/file.mid" per example
     train_idx: np.ndarray = None
     heldout_idx: np.ndarray = None
 
 
-def encode_dataset(root, *, vocab: data_mod.Vocabulary | None = None, split_seed: int = 42,
-                   heldout: float = 0.2, vocab_owner: str = "model") -> EncodedData:
+def encode_dataset(
+    root,
+    *,
+    vocab: data_mod.Vocabulary | None = None,
+    split_seed: int = 42,
+    heldout: float = 0.2,
+    vocab_owner: str = "model",
+) -> EncodedData:
     """Read and encode every file once. The vocabulary is built from the whole data set (the
     authors build it before the split) unless one is given (a trained model's: then a pitch it
     lacks is an error that says so)."""
@@ -115,8 +123,7 @@ def encode_dataset(root, *, vocab: data_mod.Vocabulary | None = None, split_seed
 class Trainer:
     """Holds the model, the optimizer, the encoded data on the device and the RNGs."""
 
-    def __init__(self, data: EncodedData, model_config: CVAEConfig | None = None,
-                 config: TrainConfig | None = None):
+    def __init__(self, data: EncodedData, model_config: CVAEConfig | None = None, config: TrainConfig | None = None):
         self.config = config = config or TrainConfig()
         self.data = data
         self.device = resolve_device(config.device)
@@ -148,10 +155,18 @@ class Trainer:
         sums: dict[str, torch.Tensor] = {}
         n_batches = 0
         for start in range(0, n, cfg.batch_size):
-            rows = order[start:start + cfg.batch_size]
+            rows = order[start : start + cfg.batch_size]
             logits, mu, logvar = model(x[rows], e[rows], generator=self.noise_rng)
-            terms = cvae_loss(logits, y[rows], mu, logvar, e[rows], weight_arousal=cfg.weight_arousal,
-                              weight_valence=cfg.weight_valence, reduction=cfg.reduction)
+            terms = cvae_loss(
+                logits,
+                y[rows],
+                mu,
+                logvar,
+                e[rows],
+                weight_arousal=cfg.weight_arousal,
+                weight_valence=cfg.weight_valence,
+                reduction=cfg.reduction,
+            )
             self.optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             self.optimizer.step()
@@ -184,22 +199,42 @@ class Trainer:
     # -- checkpoints -----------------------------------------------------------------------
     def training_state(self, full: bool = True) -> TrainingState:
         """The split, and with ``full`` the optimizer and RNG states."""
-        split = TrainingState(names=list(self.data.names), train_idx=self.data.train_idx.tolist(),
-                              heldout_idx=self.data.heldout_idx.tolist())
+        split = TrainingState(
+            names=list(self.data.names),
+            train_idx=self.data.train_idx.tolist(),
+            heldout_idx=self.data.heldout_idx.tolist(),
+        )
         if not full:
             return split
-        return dataclasses.replace(split, optimizer=self.optimizer.state_dict(),
-                                   shuffle_rng=self.shuffle_rng.get_state(),
-                                   noise_rng=self.noise_rng.get_state(), noise_device=self.device.type)
+        return dataclasses.replace(
+            split,
+            optimizer=self.optimizer.state_dict(),
+            shuffle_rng=self.shuffle_rng.get_state(),
+            noise_rng=self.noise_rng.get_state(),
+            noise_device=self.device.type,
+        )
 
     def trained_model(self, full: bool = False) -> TrainedModel:
         """The model as it stands, with its settings and history."""
-        return TrainedModel(self.model, self.data.vocab, self.config, epoch=self.epoch, history=self.history,
-                            state=self.training_state(full))
+        return TrainedModel(
+            self.model,
+            self.data.vocab,
+            self.config,
+            epoch=self.epoch,
+            history=self.history,
+            state=self.training_state(full),
+        )
 
     def save(self, path) -> Path:
-        return save_checkpoint(path, net=self.model, vocab=self.data.vocab, train_config=self.config,
-                               epoch=self.epoch, history=self.history, state=self.training_state())
+        return save_checkpoint(
+            path,
+            net=self.model,
+            vocab=self.data.vocab,
+            train_config=self.config,
+            epoch=self.epoch,
+            history=self.history,
+            state=self.training_state(),
+        )
 
     def restore(self, ckpt: TrainedModel) -> None:
         st = ckpt.state
@@ -239,8 +274,10 @@ class _CtrlC:
         self._previous = None
 
     def __enter__(self) -> _CtrlC:
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -260,14 +297,26 @@ def _warn_missing_emotions(data: EncodedData, where: str) -> None:
     missing = [f"{LABELS[e]} {NAMES[e]}" for e in range(4) if counts[e] == 0]
     if missing:
         have = ", ".join(f"{LABELS[e]} {NAMES[e]}" for e in range(4) if counts[e])
-        warnings.warn(f"{where}: no melodies of {', '.join(missing)} (folder absent or empty); the model is "
-                      f"trained on {have} only and will not learn the emotion{'s' if len(missing) > 1 else ''} "
-                      "it never saw", EmovaeWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}: no melodies of {', '.join(missing)} (folder absent or empty); the model is "
+            f"trained on {have} only and will not learn the emotion{'s' if len(missing) > 1 else ''} "
+            "it never saw",
+            EmovaeWarning,
+            stacklevel=3,
+        )
 
 
-def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = None,
-          config: TrainConfig | None = None, data: EncodedData | None = None, resume: bool = False,
-          callbacks: list[Callback] = (), progress: bool = True) -> TrainedModel:
+def train(
+    data_root=None,
+    out_dir=None,
+    *,
+    model_config: CVAEConfig | None = None,
+    config: TrainConfig | None = None,
+    data: EncodedData | None = None,
+    resume: bool = False,
+    callbacks: list[Callback] = (),
+    progress: bool = True,
+) -> TrainedModel:
     """Train a model and return it.
 
     ``out_dir`` receives ``checkpoint.pt`` (the latest training state) and ``history.json``.
@@ -278,12 +327,14 @@ def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = Non
     out = check_output(out_dir, "folder", what="run folder") if out_dir is not None else None
     ckpt_path = out / "checkpoint.pt" if out else None
     previous = None
-    for leftover in stale_temporaries(out) if out else []:   # a write that SIGKILL cut short
+    for leftover in stale_temporaries(out) if out else []:  # a write that SIGKILL cut short
         with contextlib.suppress(OSError):
             leftover.unlink()
     if out and ckpt_path.exists():
         if not resume:
-            raise EmovaeError(f"{out}: holds a training run already; pass --resume to continue it or choose another --out")
+            raise EmovaeError(
+                f"{out}: holds a training run already; pass --resume to continue it or choose another --out"
+            )
         previous = load_model(ckpt_path)
         overrides = {"epochs": config.epochs} if config else {}
         if config and config.device != previous.train_config.device:
@@ -306,8 +357,15 @@ def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = Non
         trainer.restore(previous)
 
     start = trainer.epoch
-    bar = tqdm(range(start, config.epochs), initial=start, total=config.epochs, desc="train",
-               unit="epoch", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        range(start, config.epochs),
+        initial=start,
+        total=config.epochs,
+        desc="train",
+        unit="epoch",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     with _CtrlC() as ctrl_c:
         for _ in bar:
             t0 = time.perf_counter()
@@ -318,8 +376,11 @@ def train(data_root=None, out_dir=None, *, model_config: CVAEConfig | None = Non
             for callback in callbacks:
                 callback.on_epoch_end(trainer, row)
             trainer.history.append(row)
-            bar.set_postfix(loss=f"{row['loss']:.1f}", recon=f"{row['recon']:.2f}",
-                            **({"D": f"{row['d_train']['mean_recall']:.0f}%"} if "d_train" in row else {}))
+            bar.set_postfix(
+                loss=f"{row['loss']:.1f}",
+                recon=f"{row['recon']:.2f}",
+                **({"D": f"{row['d_train']['mean_recall']:.0f}%"} if "d_train" in row else {}),
+            )
             epoch = trainer.epoch
             stop = ctrl_c.requested and epoch < config.epochs
             if out and (stop or epoch % config.checkpoint_every == 0 or epoch == config.epochs):

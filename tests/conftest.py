@@ -1,4 +1,5 @@
 """Shared fixtures: the real data set (read in place from $EMOVAE_DATA) and tiny configurations."""
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ def encoded(data_root):
     from emovae.training import encode_dataset
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmovaeWarning)   # e1/bwv846 is polyphonic; tested in test_data
+        warnings.simplefilter("ignore", EmovaeWarning)  # e1/bwv846 is polyphonic; tested in test_data
         return encode_dataset(data_root)
 
 
@@ -38,13 +39,14 @@ def subset(data, per_emotion: int, heldout_per_emotion: int = 2):
     for e in range(4):
         idx = np.flatnonzero(data.labels == e)[:per_emotion]
         rows += idx.tolist()
-        held += idx[per_emotion - heldout_per_emotion:].tolist()
+        held += idx[per_emotion - heldout_per_emotion :].tolist()
     rows = np.asarray(rows)
     pos = {r: i for i, r in enumerate(rows)}
     heldout_idx = np.asarray(sorted(pos[r] for r in held))
     train_idx = np.asarray([i for i in range(len(rows)) if i not in set(heldout_idx.tolist())])
-    return EncodedData(data.vocab, data.indices[rows], data.labels[rows], [data.names[r] for r in rows],
-                       train_idx, heldout_idx)
+    return EncodedData(
+        data.vocab, data.indices[rows], data.labels[rows], [data.names[r] for r in rows], train_idx, heldout_idx
+    )
 
 
 @pytest.fixture(scope="session")
@@ -56,4 +58,4 @@ def tiny_data(encoded):
 def tiny_model():
     from emovae.model import CVAEConfig
 
-    return CVAEConfig(hidden=32, dense=16)   # a few seconds per run on 2 cores
+    return CVAEConfig(hidden=32, dense=16)  # a few seconds per run on 2 cores

@@ -1,4 +1,5 @@
 """The melody API (emovae.load, Model, Melody) and the generation rules under it."""
+
 import numpy as np
 import pytest
 
@@ -44,7 +45,7 @@ def test_at_a_point_takes_its_quadrants_emotion(model):
     for bad in ((9, 0), (float("nan"), 0), ("a", 1)):
         with pytest.raises(EmovaeError, match="off the plane"):
             model.at(*bad)
-    assert model.at(np.float32(1), np.float64(1)).emotion == "happy"     # numpy scalars are numbers
+    assert model.at(np.float32(1), np.float64(1)).emotion == "happy"  # numpy scalars are numbers
 
 
 def test_encode_places_each_four_bar_segment(model, tmp_path):
@@ -55,8 +56,10 @@ def test_encode_places_each_four_bar_segment(model, tmp_path):
     pl = placed.info["placements"][0]
     assert set(pl["points_by_label"]) == {"e1", "e2", "e3", "e4"}
     # the chosen label is the one whose point lies deepest inside its own quadrant
-    depth = {lab: min(s_v * p[0], s_a * p[1]) for (lab, p), (s_v, s_a) in
-             zip(pl["points_by_label"].items(), ((1, 1), (-1, 1), (-1, -1), (1, -1)))}
+    depth = {
+        lab: min(s_v * p[0], s_a * p[1])
+        for (lab, p), (s_v, s_a) in zip(pl["points_by_label"].items(), ((1, 1), (-1, 1), (-1, -1), (1, -1)))
+    }
     assert pl["label"] == max(depth, key=depth.get)
     given = model.encode(tmp_path / "two.mid", emotion="sad")
     assert given.info["placements"][0]["label_given"] and given.info["placements"][0]["label"] == "e3"
@@ -71,13 +74,13 @@ def test_short_melody_is_padded_with_a_warning(model, tmp_path):
 
 def test_octave_folding_and_its_limits(model):
     vocab = model.trained.vocab
-    high = steps((84, 8), (86, 8))                  # C6, D6: one octave above the vocabulary
+    high = steps((84, 8), (86, 8))  # C6, D6: one octave above the vocabulary
     fitted, shift = fit_vocabulary(high, vocab)
     assert shift == -12 and fitted[0] == 72
     moved = model.transform(high, "sad")
-    assert moved.emotion == "sad" and all(p >= 60 for _, _, p in moved.notes)   # shifted back up
+    assert moved.emotion == "sad" and all(p >= 60 for _, _, p in moved.notes)  # shifted back up
     with pytest.raises(EmovaeError, match="cannot be brought into the model's vocabulary"):
-        fit_vocabulary(steps((20, 4), (100, 4)), vocab)                          # 80 semitones apart
+        fit_vocabulary(steps((20, 4), (100, 4)), vocab)  # 80 semitones apart
 
 
 def test_transform_mirrors_into_the_target_quadrant():

@@ -17,6 +17,7 @@ the table of inputs x commands (and writes it to $EMOVAE_CORPUS_TABLE when set).
 checkpoint, trained once for the module, serves every command that needs a model; torch runs on
 one thread meanwhile (small models on a busy 2-core machine are faster so).
 """
+
 from __future__ import annotations
 
 import os
@@ -41,6 +42,7 @@ COMMANDS = ("generate", "encode", "transform", "interpolate", "evaluate", "metri
 
 # ------------------------------------------------------------------ the corpus
 
+
 def _midi(path: Path, notes, *, signature=(4, 4), channel=0, tempos=(), tpb=480, extra_tracks=()):
     """A MIDI file of (onset step, steps, pitch) notes (16 steps a bar), with meta events."""
     mf = mido.MidiFile(ticks_per_beat=tpb)
@@ -50,8 +52,9 @@ def _midi(path: Path, notes, *, signature=(4, 4), channel=0, tempos=(), tpb=480,
     for track_notes in (notes, *extra_tracks):
         events = list(meta) if track_notes is notes else []
         for onset, steps, pitch in track_notes:
-            events.append(((onset + steps) * per_step, mido.Message("note_off", note=pitch, velocity=0,
-                                                                      channel=channel)))
+            events.append(
+                ((onset + steps) * per_step, mido.Message("note_off", note=pitch, velocity=0, channel=channel))
+            )
             events.append((onset * per_step, mido.Message("note_on", note=pitch, velocity=64, channel=channel)))
         events.sort(key=lambda e: (e[0], e[1].type != "note_off"))
         track, now = mido.MidiTrack(), 0
@@ -65,16 +68,16 @@ def _midi(path: Path, notes, *, signature=(4, 4), channel=0, tempos=(), tpb=480,
 @dataclass
 class Corpus:
     root: Path
-    good: Path                       # data folder: 5 real files per emotion
-    tiny: Path                       # a 1-epoch tiny checkpoint trained on it
-    melody: Path                     # one good 4-bar melody
-    files: dict = field(default_factory=dict)        # MIDI inputs: name -> path
-    data_with: dict = field(default_factory=dict)    # name -> a data folder = good + that file in e1
-    folders: dict = field(default_factory=dict)      # folder inputs
+    good: Path  # data folder: 5 real files per emotion
+    tiny: Path  # a 1-epoch tiny checkpoint trained on it
+    melody: Path  # one good 4-bar melody
+    files: dict = field(default_factory=dict)  # MIDI inputs: name -> path
+    data_with: dict = field(default_factory=dict)  # name -> a data folder = good + that file in e1
+    folders: dict = field(default_factory=dict)  # folder inputs
     checkpoints: dict = field(default_factory=dict)  # checkpoint inputs
-    runs: dict = field(default_factory=dict)         # a run folder holding that checkpoint as checkpoint.pt
+    runs: dict = field(default_factory=dict)  # a run folder holding that checkpoint as checkpoint.pt
     unwritable: Path = None
-    taken: Path = None               # an existing file
+    taken: Path = None  # an existing file
 
     def snapshot(self) -> set:
         return {str(p.relative_to(self.root)) for p in self.root.rglob("*")}
@@ -106,12 +109,32 @@ def corpus(data_root, tmp_path_factory) -> Corpus:
         for f in sorted((data_root / label).glob("*.mid"))[1:6]:
             shutil.copy(f, good / label / f.name)
     tiny = root / "tiny_run"
-    assert main(["train", "--data", str(good), "--out", str(tiny), "--epochs", "1", "--hidden", "16", "--dense", "8",
-                 "--no-validate", "--device", "cpu", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(good),
+                "--out",
+                str(tiny),
+                "--epochs",
+                "1",
+                "--hidden",
+                "16",
+                "--dense",
+                "8",
+                "--no-validate",
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     melody = sorted((good / "e1").glob("*.mid"))[0]
     c = Corpus(root, good, tiny / "checkpoint.pt", melody)
 
-    notes = notes_of(read_melody(melody))          # the good melody's notes: pitches the tiny model knows
+    notes = notes_of(read_melody(melody))  # the good melody's notes: pitches the tiny model knows
     m = root / "midi"
     m.mkdir()
     _midi(m / "whole.mid", notes)
@@ -120,8 +143,11 @@ def corpus(data_root, tmp_path_factory) -> Corpus:
     (m / "zero-byte.mid").write_bytes(b"")
     (m / "text.mid").write_text("C D E F G A B: a melody, described in words\n")
     _midi(m / "drums-only.mid", [(4 * k, 2, 36 + k % 3) for k in range(16)], channel=9)
-    _midi(m / "chords.mid", notes, extra_tracks=[[(o, d, p - 5) for o, d, p in notes],
-                                                 [(o, d, p - 9) for o, d, p in notes]])
+    _midi(
+        m / "chords.mid",
+        notes,
+        extra_tracks=[[(o, d, p - 5) for o, d, p in notes], [(o, d, p - 9) for o, d, p in notes]],
+    )
     _midi(m / "waltz-3-4.mid", notes, signature=(3, 4))
     _midi(m / "jig-6-8.mid", notes, signature=(6, 8))
     _midi(m / "2-bars.mid", [(o, min(d, 32 - o), p) for o, d, p in notes if o < 32])
@@ -167,15 +193,16 @@ def corpus(data_root, tmp_path_factory) -> Corpus:
 
 # ------------------------------------------------------------------ the cases
 
+
 @dataclass
 class Case:
     input: str
     command: str
-    argv: object                     # (corpus, out) -> argv
-    error: tuple = ()                # fragments of the one error line (besides the input's name)
-    ok: bool = False                 # exit 0 expected (else exit 2)
-    warning: str | None = None       # with ok: a fragment of the expected warning, naming the input
-    names: object = None             # (corpus) -> the text the line must contain (default: the input's name)
+    argv: object  # (corpus, out) -> argv
+    error: tuple = ()  # fragments of the one error line (besides the input's name)
+    ok: bool = False  # exit 0 expected (else exit 2)
+    warning: str | None = None  # with ok: a fragment of the expected warning, naming the input
+    names: object = None  # (corpus) -> the text the line must contain (default: the input's name)
 
     @property
     def id(self) -> str:
@@ -183,15 +210,39 @@ class Case:
 
 
 def _tiny_train(data, out):
-    return ["train", "--data", data, "--out", out, "--epochs", "1", "--hidden", "8", "--dense", "4", "--no-validate",
-            "--quiet", "--device", "cpu"]
+    return [
+        "train",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--dense",
+        "4",
+        "--no-validate",
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
 
 
-MIDI_ERRORS = {"truncated": "not a readable MIDI file", "zero-byte": "empty file", "text": "not a readable MIDI file",
-               "drums-only": "no notes (drum-channel notes are ignored)", "waltz-3-4": "time signature 3/4",
-               "jig-6-8": "time signature 6/8"}
-MIDI_READ = {"chords": "polyphonic", "2-bars": "shorter than 4 bars", "30-bars": "longer than 4 bars",
-             "tempo-changes": None}
+MIDI_ERRORS = {
+    "truncated": "not a readable MIDI file",
+    "zero-byte": "empty file",
+    "text": "not a readable MIDI file",
+    "drums-only": "no notes (drum-channel notes are ignored)",
+    "waltz-3-4": "time signature 3/4",
+    "jig-6-8": "time signature 6/8",
+}
+MIDI_READ = {
+    "chords": "polyphonic",
+    "2-bars": "shorter than 4 bars",
+    "30-bars": "longer than 4 bars",
+    "tempo-changes": None,
+}
 
 
 def midi_cases():
@@ -199,8 +250,17 @@ def midi_cases():
         per_file = {
             "encode": lambda c, o, n=name: ["encode", c.files[n], "--model", c.tiny],
             "transform": lambda c, o, n=name: ["transform", c.files[n], "--to", "sad", "--out", o, "--model", c.tiny],
-            "interpolate": lambda c, o, n=name: ["interpolate", c.files[n], "2,-2", "--steps", "3", "--out", o,
-                                                 "--model", c.tiny],
+            "interpolate": lambda c, o, n=name: [
+                "interpolate",
+                c.files[n],
+                "2,-2",
+                "--steps",
+                "3",
+                "--out",
+                o,
+                "--model",
+                c.tiny,
+            ],
             "evaluate": lambda c, o, n=name: ["evaluate", c.tiny, "--data", c.data_with[n]],
             "metrics": lambda c, o, n=name: ["metrics", c.data_with[n], "--no-paper"],
             "train": lambda c, o, n=name: _tiny_train(c.data_with[n], o),
@@ -214,9 +274,9 @@ def midi_cases():
                 elif command == "evaluate":
                     yield Case(name, command, argv, error=("lacks pitch(es) 20, 110",), names=lambda c: str(c.tiny))
                 else:
-                    yield Case(name, command, argv, ok=True)        # metrics measures it; train learns its pitches
+                    yield Case(name, command, argv, ok=True)  # metrics measures it; train learns its pitches
             elif name == "30-bars" and command in ("encode", "transform"):
-                yield Case(name, command, argv, ok=True)            # read as consecutive 4-bar segments
+                yield Case(name, command, argv, ok=True)  # read as consecutive 4-bar segments
             elif name == "30-bars" and command == "interpolate":
                 yield Case(name, command, argv, ok=True, warning="8 four-bar segments; the point of the first")
             else:
@@ -227,25 +287,54 @@ def folder_cases():
     for name in ("no-e1..e4-folder", "empty-folder"):
         what = "no .mid files in e1..e4 folders"
         if name == "empty-folder":
-            yield Case(name, "encode", lambda c, o, n=name: ["encode", c.folders[n], "--model", c.tiny],
-                       error=("no .mid files in this folder",), names=lambda c, n=name: str(c.folders[n]))
-        else:   # encode reads a folder of melodies and its subfolders: no e1..e4 needed
+            yield Case(
+                name,
+                "encode",
+                lambda c, o, n=name: ["encode", c.folders[n], "--model", c.tiny],
+                error=("no .mid files in this folder",),
+                names=lambda c, n=name: str(c.folders[n]),
+            )
+        else:  # encode reads a folder of melodies and its subfolders: no e1..e4 needed
             yield Case(name, "encode", lambda c, o, n=name: ["encode", c.folders[n], "--model", c.tiny], ok=True)
         named = lambda c, n=name: str(c.folders[n])  # noqa: E731
-        yield Case(name, "evaluate", lambda c, o, n=name: ["evaluate", c.tiny, "--data", c.folders[n]], error=(what,),
-                   names=named)
-        yield Case(name, "metrics", lambda c, o, n=name: ["metrics", c.folders[n]], error=("no e1..e4 folder",),
-                   names=named)
+        yield Case(
+            name,
+            "evaluate",
+            lambda c, o, n=name: ["evaluate", c.tiny, "--data", c.folders[n]],
+            error=(what,),
+            names=named,
+        )
+        yield Case(
+            name, "metrics", lambda c, o, n=name: ["metrics", c.folders[n]], error=("no e1..e4 folder",), names=named
+        )
         yield Case(name, "train", lambda c, o, n=name: _tiny_train(c.folders[n], o), error=(what,), names=named)
-        yield Case(name, "report", lambda c, o, n=name: ["report", "--out", o, "--data", c.good, "--model",
-                                                         f"tiny={c.tiny}", "--set", f"set={c.folders[n]}", "--quiet"],
-                   error=("e1..e4",) if name == "no-e1..e4-folder" else ("empty folder",), names=named)
+        yield Case(
+            name,
+            "report",
+            lambda c, o, n=name: [
+                "report",
+                "--out",
+                o,
+                "--data",
+                c.good,
+                "--model",
+                f"tiny={c.tiny}",
+                "--set",
+                f"set={c.folders[n]}",
+                "--quiet",
+            ],
+            error=("e1..e4",) if name == "no-e1..e4-folder" else ("empty folder",),
+            names=named,
+        )
 
 
-CHECKPOINT_ERRORS = {"truncated": "truncated or damaged", "random": "not a PyTorch checkpoint",
-                     "foreign": "without the 'emovae-checkpoint-1' marker",
-                     "pickled-module": "pickled Python objects (torch.nn.modules.rnn.GRU) that need code to load",
-                     "zip-archive": "a zip archive of other files"}
+CHECKPOINT_ERRORS = {
+    "truncated": "truncated or damaged",
+    "random": "not a PyTorch checkpoint",
+    "foreign": "without the 'emovae-checkpoint-1' marker",
+    "pickled-module": "pickled Python objects (torch.nn.modules.rnn.GRU) that need code to load",
+    "zip-archive": "a zip archive of other files",
+}
 
 
 def checkpoint_cases():
@@ -253,46 +342,105 @@ def checkpoint_cases():
         per = {
             "generate": lambda c, o, n=name: ["generate", c.checkpoints[n], "--out", o, "-n", "1"],
             "encode": lambda c, o, n=name: ["encode", c.melody, "--model", c.checkpoints[n]],
-            "transform": lambda c, o, n=name: ["transform", c.melody, "--to", "sad", "--out", o, "--model",
-                                               c.checkpoints[n]],
+            "transform": lambda c, o, n=name: [
+                "transform",
+                c.melody,
+                "--to",
+                "sad",
+                "--out",
+                o,
+                "--model",
+                c.checkpoints[n],
+            ],
             "interpolate": lambda c, o, n=name: ["interpolate", "1,1", "2,-2", "--out", o, "--model", c.checkpoints[n]],
             "evaluate": lambda c, o, n=name: ["evaluate", c.checkpoints[n], "--data", c.good],
             "train": lambda c, o, n=name: ["train", "--data", c.good, "--out", c.runs[n], "--resume", "--quiet"],
-            "report": lambda c, o, n=name: ["report", "--out", o, "--data", c.good, "--model", f"x={c.checkpoints[n]}",
-                                            "--quiet"],
+            "report": lambda c, o, n=name: [
+                "report",
+                "--out",
+                o,
+                "--data",
+                c.good,
+                "--model",
+                f"x={c.checkpoints[n]}",
+                "--quiet",
+            ],
         }
         for command, argv in per.items():
-            names = (lambda c, n=name: str(c.runs[n] / "checkpoint.pt")) if command == "train" else \
-                (lambda c, n=name: c.checkpoints[n].name)
+            names = (
+                (lambda c, n=name: str(c.runs[n] / "checkpoint.pt"))
+                if command == "train"
+                else (lambda c, n=name: c.checkpoints[n].name)
+            )
             yield Case(f"{name}.pt", command, argv, error=(fragment,), names=names)
 
 
 def value_cases():
     joyful = ("unknown emotion 'joyful'",)
-    yield Case("emotion 'joyful'", "generate", lambda c, o: ["generate", c.tiny, "--out", o, "--emotion", "joyful"],
-               error=joyful, names=lambda c: "joyful")
-    yield Case("emotion 'joyful'", "encode", lambda c, o: ["encode", c.melody, "--model", c.tiny, "--emotion",
-                                                           "joyful"], error=joyful, names=lambda c: "joyful")
-    yield Case("emotion 'joyful'", "transform", lambda c, o: ["transform", c.melody, "--to", "joyful", "--out", o,
-                                                              "--model", c.tiny], error=joyful, names=lambda c: "joyful")
+    yield Case(
+        "emotion 'joyful'",
+        "generate",
+        lambda c, o: ["generate", c.tiny, "--out", o, "--emotion", "joyful"],
+        error=joyful,
+        names=lambda c: "joyful",
+    )
+    yield Case(
+        "emotion 'joyful'",
+        "encode",
+        lambda c, o: ["encode", c.melody, "--model", c.tiny, "--emotion", "joyful"],
+        error=joyful,
+        names=lambda c: "joyful",
+    )
+    yield Case(
+        "emotion 'joyful'",
+        "transform",
+        lambda c, o: ["transform", c.melody, "--to", "joyful", "--out", o, "--model", c.tiny],
+        error=joyful,
+        names=lambda c: "joyful",
+    )
     for text in ("nan,0", "1e9,0"):
         label = f"point {text}"
-        yield Case(label, "generate", lambda c, o, t=text: ["generate", c.tiny, "--out", o, f"--at={t}"],
-                   error=("off the plane",), names=lambda c, t=text: "nan" if "nan" in t else "1000000000")
-        yield Case(label, "interpolate", lambda c, o, t=text: ["interpolate", t, "2,2", "--out", o, "--model", c.tiny],
-                   error=("off the plane",), names=lambda c, t=text: "nan" if "nan" in t else "1000000000")
+        yield Case(
+            label,
+            "generate",
+            lambda c, o, t=text: ["generate", c.tiny, "--out", o, f"--at={t}"],
+            error=("off the plane",),
+            names=lambda c, t=text: "nan" if "nan" in t else "1000000000",
+        )
+        yield Case(
+            label,
+            "interpolate",
+            lambda c, o, t=text: ["interpolate", t, "2,2", "--out", o, "--model", c.tiny],
+            error=("off the plane",),
+            names=lambda c, t=text: "nan" if "nan" in t else "1000000000",
+        )
     for text in ("-3", "100000000"):
         label = f"count {text}"
         named = lambda c, t=text: t  # noqa: E731
-        yield Case(label, "generate", lambda c, o, t=text: ["generate", c.tiny, "--out", o, f"--count={t}"],
-                   error=("whole number",), names=named)
-        yield Case(label, "interpolate", lambda c, o, t=text: ["interpolate", "1,1", "2,2", f"--steps={t}", "--out", o,
-                                                               "--model", c.tiny], names=named)
+        yield Case(
+            label,
+            "generate",
+            lambda c, o, t=text: ["generate", c.tiny, "--out", o, f"--count={t}"],
+            error=("whole number",),
+            names=named,
+        )
+        yield Case(
+            label,
+            "interpolate",
+            lambda c, o, t=text: ["interpolate", "1,1", "2,2", f"--steps={t}", "--out", o, "--model", c.tiny],
+            names=named,
+        )
         flag = "--epochs" if text.startswith("-") else "--hidden"
-        yield Case(label, "train", lambda c, o, t=text, f=flag: _tiny_train(c.good, o) + [f"{f}={t}"],
-                   error=("whole number",), names=named)
-        yield Case(label, "report", lambda c, o, t=text: ["report", "--out", o, "--data", c.good, f"--count={t}"],
-                   names=named)
+        yield Case(
+            label,
+            "train",
+            lambda c, o, t=text, f=flag: _tiny_train(c.good, o) + [f"{f}={t}"],
+            error=("whole number",),
+            names=named,
+        )
+        yield Case(
+            label, "report", lambda c, o, t=text: ["report", "--out", o, "--data", c.good, f"--count={t}"], names=named
+        )
 
 
 def output_cases():
@@ -303,27 +451,57 @@ def output_cases():
             return c.unwritable if lab.startswith("unwritable") else c.taken
 
         named = lambda c, w=where: str(w(c))  # noqa: E731
-        yield Case(label, "generate", lambda c, o, w=where: ["generate", c.tiny, "--out", w(c), "-n", "1"],
-                   error=(fragment,), names=named)
-        yield Case(label, "transform", lambda c, o, w=where: ["transform", c.melody, "--to", "sad", "--out", w(c),
-                                                              "--model", c.tiny], error=(fragment,), names=named)
-        yield Case(label, "interpolate", lambda c, o, w=where: ["interpolate", "1,1", "2,2", "--out", w(c), "--model",
-                                                                c.tiny], error=(fragment,), names=named)
-        yield Case(label, "evaluate", lambda c, o, w=where: ["evaluate", c.tiny, "--data", c.good, "--out", w(c)],
-                   error=(fragment,), names=named)
+        yield Case(
+            label,
+            "generate",
+            lambda c, o, w=where: ["generate", c.tiny, "--out", w(c), "-n", "1"],
+            error=(fragment,),
+            names=named,
+        )
+        yield Case(
+            label,
+            "transform",
+            lambda c, o, w=where: ["transform", c.melody, "--to", "sad", "--out", w(c), "--model", c.tiny],
+            error=(fragment,),
+            names=named,
+        )
+        yield Case(
+            label,
+            "interpolate",
+            lambda c, o, w=where: ["interpolate", "1,1", "2,2", "--out", w(c), "--model", c.tiny],
+            error=(fragment,),
+            names=named,
+        )
+        yield Case(
+            label,
+            "evaluate",
+            lambda c, o, w=where: ["evaluate", c.tiny, "--data", c.good, "--out", w(c)],
+            error=(fragment,),
+            names=named,
+        )
         yield Case(label, "train", lambda c, o, w=where: _tiny_train(c.good, w(c)), error=(fragment,), names=named)
-        yield Case(label, "report", lambda c, o, w=where: ["report", "--out", w(c), "--data", c.good],
-                   error=(fragment,), names=named)
+        yield Case(
+            label,
+            "report",
+            lambda c, o, w=where: ["report", "--out", w(c), "--data", c.good],
+            error=(fragment,),
+            names=named,
+        )
         plot_fragment = "cannot write there" if label.startswith("unwritable") else "is a file, not a folder"
-        yield Case(label, "encode", lambda c, o, w=where: ["encode", c.melody, "--model", c.tiny, "--plot",
-                                                           w(c) / "plane.png"],
-                   error=(plot_fragment,), names=lambda c, w=where: str(w(c) / "plane.png"))
+        yield Case(
+            label,
+            "encode",
+            lambda c, o, w=where: ["encode", c.melody, "--model", c.tiny, "--plot", w(c) / "plane.png"],
+            error=(plot_fragment,),
+            names=lambda c, w=where: str(w(c) / "plane.png"),
+        )
 
 
 CASES = [*midi_cases(), *folder_cases(), *checkpoint_cases(), *value_cases(), *output_cases()]
 
 
 # ------------------------------------------------------------------ running them
+
 
 def _summary(line: str, limit: int = 90) -> str:
     """The message of an ``emovae: error/warning:`` line, paths shortened to their last part."""
@@ -337,7 +515,7 @@ def test_bad_input(case, corpus, tmp_path, capsys):
     out = tmp_path / "out"
     argv = [str(a) for a in case.argv(corpus, out)]
     before = corpus.snapshot()
-    code = main(argv)                                    # an unexpected exception fails here, with its traceback
+    code = main(argv)  # an unexpected exception fails here, with its traceback
     stdout, stderr = capsys.readouterr()
     lines = [line for line in stderr.splitlines() if line.strip()]
     named = case.names(corpus) if case.names else case.input
@@ -357,7 +535,7 @@ def test_bad_input(case, corpus, tmp_path, capsys):
         assert all(line.startswith("emovae: warning: ") for line in lines), stderr
         if case.warning:
             assert warned and named in warned[0], (case.warning, lines)
-        else:   # a 1-epoch model may decode a degenerate melody: that warning is about the output, not the input
+        else:  # a 1-epoch model may decode a degenerate melody: that warning is about the output, not the input
             assert not [line for line in lines if "written all the same" not in line], lines
 
 
@@ -372,4 +550,4 @@ def test_zz_table(corpus):
     if os.environ.get("EMOVAE_CORPUS_TABLE"):
         Path(os.environ["EMOVAE_CORPUS_TABLE"]).write_text(text)
     ran = {(case.input, case.command) for case in CASES}
-    assert ran <= set(TABLE) or len(TABLE) < len(ran)     # complete when the whole module ran
+    assert ran <= set(TABLE) or len(TABLE) < len(ran)  # complete when the whole module ran

@@ -6,11 +6,12 @@ docs/figures/web_plane.png this way).
 
 Run alone: ``.venv/bin/pytest -q tests/test_browser.py`` (EMOVAE_DATA set for the dots).
 """
+
 from __future__ import annotations
 
 import os
-import tempfile
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,12 +23,23 @@ pytest.importorskip("selenium", reason="selenium is not installed (pip install '
 CHROMIUM = os.environ.get("EMOVAE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = os.environ.get("EMOVAE_CHROMEDRIVER") or shutil.which("chromedriver")
 SCREENSHOT = Path(os.environ.get("EMOVAE_SCREENSHOT") or Path(tempfile.gettempdir()) / "emovae_web_plane.png")
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--autoplay-policy=no-user-gesture-required", "--window-size=1280,1000", "--mute-audio"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+    "--window-size=1280,1000",
+    "--mute-audio",
+]
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="no chromium/chromedriver (Debian: apt install chromium chromium-driver)")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="no chromium/chromedriver (Debian: apt install chromium chromium-driver)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +76,17 @@ def wait_for(driver, script: str, timeout: float = 10.0, *args):
         if value:
             return value
         if time.monotonic() > end:
-            state = driver.execute_script("return [document.getElementById('status').textContent, window.emovae.errors]")
+            state = driver.execute_script(
+                "return [document.getElementById('status').textContent, window.emovae.errors]"
+            )
             pytest.fail(f"timed out waiting for: {script} (page: {state})")
         time.sleep(0.05)
 
 
 def free_offset(driver, v: float, a: float) -> tuple[int, int]:
     """The offset from the plane's centre of a spot near (v, a) that no training dot covers."""
-    return driver.execute_script("""
+    return driver.execute_script(
+        """
         const [v0, a0] = arguments, plane = document.getElementById('plane'), r = plane.getBoundingClientRect();
         for (const d of [0, 0.15, -0.15, 0.3, -0.3, 0.45, -0.45, 0.6, -0.6]) {
           for (const e of [0, 0.15, -0.15, 0.3, -0.3]) {
@@ -84,7 +99,10 @@ def free_offset(driver, v: float, a: float) -> tuple[int, int]:
             }
           }
         }
-        return null;""", v, a)
+        return null;""",
+        v,
+        a,
+    )
 
 
 def test_the_page_end_to_end(site, browser, tmp_path):
@@ -106,8 +124,9 @@ def test_the_page_end_to_end(site, browser, tmp_path):
         assert n_dots == 344
 
     # a click in each quadrant: the melody plays, its score appears, its point stays marked
-    for k, (emotion, (v, a)) in enumerate({"happy": (2.5, 2.5), "angry": (-2.5, 2.5), "sad": (-2.5, -2.5),
-                                           "relaxed": (2.5, -2.5)}.items()):
+    for k, (emotion, (v, a)) in enumerate(
+        {"happy": (2.5, 2.5), "angry": (-2.5, 2.5), "sad": (-2.5, -2.5), "relaxed": (2.5, -2.5)}.items()
+    ):
         plays = d.execute_script("return window.emovae.plays")
         d.execute_script("document.getElementById('score').innerHTML = ''")
         dx, dy = free_offset(d, v, a)
@@ -117,8 +136,11 @@ def test_the_page_end_to_end(site, browser, tmp_path):
         m = d.execute_script("return window.emovae.lastMelody")
         assert m["emotion"] == emotion and m["bars"] == 4
         assert abs(m["point"][0] - v) < 0.7 and abs(m["point"][1] - a) < 0.7
-        audio = wait_for(d, "const p = document.getElementById('player');"
-                            "return p.currentTime > 0 && !p.paused && [p.currentTime, p.src]")
+        audio = wait_for(
+            d,
+            "const p = document.getElementById('player');"
+            "return p.currentTime > 0 && !p.paused && [p.currentTime, p.src]",
+        )
         assert "/api/at.wav?" in audio[1]
         assert d.execute_script("return document.querySelectorAll('#marks .mark').length") == k + 1
         assert d.find_element(By.ID, "download").get_attribute("href").split("?")[0].endswith(".mid")
@@ -152,7 +174,7 @@ def test_the_page_end_to_end(site, browser, tmp_path):
     wait_for(d, "return document.querySelector('#score > svg') !== null")
 
     # upload a MIDI file: it is placed (diamond), then moved to the sad quadrant
-    tokens = ([67, HOLD, 69, HOLD, 71, HOLD, HOLD, HOLD, 72, HOLD, 71, HOLD, 69, HOLD, REST, REST] * 4)
+    tokens = [67, HOLD, 69, HOLD, 71, HOLD, HOLD, HOLD, 72, HOLD, 71, HOLD, 69, HOLD, REST, REST] * 4
     midi = tmp_path / "emovae-browser-test.mid"
     write_midi(tokens, midi)
     d.find_element(By.ID, "upload").send_keys(str(midi))
@@ -206,8 +228,10 @@ def test_an_error_is_shown_not_thrown(site, browser):
     from selenium.webdriver.common.action_chains import ActionChains
 
     plane = d.find_element("id", "plane")
-    ActionChains(d).move_to_element_with_offset(plane, 50, -50).click_and_hold().move_by_offset(-80, 0) \
-        .move_by_offset(0, 80).release().perform()
-    status = wait_for(d, "const s = document.getElementById('status');"
-                         "return s.classList.contains('error') && s.textContent")
+    ActionChains(d).move_to_element_with_offset(plane, 50, -50).click_and_hold().move_by_offset(-80, 0).move_by_offset(
+        0, 80
+    ).release().perform()
+    status = wait_for(
+        d, "const s = document.getElementById('status');return s.classList.contains('error') && s.textContent"
+    )
     assert "bars" in status

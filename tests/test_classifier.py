@@ -1,5 +1,6 @@
 """The emotion classifier: exact scores on hand-made predictions, learning on synthetic melodies,
 and its cross-validated accuracy on the real data set."""
+
 import json
 import warnings
 
@@ -17,8 +18,8 @@ from emovae.errors import EmovaeError, EmovaeWarning
 from emovae.features import FEATURE_NAMES
 
 H = 129
-MAJOR = [64, 69, 71, 76]   # E A B E: in C major only
-MINOR = [63, 68, 70, 75]   # Eb Ab Bb Eb: in C minor only
+MAJOR = [64, 69, 71, 76]  # E A B E: in C major only
+MINOR = [63, 68, 70, 75]  # Eb Ab Bb Eb: in C minor only
 
 
 def synthetic(per_emotion: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +82,8 @@ def test_fit_predict_and_va_on_plain_synthetic_melodies():
     assert pred.dtype == np.int64 and pred.tolist() == yt.tolist()
     va = clf.predict_va(xt)
     assert va.shape == (20, 2) and np.all(np.abs(va) <= 1)
-    assert np.sign(va[:, 0]).tolist() == [1.0 if e in (0, 3) else -1.0 for e in yt]     # valence
-    assert np.sign(va[:, 1]).tolist() == [1.0 if e in (0, 1) else -1.0 for e in yt]     # arousal
+    assert np.sign(va[:, 0]).tolist() == [1.0 if e in (0, 3) else -1.0 for e in yt]  # valence
+    assert np.sign(va[:, 1]).tolist() == [1.0 if e in (0, 1) else -1.0 for e in yt]  # arousal
     p = clf.predict_proba(xt)
     assert va[:, 0] == pytest.approx(2 * (p[:, 0] + p[:, 3]) - 1)
     assert va[:, 1] == pytest.approx(2 * (p[:, 0] + p[:, 1]) - 1)
@@ -122,12 +123,15 @@ def test_cross_validate_keeps_copies_of_a_tune_in_one_fold():
         assert not set(groups[train].tolist()) & set(groups[test].tolist())
 
 
-@pytest.mark.parametrize("labels, match", [
-    ([0, 1], "expected 24 emotion labels"),
-    (np.arange(24) % 5, "value\\(s\\) 4 outside 0..3"),
-    (np.zeros(24, dtype=float), "integer labels"),
-    (np.arange(24) % 3, "all four emotions"),
-])
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        ([0, 1], "expected 24 emotion labels"),
+        (np.arange(24) % 5, "value\\(s\\) 4 outside 0..3"),
+        (np.zeros(24, dtype=float), "integer labels"),
+        (np.arange(24) % 3, "all four emotions"),
+    ],
+)
 def test_fit_bad_labels(labels, match):
     x, _ = synthetic(6, seed=0)
     with pytest.raises(EmovaeError, match=match):

@@ -1,4 +1,5 @@
 """The command line end to end on a tiny configuration, and its one-line errors."""
+
 import os
 import subprocess
 import sys
@@ -26,8 +27,29 @@ def small_root(data_root, tmp_path_factory):
 @pytest.fixture(scope="module")
 def run_dir(small_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "emoreg"
-    assert main(["train", "--data", str(small_root), "--out", str(out), "--epochs", "3", "--hidden", "16",
-                 "--dense", "8", "--log-every", "3", "--device", "cpu", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(small_root),
+                "--out",
+                str(out),
+                "--epochs",
+                "3",
+                "--hidden",
+                "16",
+                "--dense",
+                "8",
+                "--log-every",
+                "3",
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -57,14 +79,33 @@ def test_train_evaluate_generate_metrics(run_dir, small_root, tmp_path, capsys):
 
 
 def test_resume_extends_a_run(run_dir, small_root, capsys):
-    assert main(["train", "--data", str(small_root), "--out", str(run_dir), "--epochs", "4", "--resume",
-                 "--device", "cpu", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(small_root),
+                "--out",
+                str(run_dir),
+                "--epochs",
+                "4",
+                "--resume",
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert load_checkpoint(run_dir / "checkpoint.pt").epoch == 4
 
 
 def test_errors_are_one_line(run_dir, small_root, tmp_path, capsys):
-    one_line_error(capsys, ["generate", str(run_dir), "--out", str(tmp_path / "g"), "--emotion", "joyful"],
-                   "unknown emotion 'joyful'")
+    one_line_error(
+        capsys,
+        ["generate", str(run_dir), "--out", str(tmp_path / "g"), "--emotion", "joyful"],
+        "unknown emotion 'joyful'",
+    )
     assert not (tmp_path / "g").exists()
     one_line_error(capsys, ["generate", str(run_dir), "--out", str(tmp_path / "g"), "--at", "20,0"], "off the plane")
     bad = tmp_path / "bad.pt"
@@ -79,25 +120,33 @@ def test_checkpoint_from_another_vocabulary(run_dir, small_root, tmp_path, capsy
     import dataclasses
 
     from emovae.model import CVAE
+
     model = CVAE(dataclasses.replace(ck.model_config, vocab_size=narrow.size))
     save_checkpoint(tmp_path / "narrow.pt", net=model, vocab=narrow, train_config=ck.train_config)
-    one_line_error(capsys, ["evaluate", str(tmp_path / "narrow.pt"), "--data", str(small_root)],
-                   "narrow.pt", "vocabulary", f"pitch(es) {ck.vocab.pitches[-1]} ")
+    one_line_error(
+        capsys,
+        ["evaluate", str(tmp_path / "narrow.pt"), "--data", str(small_root)],
+        "narrow.pt",
+        "vocabulary",
+        f"pitch(es) {ck.vocab.pitches[-1]} ",
+    )
 
 
 def write_melody(path, numerator=4, denominator=4):
     mid = mido.MidiFile(ticks_per_beat=480)
     tr = mido.MidiTrack()
     tr.append(mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator, time=0))
-    for pitch in (60, 62, 64, 65) * 4:          # 4 bars of quarter notes (a shorter file is padded, with a warning)
+    for pitch in (60, 62, 64, 65) * 4:  # 4 bars of quarter notes (a shorter file is padded, with a warning)
         tr.append(mido.Message("note_on", note=pitch, velocity=64, time=0))
         tr.append(mido.Message("note_off", note=pitch, velocity=0, time=480))
     mid.tracks.append(tr)
     mid.save(path)
 
 
-@pytest.mark.parametrize("kind, expected", [("corrupt", "not a readable MIDI file"), ("empty", "empty file"),
-                                            ("waltz", "time signature 3/4")])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [("corrupt", "not a readable MIDI file"), ("empty", "empty file"), ("waltz", "time signature 3/4")],
+)
 def test_bad_training_files_are_named(kind, expected, small_root, tmp_path, capsys):
     root = tmp_path / "data"
     for label in ("e1", "e2"):
@@ -110,23 +159,45 @@ def test_bad_training_files_are_named(kind, expected, small_root, tmp_path, caps
         bad.write_bytes(b"")
     else:
         write_melody(bad, 3, 4)
-    one_line_error(capsys, ["train", "--data", str(root), "--out", str(tmp_path / "r"), "--epochs", "1",
-                            "--hidden", "8", "--dense", "4", "--quiet"], f"{kind}.mid", expected)
+    one_line_error(
+        capsys,
+        [
+            "train",
+            "--data",
+            str(root),
+            "--out",
+            str(tmp_path / "r"),
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--dense",
+            "4",
+            "--quiet",
+        ],
+        f"{kind}.mid",
+        expected,
+    )
     assert not (tmp_path / "r").exists()
 
 
 def test_real_process_exit_status_and_no_traceback(tmp_path):
     env = {**os.environ, "EMOVAE_DATA": str(tmp_path / "nowhere")}
-    proc = subprocess.run([sys.executable, "-m", "emovae.cli", "train", "--out", str(tmp_path / "r")],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "emovae.cli", "train", "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "nowhere" in proc.stderr
     usage = subprocess.run([sys.executable, "-m", "emovae.cli", "generate", "--at"], capture_output=True, text=True)
     assert usage.returncode == 2 and usage.stderr.startswith("emovae: error: argument --at")
     assert usage.stderr.strip().count("\n") == 0
-    help_text = subprocess.run([sys.executable, "-m", "emovae.cli", "generate", "--help"], capture_output=True,
-                               text=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "emovae.cli", "generate", "--help"], capture_output=True, text=True
+    ).stdout
     assert "--emotion" in help_text and "--at" in help_text
 
 
@@ -136,9 +207,27 @@ def test_interrupted_training_resumes(small_root, tmp_path):
     import time
 
     out = tmp_path / "run"
-    argv = [sys.executable, "-m", "emovae.cli", "train", "--data", str(small_root), "--out", str(out),
-            "--epochs", "100000", "--hidden", "8", "--dense", "4", "--checkpoint-every", "1", "--device", "cpu",
-            "--quiet"]
+    argv = [
+        sys.executable,
+        "-m",
+        "emovae.cli",
+        "train",
+        "--data",
+        str(small_root),
+        "--out",
+        str(out),
+        "--epochs",
+        "100000",
+        "--hidden",
+        "8",
+        "--dense",
+        "4",
+        "--checkpoint-every",
+        "1",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (out / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
@@ -151,8 +240,24 @@ def test_interrupted_training_resumes(small_root, tmp_path):
     stopped = load_checkpoint(out / "checkpoint.pt").epoch
     assert stopped >= 1
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
-    assert main(["train", "--data", str(small_root), "--out", str(out), "--epochs", str(stopped + 2), "--resume",
-                 "--device", "cpu", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(small_root),
+                "--out",
+                str(out),
+                "--epochs",
+                str(stopped + 2),
+                "--resume",
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert load_checkpoint(out / "checkpoint.pt").epoch == stopped + 2
 
 
@@ -160,11 +265,24 @@ def test_reproduce_writes_the_report(small_root, tmp_path, capsys):
     from emovae.model import CVAEConfig
     from emovae.reproduction import reproduce
 
-    report = reproduce(small_root, tmp_path / "rep", epochs=2, n_per_emotion=2,
-                       model_config=CVAEConfig(hidden=16, dense=8), device="cpu", progress=False)
+    report = reproduce(
+        small_root,
+        tmp_path / "rep",
+        epochs=2,
+        n_per_emotion=2,
+        model_config=CVAEConfig(hidden=16, dense=8),
+        device="cpu",
+        progress=False,
+    )
     text = report.read_text()
-    for needle in ("## Table 2", "emovae CVAE-EmoReg recall", "paper CVAE-EmoReg", "## Table 3",
-                   "training set (all files)", "fig7_cvae_emoreg_final.png"):
+    for needle in (
+        "## Table 2",
+        "emovae CVAE-EmoReg recall",
+        "paper CVAE-EmoReg",
+        "## Table 3",
+        "training set (all files)",
+        "fig7_cvae_emoreg_final.png",
+    ):
         assert needle in text, needle
     for fig in ("fig5_cvae_base_final.png", "fig7_cvae_emoreg_final.png", "history_cvae_emoreg.png"):
         assert (tmp_path / "rep" / "figures" / fig).stat().st_size > 1000

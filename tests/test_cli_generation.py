@@ -1,5 +1,6 @@
 """The generation commands end to end: generate (formats, --at, --path, --temperature), encode,
 transform, interpolate, and their one-line errors."""
+
 import json
 
 import numpy as np
@@ -18,7 +19,7 @@ def steps(*notes, length=64):
 
 @pytest.fixture(autouse=True)
 def numpy_synth(monkeypatch):
-    monkeypatch.setenv("EMOVAE_SYNTH", "numpy")     # fast WAV; FluidSynth is tested in test_render
+    monkeypatch.setenv("EMOVAE_SYNTH", "numpy")  # fast WAV; FluidSynth is tested in test_render
 
 
 def one_line_error(capsys, argv, *expected):
@@ -30,8 +31,10 @@ def one_line_error(capsys, argv, *expected):
 
 
 def test_generate_every_format(tmp_path, capsys):
-    assert main(["generate", "--out", str(tmp_path), "--emotion", "happy", "-n", "2",
-                 "--format", "midi,svg,wav,musicxml"]) == 0
+    assert (
+        main(["generate", "--out", str(tmp_path), "--emotion", "happy", "-n", "2", "--format", "midi,svg,wav,musicxml"])
+        == 0
+    )
     names = sorted(p.name for p in (tmp_path / "e1").iterdir())
     assert names == [f"e1_00{k}.{ext}" for k in (0, 1) for ext in ("mid", "musicxml", "svg", "wav")]
     assert "8 files" in capsys.readouterr().out
@@ -53,24 +56,34 @@ def test_generate_at_warns_about_what_it_would_otherwise_do_silently(tmp_path, c
 
 
 def test_generate_along_a_path(tmp_path, capsys):
-    assert main(["generate", "--out", str(tmp_path), "--path", "happy,sad,relaxed", "--bars", "16",
-                 "--format", "midi,svg"]) == 0
+    assert (
+        main(
+            ["generate", "--out", str(tmp_path), "--path", "happy,sad,relaxed", "--bars", "16", "--format", "midi,svg"]
+        )
+        == 0
+    )
     mid = tmp_path / "path_happy_sad_relaxed_16bars.mid"
     assert read_segments(mid).shape == (4, 64)
     assert (tmp_path / "path_happy_sad_relaxed_16bars.svg").stat().st_size > 1000
     assert (tmp_path / "path_happy_sad_relaxed_16bars.png").stat().st_size > 1000
-    assert "happy (+2.0, +2.0) -> happy (+0.0, +0.0) -> sad (-2.0, -2.0) -> relaxed (+2.0, -2.0)" in capsys.readouterr().out
+    assert (
+        "happy (+2.0, +2.0) -> happy (+0.0, +0.0) -> sad (-2.0, -2.0) -> relaxed (+2.0, -2.0)"
+        in capsys.readouterr().out
+    )
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--path", ""], "empty path"),
-    (["--path", "happy,joyful"], "unknown emotion 'joyful'"),
-    (["--path", "happy,sad", "--bars", "6"], "multiple of 4"),
-    (["--at=9,0"], "off the plane"),
-    (["--temperature", "-1"], "a number >= 0"),
-    (["--format", "midi,mp3"], "unknown format 'mp3'"),
-    (["--emotion", "joyful"], "unknown emotion"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--path", ""], "empty path"),
+        (["--path", "happy,joyful"], "unknown emotion 'joyful'"),
+        (["--path", "happy,sad", "--bars", "6"], "multiple of 4"),
+        (["--at=9,0"], "off the plane"),
+        (["--temperature", "-1"], "a number >= 0"),
+        (["--format", "midi,mp3"], "unknown format 'mp3'"),
+        (["--emotion", "joyful"], "unknown emotion"),
+    ],
+)
 def test_generate_bad_input(tmp_path, capsys, argv, expected):
     out = tmp_path / "o"
     one_line_error(capsys, ["generate", "--out", str(out), *argv], expected)
@@ -91,8 +104,12 @@ def test_encode_text_json_and_plot(tmp_path, capsys):
 
 def test_transform_and_interpolate(tmp_path, capsys):
     write_midi(steps((60, 4), (64, 4), (67, 8)), tmp_path / "a.mid")
-    assert main(["transform", str(tmp_path / "a.mid"), "--to", "sad", "--out", str(tmp_path / "t"),
-                 "--format", "midi,wav"]) == 0
+    assert (
+        main(
+            ["transform", str(tmp_path / "a.mid"), "--to", "sad", "--out", str(tmp_path / "t"), "--format", "midi,wav"]
+        )
+        == 0
+    )
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["a_to_sad.mid", "a_to_sad.wav"]
     assert "(sad)" in capsys.readouterr().out
     assert main(["interpolate", "--steps", "3", "--out", str(tmp_path / "i"), str(tmp_path / "a.mid"), "2,-2"]) == 0
@@ -103,12 +120,19 @@ def test_encode_and_transform_bad_input(tmp_path, capsys):
     write_midi(steps((20, 32), (100, 32)), tmp_path / "wide.mid")
     one_line_error(capsys, ["encode", str(tmp_path / "wide.mid")], "wide.mid", "cannot be brought")
     silent = tmp_path / "late.mid"
-    write_midi(np.concatenate([steps(length=64), steps((60, 16))]), silent)    # notes only in bars 5-8
+    write_midi(np.concatenate([steps(length=64), steps((60, 16))]), silent)  # notes only in bars 5-8
     one_line_error(capsys, ["encode", str(silent)], "late.mid", "no notes in the first 4 bars")
-    one_line_error(capsys, ["transform", str(tmp_path / "nope.mid"), "--to", "sad", "--out", str(tmp_path / "o")],
-                   "nope.mid", "no such file")
-    one_line_error(capsys, ["transform", str(tmp_path / "wide.mid"), "--to", "joyful", "--out", str(tmp_path / "o")],
-                   "unknown emotion")
+    one_line_error(
+        capsys,
+        ["transform", str(tmp_path / "nope.mid"), "--to", "sad", "--out", str(tmp_path / "o")],
+        "nope.mid",
+        "no such file",
+    )
+    one_line_error(
+        capsys,
+        ["transform", str(tmp_path / "wide.mid"), "--to", "joyful", "--out", str(tmp_path / "o")],
+        "unknown emotion",
+    )
     one_line_error(capsys, ["encode", str(tmp_path / "empty_dir_missing")], "no such file")
     (tmp_path / "empty").mkdir()
     one_line_error(capsys, ["encode", str(tmp_path / "empty")], "no .mid files")

@@ -4,6 +4,7 @@ Synthetic MIDI files are written with mido into tmp_path. Tests on the real data
 in place from $EMOVAE_DATA (the grekowj/musgenvae dataset folder holding e1..e4) and are
 skipped when that variable is unset; nothing of the data set is copied into the repository.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,6 +47,7 @@ def make_midi(path, tracks, tpb=480, time_sigs=((0, 4, 4),), tempo_bpm=None):
     tracks: one list per track of notes (onset_tick, duration_tick, pitch[, channel]).
     time_sigs: (tick, numerator, denominator) meta events in the first track.
     """
+
     def delta(events):
         events.sort(key=lambda e: (e[0], e[1]))  # note-offs (0) before note-ons (1) at a tick
         out, prev = [], 0
@@ -55,8 +57,7 @@ def make_midi(path, tracks, tpb=480, time_sigs=((0, 4, 4),), tempo_bpm=None):
         return out
 
     mf = mido.MidiFile(type=1, ticks_per_beat=tpb)
-    meta = [(t, 0, mido.MetaMessage("time_signature", numerator=n, denominator=d))
-            for t, n, d in time_sigs]
+    meta = [(t, 0, mido.MetaMessage("time_signature", numerator=n, denominator=d)) for t, n, d in time_sigs]
     if tempo_bpm is not None:
         meta.append((0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm))))
     mf.tracks.append(mido.MidiTrack(delta(meta)))
@@ -124,6 +125,7 @@ def pad_or_trim(tokens, n=N_STEPS):
 
 # ------------------------------------------------------------------ the real data set
 
+
 @pytest.fixture(scope="module")
 def real():
     """The real data set, loaded once; with the warnings emitted while loading."""
@@ -141,7 +143,7 @@ def test_real_dataset_shape_labels_and_order(real):
     assert isinstance(ds, Dataset)
     assert ds.tokens.shape == (344, N_STEPS) and ds.tokens.dtype == np.int64
     assert ds.labels.dtype == np.int64
-    assert np.bincount(ds.labels).tolist() == [80, 79, 93, 92]      # the data set: 80 / 79 / 93 / 92 files in e1..e4
+    assert np.bincount(ds.labels).tolist() == [80, 79, 93, 92]  # the data set: 80 / 79 / 93 / 92 files in e1..e4
     # order: e1..e4, then file name; the label is the folder
     assert [p.parent.name for p in ds.paths] == [f"e{l + 1}" for l in ds.labels]
     assert np.all(np.diff(ds.labels) >= 0)
@@ -173,8 +175,8 @@ def test_real_files_match_muspy_pipeline_padded_or_trimmed(real):
             continue  # polyphonic: checked in its own test
         assert np.array_equal(tokens, pad_or_trim(natural)), path
         if len(natural) < N_STEPS:
-            assert (tokens[len(natural):] == REST).all()
-    assert n_fitted == 27                                             # 27 files are 14 to 18 beats long
+            assert (tokens[len(natural) :] == REST).all()
+    assert n_fitted == 27  # 27 files are 14 to 18 beats long
 
 
 @needs_data
@@ -237,12 +239,12 @@ def test_real_vocabulary(real):
     ds, _ = real
     vocab = Vocabulary.build(ds.tokens)
     assert vocab.size == 31
-    assert vocab.pitches == (48, 52, 53, *range(55, 80), 81)         # the 29 pitches of the data set
+    assert vocab.pitches == (48, 52, 53, *range(55, 80), 81)  # the 29 pitches of the data set
     assert vocab.tokens == (*vocab.pitches, REST, HOLD)
     idx = vocab.encode(ds.tokens)
     assert idx.shape == ds.tokens.shape and idx.dtype == np.int64
     assert idx.min() == 0 and idx.max() == vocab.size - 1
-    assert set(np.unique(idx).tolist()) == set(range(vocab.size))   # every class occurs
+    assert set(np.unique(idx).tolist()) == set(range(vocab.size))  # every class occurs
     assert np.array_equal(vocab.decode(idx), ds.tokens)
     assert np.array_equal(vocab.encode(vocab.decode(np.arange(vocab.size))), np.arange(vocab.size))
     # pitch 78 occurs only in e1/bwv70.11, which the split holds out
@@ -265,9 +267,7 @@ def test_real_split(real):
         n = int((labels == label).sum())
         assert abs(int((labels[held] == label).sum()) - 0.2 * n) <= 1
     # exactly the authors' call, on our row order
-    ref_train, ref_held = train_test_split(
-        np.arange(len(labels)), test_size=0.2, random_state=42, stratify=labels
-    )
+    ref_train, ref_held = train_test_split(np.arange(len(labels)), test_size=0.2, random_state=42, stratify=labels)
     assert np.array_equal(train, np.sort(ref_train)) and np.array_equal(held, np.sort(ref_held))
     t2, h2 = split(labels)
     assert np.array_equal(t2, train) and np.array_equal(h2, held)
@@ -277,9 +277,22 @@ def test_real_split(real):
 
 # ------------------------------------------------------------------ synthetic: reading rules
 
+
 def test_exactly_four_bars_reads_as_is(tmp_path):
-    items = [(60, 1), (62, 0.5), (64, 0.5), (None, 1), (65, 0.25), (67, 0.75), (69, 2),
-             (None, 0.5), (71, 1.5), (72, 4), (74, 1), (72, 3)]
+    items = [
+        (60, 1),
+        (62, 0.5),
+        (64, 0.5),
+        (None, 1),
+        (65, 0.25),
+        (67, 0.75),
+        (69, 2),
+        (None, 0.5),
+        (71, 1.5),
+        (72, 4),
+        (74, 1),
+        (72, 3),
+    ]
     assert sum(q for _, q in items) == 16
     path = make_midi(tmp_path / "four_bars.mid", [seq(items)])
     tokens = read_quiet(path)
@@ -292,17 +305,18 @@ def test_long_file_is_trimmed_at_the_end(tmp_path):
     items = [(50 + i, 1) for i in range(15)] + [(70, 2), (72, 1)]
     assert sum(q for _, q in items) == 18
     path = make_midi(tmp_path / "eighteen.mid", [seq(items)])
-    with pytest.warns(EmovaeWarning) as records:           # the quarter after bar 4 is lost: said so
+    with pytest.warns(EmovaeWarning) as records:  # the quarter after bar 4 is lost: said so
         tokens = read_melody(path)
-    assert emovae_warnings(records) == [f"{path}: longer than 4 bars (4.5 bars); only its first 4 bars are read "
-                                        "(1 note after bar 4 dropped)"]
+    assert emovae_warnings(records) == [
+        f"{path}: longer than 4 bars (4.5 bars); only its first 4 bars are read (1 note after bar 4 dropped)"
+    ]
     assert tokens.tolist() == steps(items)[:N_STEPS]
-    assert tokens[60] == 70 and (tokens[61:] == HOLD).all()   # the crossing note is cut at 64
+    assert tokens[60] == 70 and (tokens[61:] == HOLD).all()  # the crossing note is cut at 64
     assert 72 not in tokens
 
 
 def test_short_file_is_padded_with_rests(tmp_path):
-    items = [(60 + i, 1) for i in range(14)]                    # 14 beats = 56 steps
+    items = [(60 + i, 1) for i in range(14)]  # 14 beats = 56 steps
     path = make_midi(tmp_path / "fourteen.mid", [seq(items)])
     tokens = read_quiet(path)
     assert tokens[:56].tolist() == steps(items)
@@ -340,10 +354,10 @@ def test_triplets_are_rounded_to_the_grid(tmp_path):
 def test_quantisation_rounds_to_the_nearest_sixteenth(tmp_path):
     tpb = 480  # 120 ticks per sixteenth
     notes = [
-        (0 + 50, 480 - 50 + 10, 60),      # onset 0.42 step -> 0, end 4.08 -> 4
-        (480 + 70, 410, 62),              # onset 4.58 -> 5, end 8 -> 8
-        (960 + 60, 420, 64),              # onset exactly half a step (8.5) -> rounds up to 9
-        (1440, 1920 * 3 + 480, 65),       # the rest of the 4 bars
+        (0 + 50, 480 - 50 + 10, 60),  # onset 0.42 step -> 0, end 4.08 -> 4
+        (480 + 70, 410, 62),  # onset 4.58 -> 5, end 8 -> 8
+        (960 + 60, 420, 64),  # onset exactly half a step (8.5) -> rounds up to 9
+        (1440, 1920 * 3 + 480, 65),  # the rest of the 4 bars
     ]
     path = make_midi(tmp_path / "offgrid.mid", [notes], tpb=tpb)
     tokens = read_quiet(path)
@@ -381,7 +395,7 @@ def test_tempo_is_ignored(tmp_path):
 def test_tracks_are_merged_and_drums_ignored(tmp_path):
     first = seq([(60, 4)])
     second = seq([(64, 4)], start=4 * 480)
-    drums = [(i * 240, 120, 36, 9) for i in range(32)]               # channel 10
+    drums = [(i * 240, 120, 36, 9) for i in range(32)]  # channel 10
     path = make_midi(tmp_path / "tracks.mid", [first, second, drums])
     tokens = read_quiet(path)
     assert tokens.tolist() == steps([(60, 4), (64, 4)]) + [REST] * 32
@@ -389,8 +403,9 @@ def test_tracks_are_merged_and_drums_ignored(tmp_path):
 
 # ------------------------------------------------------------------ synthetic: polyphony
 
+
 def test_chord_keeps_its_highest_note_and_warns_once(tmp_path):
-    chord = [(0, 960, 60), (0, 960, 64), (0, 480, 67)]            # the top note is shortest
+    chord = [(0, 960, 60), (0, 960, 64), (0, 480, 67)]  # the top note is shortest
     tune = seq([(65, 1), (64, 1), (62, 12)], start=960)
     path = make_midi(tmp_path / "chord.mid", [chord + tune])
     with pytest.warns(EmovaeWarning) as records:
@@ -404,7 +419,7 @@ def test_chord_keeps_its_highest_note_and_warns_once(tmp_path):
 def test_held_note_is_cut_by_a_later_onset(tmp_path):
     # a whole-bar bass under a melody in another track, and a melody note held over the next one
     bass = [(0, 4 * 480, 48)]
-    melody = [(480, 480, 72), (960, 960, 74), (1440, 480 * 14, 76)]   # 74 overlaps 76
+    melody = [(480, 480, 72), (960, 960, 74), (1440, 480 * 14, 76)]  # 74 overlaps 76
     path = make_midi(tmp_path / "held.mid", [bass, melody])
     with pytest.warns(EmovaeWarning, match=r"polyphonic \(2 overlapping notes\)"):
         tokens = read_melody(path)
@@ -435,6 +450,7 @@ def test_monophonic_file_does_not_warn(tmp_path):
 
 
 # ------------------------------------------------------------------ synthetic: errors
+
 
 def test_random_bytes(tmp_path):
     path = tmp_path / "noise.mid"
@@ -485,18 +501,14 @@ def test_no_notes(tmp_path):
 
 
 def test_three_four_melody_is_rejected(tmp_path):
-    path = make_midi(tmp_path / "waltz.mid", [seq([(60, 1), (62, 1), (64, 1)] * 4)],
-                     time_sigs=((0, 3, 4),))
+    path = make_midi(tmp_path / "waltz.mid", [seq([(60, 1), (62, 1), (64, 1)] * 4)], time_sigs=((0, 3, 4),))
     with pytest.raises(EmovaeError) as excinfo:
         read_melody(path)
-    assert str(excinfo.value) == (
-        f"{path}: time signature 3/4 at beat 0; emovae reads 4/4 melodies only"
-    )
+    assert str(excinfo.value) == (f"{path}: time signature 3/4 at beat 0; emovae reads 4/4 melodies only")
 
 
 def test_signature_change_under_the_notes_is_rejected(tmp_path):
-    path = make_midi(tmp_path / "change.mid", [seq([(60, 1)] * 16)],
-                     time_sigs=((0, 4, 4), (8 * 480, 6, 8)))
+    path = make_midi(tmp_path / "change.mid", [seq([(60, 1)] * 16)], time_sigs=((0, 4, 4), (8 * 480, 6, 8)))
     with pytest.raises(EmovaeError) as excinfo:
         read_melody(path)
     assert_one_line_error(excinfo, path, "time signature 6/8 at beat 8;", "4/4 melodies only")
@@ -507,13 +519,16 @@ def test_signatures_are_judged_in_time_order_across_tracks(tmp_path):
     def build(name, first_track_sig, second_track_sig):
         mf = mido.MidiFile(type=1, ticks_per_beat=480)
         beat, num, den = first_track_sig
-        mf.tracks.append(mido.MidiTrack([
-            mido.MetaMessage("time_signature", numerator=num, denominator=den, time=beat * 480)]))
+        mf.tracks.append(
+            mido.MidiTrack([mido.MetaMessage("time_signature", numerator=num, denominator=den, time=beat * 480)])
+        )
         num, den = second_track_sig
         notes = [mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0)]
         for i in range(16):
-            notes += [mido.Message("note_on", note=60 + i, velocity=80, time=0),
-                      mido.Message("note_off", note=60 + i, velocity=0, time=480)]
+            notes += [
+                mido.Message("note_on", note=60 + i, velocity=80, time=0),
+                mido.Message("note_off", note=60 + i, velocity=0, time=480),
+            ]
         mf.tracks.append(mido.MidiTrack(notes))
         mf.save(str(tmp_path / name))
         return tmp_path / name
@@ -527,16 +542,17 @@ def test_signatures_are_judged_in_time_order_across_tracks(tmp_path):
 
 
 def test_signature_after_the_last_onset_is_ignored(tmp_path):
-    items = [(60, 1)] * 15 + [(62, 3)]                               # last onset at beat 15
-    tokens = read_quiet(make_midi(tmp_path / "tail.mid", [seq(items)],
-                                  time_sigs=((0, 4, 4), (16 * 480, 3, 4), (40 * 480, 3, 2))))
+    items = [(60, 1)] * 15 + [(62, 3)]  # last onset at beat 15
+    tokens = read_quiet(
+        make_midi(tmp_path / "tail.mid", [seq(items)], time_sigs=((0, 4, 4), (16 * 480, 3, 4), (40 * 480, 3, 2)))
+    )
     assert tokens.tolist() == steps(items)[:N_STEPS]
     # no signature at all is 4/4
-    assert np.array_equal(read_quiet(make_midi(tmp_path / "nosig.mid", [seq(items)],
-                                               time_sigs=())), tokens)
+    assert np.array_equal(read_quiet(make_midi(tmp_path / "nosig.mid", [seq(items)], time_sigs=())), tokens)
 
 
 # ------------------------------------------------------------------ decoding and writing
+
 
 def test_decoder_keeps_repeated_one_step_notes_apart():
     # MusPy's own decoder merges these into one 3-step note
@@ -548,9 +564,7 @@ def test_decoder_keeps_repeated_one_step_notes_apart():
 def test_decoder_treats_orphan_holds_as_rests():
     tokens = [HOLD, HOLD, 62, REST, HOLD, 64, HOLD, HOLD, 65]
     music = melody_to_music(tokens)
-    assert [(n.time, n.duration, n.pitch) for n in music.tracks[0].notes] == [
-        (2, 1, 62), (5, 3, 64), (8, 1, 65)
-    ]
+    assert [(n.time, n.duration, n.pitch) for n in music.tracks[0].notes] == [(2, 1, 62), (5, 3, 64), (8, 1, 65)]
 
 
 def test_decoded_music_header():
@@ -581,9 +595,14 @@ def test_write_midi_spans_the_melody(tmp_path):
     assert [(s.numerator, s.denominator) for s in music.time_signatures] == [(4, 4)]
     notes = [n for t in music.tracks for n in t.notes]
     assert [(n.time, n.duration, n.pitch) for n in notes] == [
-        (4, 6, 60), (10, 2, 62), (12, 8, 64), (24, 1, 65), (25, 15, 67), (40, 24, 69)
+        (4, 6, 60),
+        (10, 2, 62),
+        (12, 8, 64),
+        (24, 1, 65),
+        (25, 15, 67),
+        (40, 24, 69),
     ]
-    assert 4 + sum(n.duration for n in notes) + 4 == N_STEPS            # the two rests
+    assert 4 + sum(n.duration for n in notes) + 4 == N_STEPS  # the two rests
     assert max(n.end for n in notes) == N_STEPS
     assert np.array_equal(read_quiet(out), tokens)
 
@@ -598,10 +617,10 @@ def test_write_midi_no_rests_spans_64_steps(tmp_path):
 def test_write_midi_is_atomic(tmp_path, monkeypatch):
     out = tmp_path / "sub" / "a.mid"
     first = np.array(steps([(60, 16)]))
-    write_midi(first, out)                                            # creates the folder
+    write_midi(first, out)  # creates the folder
     assert sorted(os.listdir(out.parent)) == ["a.mid"]
     second = np.array(steps([(62, 16)]))
-    write_midi(second, out)                                           # replaces in one step
+    write_midi(second, out)  # replaces in one step
     assert sorted(os.listdir(out.parent)) == ["a.mid"]
     assert read_quiet(out)[0] == 62
 
@@ -615,8 +634,8 @@ def test_write_midi_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(EmovaeError) as excinfo:
         write_midi(first, out)
     assert_one_line_error(excinfo, out, "cannot write", "No space left on device")
-    assert sorted(os.listdir(out.parent)) == ["a.mid"]                # no temp file left
-    assert read_quiet(out)[0] == 62                                   # old file intact
+    assert sorted(os.listdir(out.parent)) == ["a.mid"]  # no temp file left
+    assert read_quiet(out)[0] == 62  # old file intact
 
 
 def test_write_midi_rejects_bad_tokens_without_writing(tmp_path):
@@ -626,6 +645,7 @@ def test_write_midi_rejects_bad_tokens_without_writing(tmp_path):
 
 
 # ------------------------------------------------------------------ vocabulary
+
 
 def test_vocabulary_build_and_lists():
     raw = np.array([[64, HOLD, 60, REST], [72, HOLD, HOLD, 60]])
@@ -661,14 +681,16 @@ def test_vocabulary_decode_out_of_range():
         vocab.decode(np.array([-1]))
 
 
-@pytest.mark.parametrize("tokens", [[62, 60, REST, HOLD], [60, REST], [60, 60, REST, HOLD],
-                                    [60, REST, HOLD, 131], ["x", REST, HOLD]])
+@pytest.mark.parametrize(
+    "tokens", [[62, 60, REST, HOLD], [60, REST], [60, 60, REST, HOLD], [60, REST, HOLD, 131], ["x", REST, HOLD]]
+)
 def test_vocabulary_from_list_checks(tokens):
     with pytest.raises(EmovaeError):
         Vocabulary.from_list(tokens)
 
 
 # ------------------------------------------------------------------ data set folders and split
+
 
 def test_load_dataset_synthetic_tree(tmp_path):
     (tmp_path / "e2").mkdir()
@@ -677,7 +699,7 @@ def test_load_dataset_synthetic_tree(tmp_path):
     make_midi(tmp_path / "e4" / "a.mid", [seq([(65, 16)])])
     make_midi(tmp_path / "e2" / "z.MID", [seq([(62, 16)])])
     (tmp_path / "e4" / "notes.txt").write_text("not a melody")
-    (tmp_path / "e4" / "._a.mid").write_bytes(b"\x00\x05\x16\x07")     # macOS metadata file
+    (tmp_path / "e4" / "._a.mid").write_bytes(b"\x00\x05\x16\x07")  # macOS metadata file
     (tmp_path / "e5").mkdir()
     make_midi(tmp_path / "e5" / "x.mid", [seq([(70, 16)])])
     ds = load_dataset(tmp_path)
@@ -721,19 +743,19 @@ def test_split_synthetic_stratified():
 
 # ------------------------------------------------------------------ resolve_data_root
 
+
 def test_resolve_data_root(tmp_path, monkeypatch):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
     monkeypatch.setenv("EMOVAE_DATA", str(b))
-    assert resolve_data_root(str(a)) == a                            # the argument wins
-    assert resolve_data_root(None) == b                              # else the environment
+    assert resolve_data_root(str(a)) == a  # the argument wins
+    assert resolve_data_root(None) == b  # else the environment
     monkeypatch.delenv("EMOVAE_DATA")
     with pytest.raises(EmovaeError) as excinfo:
         resolve_data_root(None)
     assert str(excinfo.value) == (
-        "no data set: pass --data DIR or set EMOVAE_DATA "
-        "(the grekowj/musgenvae dataset folder holding e1..e4)"
+        "no data set: pass --data DIR or set EMOVAE_DATA (the grekowj/musgenvae dataset folder holding e1..e4)"
     )
     with pytest.raises(EmovaeError, match="no such directory"):
         resolve_data_root(str(tmp_path / "missing"))

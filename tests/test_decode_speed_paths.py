@@ -118,7 +118,7 @@ def test_fused_rows_do_not_depend_on_the_batch(monkeypatch):
     monkeypatch.setattr(_decode, "BLOCK", 24)
     with torch.no_grad():
         full = fused_decode(g, x, 20, out, force=True)
-        alone = torch.cat([fused_decode(g, x[i:i + 1], 20, out, force=True) for i in (0, 77, 149)])
+        alone = torch.cat([fused_decode(g, x[i : i + 1], 20, out, force=True) for i in (0, 77, 149)])
     assert torch.equal(alone, full[[0, 77, 149]])
 
 
@@ -137,8 +137,8 @@ def _emulate_int16(g, out, x, T):
         else:
             gh = h @ W.t() + b
         r = torch.sigmoid(gi[:, :H] + gh[:, :H])
-        z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-        n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+        z = torch.sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
+        n = torch.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
         h = n + z * (h - n)
         logits.append(out(h))
     return torch.stack(logits, 1)

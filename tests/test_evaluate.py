@@ -1,4 +1,5 @@
 """Quadrant of a point, quadrant accuracy (recall, precision, overall) and Table 2."""
+
 import json
 import math
 
@@ -23,12 +24,12 @@ def test_quadrant_of_interior_points():
 def test_quadrant_of_boundaries_count_as_positive():
     pts = np.array(
         [
-            [0.0, 0.0],    # origin -> Q1
-            [-0.0, 0.0],   # negative zero is >= 0 -> Q1
-            [0.0, -0.0],   # -> Q1
+            [0.0, 0.0],  # origin -> Q1
+            [-0.0, 0.0],  # negative zero is >= 0 -> Q1
+            [0.0, -0.0],  # -> Q1
             [-0.0, -1.0],  # x = -0.0 counts as positive -> Q4
-            [0.0, -1.0],   # -> Q4
-            [-1.0, 0.0],   # -> Q2
+            [0.0, -1.0],  # -> Q4
+            [-1.0, 0.0],  # -> Q2
             [-1.0, -0.0],  # -> Q2
             [1e-300, -1e-300],  # tiny: signs decide -> Q4
         ]
@@ -49,12 +50,12 @@ def test_quadrant_of_accepts_a_tensor_and_rejects_bad_shapes_and_nan():
 def _hand_made_set():
     # label, point; quadrant in the comment
     rows = [
-        (0, (1.0, 1.0)),    # Q1 hit
-        (0, (2.0, 0.0)),    # Q1 hit (boundary)
-        (0, (-1.0, 1.0)),   # Q2 miss
-        (0, (1.0, -1.0)),   # Q4 miss
-        (1, (-1.0, 1.0)),   # Q2 hit
-        (1, (1.0, 1.0)),    # Q1 miss
+        (0, (1.0, 1.0)),  # Q1 hit
+        (0, (2.0, 0.0)),  # Q1 hit (boundary)
+        (0, (-1.0, 1.0)),  # Q2 miss
+        (0, (1.0, -1.0)),  # Q4 miss
+        (1, (-1.0, 1.0)),  # Q2 hit
+        (1, (1.0, 1.0)),  # Q1 miss
         (2, (-1.0, -1.0)),  # Q3 hit
         (2, (-2.0, -3.0)),  # Q3 hit
         (2, (-1.0, -0.5)),  # Q3 hit
@@ -86,7 +87,7 @@ def test_quadrant_accuracy_nan_precision_for_an_empty_quadrant():
     labels = np.array([0, 1, 1, 3])
     acc = quadrant_accuracy(points, labels)
     assert math.isnan(acc.precision[2])  # no point in Q3
-    assert math.isnan(acc.recall[2])     # no example labelled e3
+    assert math.isnan(acc.recall[2])  # no example labelled e3
     assert acc.precision[[0, 1, 3]].tolist() == [50.0, 100.0, 100.0]
     assert acc.recall[[0, 1, 3]].tolist() == [100.0, 50.0, 100.0]
     assert acc.overall == 75.0
@@ -119,9 +120,7 @@ def test_table2_markdown_rows_and_columns():
     points, labels = _hand_made_set()
     text = table2_markdown({"ours": quadrant_accuracy(points, labels)})
     lines = text.strip().splitlines()
-    assert lines[0] == (
-        "| quadrant | ours recall | ours precision | paper CVAE-Base | paper CVAE-EmoReg |"
-    )
+    assert lines[0] == ("| quadrant | ours recall | ours precision | paper CVAE-Base | paper CVAE-EmoReg |")
     assert lines[2] == "| Q1 (e1 happy) | 50.0 | 66.7 | 24 | 83 |"
     assert lines[5] == "| Q4 (e4 relaxed) | n/a | 0.0 | 25 | 92 |"
     assert lines[6] == "| mean | 66.7 | 72.2 | 23 | 88 |"

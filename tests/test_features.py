@@ -1,4 +1,5 @@
 """Symbolic melody features: an exact value for every feature on tiny hand-made token sequences."""
+
 import ast
 import math
 import warnings
@@ -30,34 +31,40 @@ def test_parse_notes_of_the_hand_made_bar():
 def test_parse_notes_hold_after_rest_or_at_start_is_silence_and_repeated_onsets_are_notes():
     n = F.parse_notes([H, H, C4, C4, H, R, H, D4])
     assert list(zip(n.onsets.tolist(), n.durations.tolist(), n.pitches.tolist())) == [
-        (2, 1, 60), (3, 2, 60), (7, 1, 62)]
+        (2, 1, 60),
+        (3, 2, 60),
+        (7, 1, 62),
+    ]
     assert F.silent_steps([H, H, C4, C4, H, R, H, D4]).tolist() == [1, 1, 0, 0, 0, 1, 1, 0]
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("note_density", 5.0),                      # 5 notes in 16 steps = 1 bar
-    ("pitch_range", 7.0),                       # 67 - 60
-    ("pitch_mean", 63.6),                       # 318 / 5
-    ("pitch_std", math.sqrt(29.2 / 5)),         # squares 12.96 2.56 0.16 11.56 1.96
-    ("n_pitches_used", 5.0),
-    ("major_rate", 1.0),                        # C D E G F all in C major
-    ("minor_rate", 0.8),                        # E natural is not in C minor
-    ("mode", 0.2),
-    ("unison_share", 0.0),
-    ("step_share", 0.75),                       # +2 +2 -2 of 4 intervals
-    ("small_leap_share", 0.25),                 # +3
-    ("leap_share", 0.0),
-    ("step_leap_ratio", 0.75),                  # 3 steps / (3 + 1 leap)
-    ("mean_abs_interval", 2.25),                # (2 + 2 + 3 + 2) / 4
-    ("ascending_share", 0.75),
-    ("direction_changes", 0.2),                 # + + + -: one change / 5 notes
-    ("net_direction", 5.0),                     # F4 - C4
-    ("duration_mean", 3.0),                     # (4 + 2 + 1 + 6 + 2) / 5
-    ("duration_std", math.sqrt(16 / 5)),        # deviations 1 -1 -2 3 -1
-    ("on_beat_share", 0.6),                     # onsets 0 4 8 of 0 4 6 8 14
-    ("syncopation", 0.0),                       # 6 ends at 7, 14 ends at 16 = the next beat
-    ("rest_share", 1 / 16),                     # step 7
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("note_density", 5.0),  # 5 notes in 16 steps = 1 bar
+        ("pitch_range", 7.0),  # 67 - 60
+        ("pitch_mean", 63.6),  # 318 / 5
+        ("pitch_std", math.sqrt(29.2 / 5)),  # squares 12.96 2.56 0.16 11.56 1.96
+        ("n_pitches_used", 5.0),
+        ("major_rate", 1.0),  # C D E G F all in C major
+        ("minor_rate", 0.8),  # E natural is not in C minor
+        ("mode", 0.2),
+        ("unison_share", 0.0),
+        ("step_share", 0.75),  # +2 +2 -2 of 4 intervals
+        ("small_leap_share", 0.25),  # +3
+        ("leap_share", 0.0),
+        ("step_leap_ratio", 0.75),  # 3 steps / (3 + 1 leap)
+        ("mean_abs_interval", 2.25),  # (2 + 2 + 3 + 2) / 4
+        ("ascending_share", 0.75),
+        ("direction_changes", 0.2),  # + + + -: one change / 5 notes
+        ("net_direction", 5.0),  # F4 - C4
+        ("duration_mean", 3.0),  # (4 + 2 + 1 + 6 + 2) / 5
+        ("duration_std", math.sqrt(16 / 5)),  # deviations 1 -1 -2 3 -1
+        ("on_beat_share", 0.6),  # onsets 0 4 8 of 0 4 6 8 14
+        ("syncopation", 0.0),  # 6 ends at 7, 14 ends at 16 = the next beat
+        ("rest_share", 1 / 16),  # step 7
+    ],
+)
 def test_each_feature_on_the_hand_made_bar(name, expected):
     assert F.FEATURES[name](BAR) == pytest.approx(expected, abs=1e-12)
     assert F.features(BAR)[name] == pytest.approx(expected, abs=1e-12)
@@ -72,7 +79,7 @@ def test_minor_melody_mode_and_scale_rates():
 
 
 def test_scale_rates_use_pitch_class_in_any_octave():
-    assert F.major_rate([C4 - 12, E4 + 12, 1]) == pytest.approx(2 / 3)   # 1 = C#-1 is in neither
+    assert F.major_rate([C4 - 12, E4 + 12, 1]) == pytest.approx(2 / 3)  # 1 = C#-1 is in neither
     assert F.minor_rate([C4 - 12, E4 + 12, 1]) == pytest.approx(1 / 3)
 
 
@@ -83,12 +90,12 @@ def test_interval_histogram_unisons_and_wide_leaps():
     assert F.step_share(tokens) == pytest.approx(1 / 5)
     assert F.small_leap_share(tokens) == pytest.approx(1 / 5)
     assert F.leap_share(tokens) == pytest.approx(2 / 5)
-    assert F.step_leap_ratio(tokens) == pytest.approx(1 / 4)            # unison left out
+    assert F.step_leap_ratio(tokens) == pytest.approx(1 / 4)  # unison left out
     assert F.mean_abs_interval(tokens) == pytest.approx(21 / 5)
     assert F.ascending_share(tokens) == pytest.approx(3 / 5)
     # signs 0 + - + + -> non-zero + - + + : 2 changes over 6 notes
     assert F.direction_changes(tokens) == pytest.approx(2 / 6)
-    assert F.net_direction(tokens) == pytest.approx(-3.0)                # A3 - C4
+    assert F.net_direction(tokens) == pytest.approx(-3.0)  # A3 - C4
 
 
 def test_direction_changes_skip_unisons():
@@ -108,8 +115,8 @@ def test_syncopation_counts_off_beat_notes_crossing_the_next_beat():
 
 
 def test_note_density_on_a_partial_bar_and_a_long_melody():
-    assert F.note_density([C4, D4, E4, F4, G4, A4, B4, C5]) == pytest.approx(16.0)   # 8 notes in half a bar
-    tokens = [C4, H, H, H] * 16                                                     # 16 notes in 4 bars
+    assert F.note_density([C4, D4, E4, F4, G4, A4, B4, C5]) == pytest.approx(16.0)  # 8 notes in half a bar
+    tokens = [C4, H, H, H] * 16  # 16 notes in 4 bars
     assert F.note_density(tokens) == pytest.approx(4.0)
 
 
@@ -132,14 +139,27 @@ def test_no_note_gives_zero_everywhere_except_rest_share():
 
 def test_one_note_gives_zero_interval_and_contour_features():
     values = F.features([R, G4, H, H])
-    for name in ("pitch_range", "pitch_std", "unison_share", "step_share", "small_leap_share", "leap_share",
-                 "step_leap_ratio", "mean_abs_interval", "ascending_share", "direction_changes",
-                 "net_direction", "duration_std", "on_beat_share", "syncopation"):
+    for name in (
+        "pitch_range",
+        "pitch_std",
+        "unison_share",
+        "step_share",
+        "small_leap_share",
+        "leap_share",
+        "step_leap_ratio",
+        "mean_abs_interval",
+        "ascending_share",
+        "direction_changes",
+        "net_direction",
+        "duration_std",
+        "on_beat_share",
+        "syncopation",
+    ):
         assert values[name] == 0.0, name
     assert values["pitch_mean"] == 67.0
     assert values["duration_mean"] == 3.0
     assert values["major_rate"] == values["minor_rate"] == 1.0
-    assert values["note_density"] == pytest.approx(4.0)            # 1 note in a quarter of a bar
+    assert values["note_density"] == pytest.approx(4.0)  # 1 note in a quarter of a bar
     assert values["rest_share"] == pytest.approx(0.25)
 
 
@@ -157,13 +177,16 @@ def test_feature_matrix_rows_and_columns():
     assert m[0, F.FEATURE_NAMES.index("pitch_mean")] == pytest.approx(63.6)
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.array([60.0, 62.0]), "integer tokens"),
-    (np.array([True, False]), "integer tokens"),
-    ([60, 130], "130 outside 0..129"),
-    ([-1, 60], "-1 outside"),
-    ([[60, 61]], "1-D array"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.array([60.0, 62.0]), "integer tokens"),
+        (np.array([True, False]), "integer tokens"),
+        ([60, 130], "130 outside 0..129"),
+        ([-1, 60], "-1 outside"),
+        ([[60, 61]], "1-D array"),
+    ],
+)
 def test_bad_melody_raises_one_line(bad, match):
     with pytest.raises(EmovaeError, match=match) as err:
         F.features(bad)

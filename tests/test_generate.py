@@ -1,4 +1,5 @@
 """Generation: the paper's sampling, MIDI that MusPy reads back at the right length, the plane's bounds."""
+
 import muspy
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ def test_sampling_is_centred_on_the_quadrant(ckpt):
     assert torch.allclose(z.mean(0), torch.tensor([-2.0, 2.0]), atol=0.06)
     assert torch.allclose(z.std(0), torch.tensor([2.0, 2.0]), atol=0.06)
     inside = ((z[:, 0] < 0) & (z[:, 1] >= 0)).float().mean().item()
-    assert inside == pytest.approx(0.8413 ** 2, abs=0.01)   # ~71% of draws fall in Q2: P(N(2, 2) > 0)^2
+    assert inside == pytest.approx(0.8413**2, abs=0.01)  # ~71% of draws fall in Q2: P(N(2, 2) > 0)^2
     unshifted = torch.as_tensor(ckpt.sample_points("e2", 20000, seed=1, shift=False))
     assert unshifted.mean(0).abs().max() < 0.06
     assert np.array_equal(ckpt.sample_points("e2", 5, seed=3), ckpt.sample_points("e2", 5, seed=3))
@@ -53,18 +54,18 @@ def test_generate_set_writes_midi_that_muspy_reads_back(ckpt, tmp_path):
         for k, melody in enumerate(tokens):
             path = tmp_path / label / f"{label}_{k:03d}.mid"
             heard = sounding(melody)
-            if all(t == REST for t in heard):                 # a silent melody is written, but is no input
+            if all(t == REST for t in heard):  # a silent melody is written, but is no input
                 with pytest.raises(EmovaeError, match="no notes"):
                     read_melody(path)
                 continue
             with_notes += 1
-            assert read_melody(path).tolist() == heard        # 64 steps back, note for note
+            assert read_melody(path).tolist() == heard  # 64 steps back, note for note
             music = muspy.read_midi(path)
             music.adjust_resolution(4)
             notes = music.tracks[0].notes if music.tracks else []
             last = max((s for s, t in enumerate(heard) if t != REST), default=-1)
             assert max((n.end for n in notes), default=0) == last + 1 <= 64
-    assert with_notes >= 2          # the round trip was exercised on real output
+    assert with_notes >= 2  # the round trip was exercised on real output
     assert not list(tmp_path.rglob("*.tmp"))
 
 

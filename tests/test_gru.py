@@ -301,7 +301,10 @@ def test_without_onednn(monkeypatch):
 def test_parameters_and_errors():
     g = GRU(35, 12)
     assert {k: tuple(v.shape) for k, v in g.state_dict().items()} == {
-        "weight_ih": (36, 35), "weight_hh": (36, 12), "bias_ih": (36,), "bias_hh": (36,),
+        "weight_ih": (36, 35),
+        "weight_hh": (36, 12),
+        "bias_ih": (36,),
+        "bias_hh": (36,),
     }
     with pytest.raises(EmovaeError, match="precision"):
         GRU(3, 4, precision="fp16")

@@ -6,6 +6,7 @@ Every run is a real ``python -m emovae.cli train`` process on a tiny configurati
 dense 8) over 5 real files per emotion copied into tmp_path, all with one thread
 (``OMP_NUM_THREADS=1``: the same arithmetic in every process, and no thread waiting for a
 sibling on a busy 2-core machine)."""
+
 import json
 import os
 import shutil
@@ -26,9 +27,32 @@ PNG_END = b"IEND\xaeB`\x82"
 
 
 def train_argv(data: Path, out: Path, *extra) -> list[str]:
-    return [sys.executable, "-m", "emovae.cli", "train", "--data", str(data), "--out", str(out), "--epochs",
-            str(EPOCHS), "--hidden", "16", "--dense", "8", "--batch-size", "8", "--checkpoint-every", "2",
-            "--log-every", "3", "--device", "cpu", "--quiet", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "emovae.cli",
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--epochs",
+        str(EPOCHS),
+        "--hidden",
+        "16",
+        "--dense",
+        "8",
+        "--batch-size",
+        "8",
+        "--checkpoint-every",
+        "2",
+        "--log-every",
+        "3",
+        "--device",
+        "cpu",
+        "--quiet",
+        *extra,
+    ]
 
 
 def env() -> dict:
@@ -65,8 +89,7 @@ def signature(path: Path):
 def start_and_wait(data: Path, out: Path, checkpoints: int, extra_wait: float = 0.0) -> subprocess.Popen:
     """Start a training process and return once ``checkpoints`` distinct checkpoint files have
     appeared (each atomic write makes a new file), ``extra_wait`` seconds later."""
-    proc = subprocess.Popen(train_argv(data, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env())
+    proc = subprocess.Popen(train_argv(data, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
     seen, deadline = [], time.time() + 240
     while len(seen) < checkpoints:
         sig = signature(out / "checkpoint.pt")
@@ -94,8 +117,22 @@ def assert_whole(out: Path) -> int:
 
 
 def resume(data: Path, out: Path) -> dict:
-    argv = [sys.executable, "-m", "emovae.cli", "train", "--data", str(data), "--out", str(out), "--resume", "--log-every",
-            "3", "--device", "cpu", "--quiet"]   # the stored run's settings apply (--log-every is not one)
+    argv = [
+        sys.executable,
+        "-m",
+        "emovae.cli",
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--resume",
+        "--log-every",
+        "3",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]  # the stored run's settings apply (--log-every is not one)
     proc = subprocess.run(argv, capture_output=True, text=True, env=env(), timeout=300)
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
     assert not stale_temporaries(out), "a killed write's temporary file was left behind"
@@ -127,16 +164,20 @@ def assert_same_run(final: dict, reference: dict) -> None:
     assert drop(final["history"]) == drop(reference["history"])
 
 
-@pytest.mark.parametrize("moment, checkpoints, extra_wait", [
-    ("right after the 1st checkpoint", 1, 0.0),
-    ("right after the 2nd checkpoint", 2, 0.0),
-    ("mid-epoch after the 1st checkpoint", 1, 0.15),
-])
+@pytest.mark.parametrize(
+    "moment, checkpoints, extra_wait",
+    [
+        ("right after the 1st checkpoint", 1, 0.0),
+        ("right after the 2nd checkpoint", 2, 0.0),
+        ("mid-epoch after the 1st checkpoint", 1, 0.15),
+    ],
+)
 def test_sigkill_leaves_the_last_checkpoint_whole_and_resume_is_bit_identical(
-        moment, checkpoints, extra_wait, data, reference, tmp_path):
+    moment, checkpoints, extra_wait, data, reference, tmp_path
+):
     out = tmp_path / "run"
     proc = start_and_wait(data, out, checkpoints, extra_wait)
-    proc.kill()                                   # SIGKILL: no handler, no cleanup
+    proc.kill()  # SIGKILL: no handler, no cleanup
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     assert_whole(out)
@@ -159,8 +200,10 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(data, reference, tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     epoch = assert_whole(out)
-    assert err.strip() == f"emovae: interrupted; saved after epoch {epoch} in {out / 'checkpoint.pt'}: continue " \
-                          "with --resume"
+    assert (
+        err.strip() == f"emovae: interrupted; saved after epoch {epoch} in {out / 'checkpoint.pt'}: continue "
+        "with --resume"
+    )
     # the checkpoint holds the epoch Ctrl-C ended, even between two regular checkpoints (every 2 epochs)
     assert json.loads((out / "history.json").read_text())[-1]["epoch"] == epoch
     assert_same_run(resume(data, out), reference)

@@ -1,4 +1,5 @@
 """One home per concern: presets, the trained-model object, the lazy package, the bundled figures."""
+
 import importlib
 import json
 import subprocess
@@ -37,7 +38,7 @@ def test_generate_loads_torch_but_no_muspy_matplotlib_or_sklearn(tmp_path):
 
 def test_lazy_names_resolve_to_functions_not_modules():
     assert callable(emovae.train) and callable(emovae.generate) and callable(emovae.reproduce)
-    generation = importlib.import_module("emovae.generation")   # the submodule must not shadow the function
+    generation = importlib.import_module("emovae.generation")  # the submodule must not shadow the function
     assert emovae.generate is generation.generate
     with pytest.raises(AttributeError):
         emovae.no_such_name  # noqa: B018
@@ -50,12 +51,12 @@ def test_presets_hold_the_papers_two_configurations():
     assert emoreg.model == base.model and emoreg.model.hidden == 512
     assert emoreg.train.emotion_regularized and not base.train.emotion_regularized
     assert preset("emoreg", epochs=3).train.epochs == 3
-    assert PRESETS["paper-emoreg"].train.epochs == 700          # overriding copies, never mutates
+    assert PRESETS["paper-emoreg"].train.epochs == 700  # overriding copies, never mutates
     with pytest.raises(EmovaeError, match="unknown preset 'nope'"):
         preset("nope")
     with pytest.raises(EmovaeError, match="unknown training setting"):
         preset("emoreg", epoch=3)
-    assert TrainConfig.from_dict({"epochs": 5, "log_every": 50}).epochs == 5   # old keys are ignored
+    assert TrainConfig.from_dict({"epochs": 5, "log_every": 50}).epochs == 5  # old keys are ignored
 
 
 def test_cli_help_reads_its_defaults_from_the_presets(capsys):
@@ -81,7 +82,7 @@ def test_trained_model_verbs():
     tokens = m.sample("sad", 6, seed=2)
     assert tokens.shape == (6, 64) and np.array_equal(tokens, m.sample("sad", 6, seed=2))
     z = m.sample_points("sad", 6, seed=2)
-    assert np.array_equal(m.decode(z, "sad"), tokens)                    # sample = decode(sample_points)
+    assert np.array_equal(m.decode(z, "sad"), tokens)  # sample = decode(sample_points)
     hot = m.decode(z, "sad", temperature=1.5, seed=1)
     assert np.array_equal(hot, m.decode(z, "sad", temperature=1.5, seed=1)) and not np.array_equal(hot, tokens)
     pts = m.encode(tokens, [2] * 6)

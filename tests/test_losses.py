@@ -1,4 +1,5 @@
 """Losses: KL against its closed form, the emotion term's values, the reductions."""
+
 import math
 
 import pytest
@@ -57,7 +58,8 @@ def test_reconstruction_sums_over_steps_and_batch():
     assert torch.allclose(reconstruction_loss(logits, targets, "mean"), per_term.sum() / 3)
     uniform = torch.zeros(16, 64, 31)  # ~ 16 x 64 x ln 31 at the start of training
     assert reconstruction_loss(uniform, torch.zeros(16, 64, dtype=torch.long)).item() == pytest.approx(
-        16 * 64 * math.log(31), rel=1e-5)
+        16 * 64 * math.log(31), rel=1e-5
+    )
     with pytest.raises(ValueError):
         reconstruction_loss(logits, targets, "median")
 

@@ -4,6 +4,7 @@ The data tests read the shared data in place through EMOVAE_DATA (the training-s
 ``.../musgenvae/dataset``, fixture ``data_root`` in conftest.py, skipped when unset); the
 authors' generated sets are found at ``Path(EMOVAE_DATA).parent.parent / "grekow2025"``.
 """
+
 import math
 from pathlib import Path
 
@@ -29,14 +30,12 @@ C4, D4, EB4, E4, FS4, G4, A4, B4 = 60, 62, 63, 64, 66, 67, 69, 71
 
 def melody(*pitches, resolution=4):
     """A one-track melody of quarter notes."""
-    notes = [
-        muspy.Note(time=i * resolution, pitch=p, duration=resolution, velocity=64)
-        for i, p in enumerate(pitches)
-    ]
+    notes = [muspy.Note(time=i * resolution, pitch=p, duration=resolution, velocity=64) for i, p in enumerate(pitches)]
     return muspy.Music(resolution=resolution, tracks=[muspy.Track(program=0, notes=notes)])
 
 
 # --- one melody ---------------------------------------------------------------------------
+
 
 def test_c_major_triad():
     m = melody(C4, E4, G4)
@@ -45,17 +44,20 @@ def test_c_major_triad():
     assert in_c_major(m) == 1.0
     assert in_c_minor(m) == 2.0 / 3.0  # E is not in natural C minor
     assert melody_metrics(m) == {
-        "pitch_range": 7.0, "n_pitches_used": 3.0, "in_c_major": 1.0, "in_c_minor": 2.0 / 3.0,
+        "pitch_range": 7.0,
+        "n_pitches_used": 3.0,
+        "in_c_major": 1.0,
+        "in_c_minor": 2.0 / 3.0,
     }
     assert tuple(melody_metrics(m)) == METRICS
 
 
 def test_rates_count_repeated_notes_and_f_sharp_is_in_neither_scale():
     m = melody(C4, C4, EB4, FS4, A4, B4)
-    assert pitch_range(m) == 11.0          # 71 - 60
-    assert n_pitches_used(m) == 5.0        # C4 counted once
-    assert in_c_major(m) == 4.0 / 6.0      # C, C, A, B in; Eb, F# out
-    assert in_c_minor(m) == 3.0 / 6.0      # C, C, Eb in; F#, A, B out (natural minor)
+    assert pitch_range(m) == 11.0  # 71 - 60
+    assert n_pitches_used(m) == 5.0  # C4 counted once
+    assert in_c_major(m) == 4.0 / 6.0  # C, C, A, B in; Eb, F# out
+    assert in_c_minor(m) == 3.0 / 6.0  # C, C, Eb in; F#, A, B out (natural minor)
 
 
 def test_octaves_are_different_pitches_and_the_same_pitch_class():
@@ -74,12 +76,13 @@ def test_melody_without_notes():
 
 # --- a set of melodies --------------------------------------------------------------------
 
+
 def test_set_metrics_population_std():
-    triad = melody(C4, E4, G4)               # range 7, 3 pitches, major 1, minor 2/3
+    triad = melody(C4, E4, G4)  # range 7, 3 pitches, major 1, minor 2/3
     other = melody(C4, C4, EB4, FS4, A4, B4)  # range 11, 5 pitches, major 2/3, minor 1/2
     out = set_metrics({2: [triad, other], 0: [triad]})
     assert list(out) == [0, 2]
-    assert out[2]["pitch_range"] == (9.0, 2.0)          # ddof=0: sqrt((4 + 4) / 2) = 2
+    assert out[2]["pitch_range"] == (9.0, 2.0)  # ddof=0: sqrt((4 + 4) / 2) = 2
     assert out[2]["n_pitches_used"] == (4.0, 1.0)
     mean, std = out[2]["in_c_major"]
     assert mean == pytest.approx(5.0 / 6.0, abs=1e-15) and std == pytest.approx(1.0 / 6.0, abs=1e-15)
@@ -92,13 +95,14 @@ def test_set_metrics_skips_empty_emotions_and_nan_rates():
     empty = muspy.Music(resolution=4, tracks=[muspy.Track(program=0)])
     out = set_metrics({1: [melody(C4, E4, G4), empty], 3: []})
     assert list(out) == [1]
-    assert out[1]["pitch_range"] == (3.5, 3.5)   # the empty melody counts with range 0
-    assert out[1]["in_c_major"] == (1.0, 0.0)    # ... and is left out of the rates
+    assert out[1]["pitch_range"] == (3.5, 3.5)  # the empty melody counts with range 0
+    assert out[1]["in_c_major"] == (1.0, 0.0)  # ... and is left out of the rates
     with pytest.raises(EmovaeError, match="0..3"):
         set_metrics({4: [empty]})
 
 
 # --- folders ------------------------------------------------------------------------------
+
 
 def test_folder_metrics_reads_e_folders_and_skips_absent_ones(tmp_path):
     (tmp_path / "e3").mkdir()
@@ -136,13 +140,13 @@ def test_folder_metrics_names_an_unreadable_file_in_one_line(tmp_path):
 
 # --- Markdown -----------------------------------------------------------------------------
 
+
 def test_table3_markdown_rows_and_columns():
     ours = set_metrics({0: [melody(C4, E4, G4)]})
     text = table3_markdown({"ours": ours})
     lines = text.strip().splitlines()
     assert lines[0] == (
-        "| metric | emotion | ours | paper: CVAE-Base | paper: CVAE-EmoReg"
-        " | training set (paper, first 79 files) |"
+        "| metric | emotion | ours | paper: CVAE-Base | paper: CVAE-EmoReg | training set (paper, first 79 files) |"
     )
     assert len(lines) == 2 + 4 * 4
     assert lines[2] == "| pitch range | e1 | 7.00 (0.00) | 8.65 (2.22) | 7.75 (2.14) | 9.32 (2.93) |"
@@ -154,6 +158,7 @@ def test_table3_markdown_rows_and_columns():
 
 
 # --- the paper's Table 3 from the authors' files ------------------------------------------
+
 
 def _generated(data_root: Path, name: str) -> Path:
     folder = data_root.parent.parent / "grekow2025" / name
@@ -203,10 +208,7 @@ def test_training_set_e2_equals_the_papers_column_and_full_folders_match_notes(d
 def test_training_set_first_79_files_by_name_give_the_papers_e3_e4(data_root):
     root = data_root
     paper = _rounded(PAPER_TABLE3["training set (paper, first 79 files)"])
-    musics = {
-        e: [muspy.read_midi(p) for p in sorted((root / f"e{e + 1}").glob("*.mid"))[:79]]
-        for e in (2, 3)
-    }
+    musics = {e: [muspy.read_midi(p) for p in sorted((root / f"e{e + 1}").glob("*.mid"))[:79]] for e in (2, 3)}
     ours = _rounded(set_metrics(musics))
     for metric in METRICS:
         for e in (2, 3):

@@ -1,4 +1,5 @@
 """The CVAE: shapes, Keras's initialisers, the condition reaching both halves, Keras's RMSprop."""
+
 import torch
 
 from emovae.model import CVAE, CVAEConfig
@@ -41,10 +42,10 @@ def test_condition_changes_encoder_and_decoder():
 def test_keras_initialisers():
     torch.manual_seed(0)
     m = small()
-    w_hh = m.enc_gru.weight_hh.detach()                  # (3H, H): orthonormal columns
+    w_hh = m.enc_gru.weight_hh.detach()  # (3H, H): orthonormal columns
     h = w_hh.shape[1]
     assert torch.allclose(w_hh.T @ w_hh, torch.eye(h), atol=1e-5)
-    w_ih = m.enc_gru.weight_ih.detach()                  # glorot over the whole (I, 3H) matrix
+    w_ih = m.enc_gru.weight_ih.detach()  # glorot over the whole (I, 3H) matrix
     limit = (6 / (w_ih.shape[0] + w_ih.shape[1])) ** 0.5
     assert w_ih.abs().max() <= limit and w_ih.abs().max() > 0.8 * limit
     for name, p in m.named_parameters():
@@ -64,13 +65,13 @@ def test_keras_rmsprop_puts_epsilon_inside_the_root():
     g1 = torch.tensor([0.5, 1e-4])
     w.grad = g1.clone()
     opt.step()
-    v = 0.1 * g1 ** 2
+    v = 0.1 * g1**2
     expected = torch.tensor([1.0, -2.0]) - 0.1 * g1 / torch.sqrt(v + 1e-7)
     assert torch.allclose(w.detach(), expected, atol=1e-7)
     g2 = torch.tensor([-0.2, 0.3])
     w.grad = g2.clone()
     opt.step()
-    v = 0.9 * v + 0.1 * g2 ** 2
+    v = 0.9 * v + 0.1 * g2**2
     expected = expected - 0.1 * g2 / torch.sqrt(v + 1e-7)
     assert torch.allclose(w.detach(), expected, atol=1e-7)
     # PyTorch's RMSprop (eps outside the root) takes a 10x larger step on the tiny gradient

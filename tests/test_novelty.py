@@ -1,4 +1,5 @@
 """Novelty (nearest training melody, copies), diversity and validity on tiny hand-made token sets."""
+
 import warnings
 
 import numpy as np
@@ -18,12 +19,14 @@ from emovae.novelty import (
 
 R, H = 128, 129
 
-TRAIN = np.array([
-    [60, H, 62, H, 64, H, 65, H],   # 0
-    [67, H, H, H, 65, H, 64, H],    # 1
-    [60, H, 62, H, 64, H, 65, H],   # 2: a twin of 0
-    [72, 71, 69, 67, 65, 64, 62, 60],  # 3
-])
+TRAIN = np.array(
+    [
+        [60, H, 62, H, 64, H, 65, H],  # 0
+        [67, H, H, H, 65, H, 64, H],  # 1
+        [60, H, 62, H, 64, H, 65, H],  # 2: a twin of 0
+        [72, 71, 69, 67, 65, 64, 62, 60],  # 3
+    ]
+)
 
 
 def test_hamming_counts_differing_steps():
@@ -34,12 +37,14 @@ def test_hamming_counts_differing_steps():
 
 
 def test_nearest_training_index_and_distance():
-    gen = np.array([
-        [60, H, 62, H, 64, H, 65, H],      # exact copy of 0 (and of its twin 2): first index wins
-        [67, H, H, H, 65, H, 64, 62],      # 1 step from 1
-        [72, 71, 69, 67, 60, H, 61, H],    # 4 from 3 (65 64 62 60 vs 60 H 61 H), 6 from 0 and 1
-        [R, R, R, R, R, R, R, R],          # 8 from everything: ties go to index 0
-    ])
+    gen = np.array(
+        [
+            [60, H, 62, H, 64, H, 65, H],  # exact copy of 0 (and of its twin 2): first index wins
+            [67, H, H, H, 65, H, 64, 62],  # 1 step from 1
+            [72, 71, 69, 67, 60, H, 61, H],  # 4 from 3 (65 64 62 60 vs 60 H 61 H), 6 from 0 and 1
+            [R, R, R, R, R, R, R, R],  # 8 from everything: ties go to index 0
+        ]
+    )
     index, distance = nearest_training(gen, TRAIN)
     assert index.tolist() == [0, 1, 3, 0]
     assert distance.tolist() == [0, 1, 4, 8]
@@ -48,7 +53,7 @@ def test_nearest_training_index_and_distance():
 
 def test_nearest_training_agrees_with_brute_force_over_chunks():
     rng = np.random.default_rng(0)
-    gen = rng.integers(58, 64, size=(600, 6))      # more rows than one chunk
+    gen = rng.integers(58, 64, size=(600, 6))  # more rows than one chunk
     train = rng.integers(58, 64, size=(30, 6))
     index, distance = nearest_training(gen, train)
     for i in (0, 255, 256, 599):
@@ -57,17 +62,19 @@ def test_nearest_training_agrees_with_brute_force_over_chunks():
 
 
 def test_copy_stats_exact_near_and_distinct():
-    gen = np.array([
-        [60, H, 62, H, 64, H, 65, H],      # exact (0 / twin 2)
-        [60, H, 62, H, 64, H, 65, H],      # the same exact copy again
-        [67, H, H, H, 65, H, 64, 62],      # distance 1
-        [72, 71, 69, 67, 60, H, 61, H],    # distance 4
-        [R, R, R, R, R, R, R, R],          # distance 8
-    ])
+    gen = np.array(
+        [
+            [60, H, 62, H, 64, H, 65, H],  # exact (0 / twin 2)
+            [60, H, 62, H, 64, H, 65, H],  # the same exact copy again
+            [67, H, H, H, 65, H, 64, 62],  # distance 1
+            [72, 71, 69, 67, 60, H, 61, H],  # distance 4
+            [R, R, R, R, R, R, R, R],  # distance 8
+        ]
+    )
     s = copy_stats(gen, TRAIN, near=1)
     assert s["n"] == 5 and s["near"] == 1
     assert s["exact_share"] == pytest.approx(2 / 5)
-    assert s["near_share"] == pytest.approx(3 / 5)           # distances 0 0 1
+    assert s["near_share"] == pytest.approx(3 / 5)  # distances 0 0 1
     assert s["distinct"] == 4
     assert s["distinct_exact_share"] == pytest.approx(1 / 4)
     assert s["distinct_near_share"] == pytest.approx(2 / 4)
@@ -85,12 +92,15 @@ def test_copy_stats_of_an_empty_generated_set():
     assert s["n"] == 0 and s["exact_share"] == 0.0 and s["training_copied"] == 0
 
 
-@pytest.mark.parametrize("gen, train, match", [
-    (np.zeros((2, 7), dtype=np.int64), TRAIN, "7 steps, training melodies 8"),
-    (np.zeros((2, 8), dtype=np.int64), np.zeros((0, 8), dtype=np.int64), "empty set"),
-    (np.zeros(8, dtype=np.int64), TRAIN, "generated melodies: expected a 2-D"),
-    (np.full((1, 8), 131), TRAIN, "131 outside"),
-])
+@pytest.mark.parametrize(
+    "gen, train, match",
+    [
+        (np.zeros((2, 7), dtype=np.int64), TRAIN, "7 steps, training melodies 8"),
+        (np.zeros((2, 8), dtype=np.int64), np.zeros((0, 8), dtype=np.int64), "empty set"),
+        (np.zeros(8, dtype=np.int64), TRAIN, "generated melodies: expected a 2-D"),
+        (np.full((1, 8), 131), TRAIN, "131 outside"),
+    ],
+)
 def test_nearest_training_bad_input(gen, train, match):
     with pytest.raises(EmovaeError, match=match):
         nearest_training(gen, train)
@@ -109,15 +119,18 @@ def test_distinct_per_100():
     assert distinct_per_100(np.zeros((0, 64), dtype=np.int64)) == 0.0
 
 
-@pytest.mark.parametrize("tokens, max_rest, reason", [
-    ([R, R, H, R], 24, "no_note"),
-    ([60, H, 60, R], 24, "one_pitch"),
-    ([60, R, R, R, 62], 2, "long_rest"),          # silent run of 3 > 2
-    ([60, R, R, 62], 2, None),                     # run of 2 = 2: allowed
-    ([H, H, H, 60, 62], 2, "long_rest"),           # orphan holds at the start are silence
-    ([60, H, H, H, H, 62], 0, None),               # holds of a note are not silence
-    ([60, 62, R, R, R], 3, None),                  # trailing silence counts, 3 <= 3
-])
+@pytest.mark.parametrize(
+    "tokens, max_rest, reason",
+    [
+        ([R, R, H, R], 24, "no_note"),
+        ([60, H, 60, R], 24, "one_pitch"),
+        ([60, R, R, R, 62], 2, "long_rest"),  # silent run of 3 > 2
+        ([60, R, R, 62], 2, None),  # run of 2 = 2: allowed
+        ([H, H, H, 60, 62], 2, "long_rest"),  # orphan holds at the start are silence
+        ([60, H, H, H, H, 62], 0, None),  # holds of a note are not silence
+        ([60, 62, R, R, R], 3, None),  # trailing silence counts, 3 <= 3
+    ],
+)
 def test_validity_rule(tokens, max_rest, reason):
     assert invalid_reason(tokens, max_rest) == reason
     assert is_valid(tokens, max_rest) is (reason is None)
@@ -135,13 +148,24 @@ def test_validity_bad_max_rest(max_rest):
 
 
 def test_grid_stats_on_a_2x2_grid():
-    grid = np.array([
-        [[60, 62, R, R], [60, 62, R, R]],
-        [[R, R, R, R], [60, H, 60, H]],
-    ])
+    grid = np.array(
+        [
+            [[60, 62, R, R], [60, 62, R, R]],
+            [[R, R, R, R], [60, H, 60, H]],
+        ]
+    )
     s = grid_stats(grid, max_rest_steps=2)
-    assert s == {"n": 4, "valid": 2, "valid_share": 0.5, "distinct": 3, "distinct_valid": 1,
-                 "no_note": 1, "one_pitch": 1, "long_rest": 0, "max_rest_steps": 2}
+    assert s == {
+        "n": 4,
+        "valid": 2,
+        "valid_share": 0.5,
+        "distinct": 3,
+        "distinct_valid": 1,
+        "no_note": 1,
+        "one_pitch": 1,
+        "long_rest": 0,
+        "max_rest_steps": 2,
+    }
     assert grid_stats(grid, max_rest_steps=1)["long_rest"] == 2
     assert grid_stats(grid.reshape(4, 4), max_rest_steps=2) == s
 
@@ -160,8 +184,8 @@ def test_training_longest_rest_is_measured_on_the_data(data_root):
         ds = load_dataset(data_root)
     runs = [longest_rest_run(row) for row in ds.tokens]
     assert max(runs) == TRAINING_LONGEST_REST
-    assert sorted(runs)[-2] < TRAINING_LONGEST_REST           # one file alone sets the limit
-    stats = grid_stats(ds.tokens)                              # the rule accepts every real melody
+    assert sorted(runs)[-2] < TRAINING_LONGEST_REST  # one file alone sets the limit
+    stats = grid_stats(ds.tokens)  # the rule accepts every real melody
     assert stats["valid"] == stats["n"] == len(ds.tokens)
     assert grid_stats(ds.tokens, max_rest_steps=TRAINING_LONGEST_REST - 1)["long_rest"] == 1
     s = copy_stats(ds.tokens, ds.tokens)

@@ -1,4 +1,5 @@
 """Latent-plane pictures and training curves: valid PNGs, written atomically, no leaked figures."""
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -29,8 +30,7 @@ def test_plot_latent_writes_a_png_creates_parents_and_closes_its_figure(tmp_path
     plt.close("all")
     points, labels = _points()
     target = tmp_path / "a" / "b" / "latent_epoch50.png"
-    out = plot_latent(points, labels, target, title="CVAE-EmoReg, epoch 50",
-                      accuracy=quadrant_accuracy(points, labels))
+    out = plot_latent(points, labels, target, title="CVAE-EmoReg, epoch 50", accuracy=quadrant_accuracy(points, labels))
     assert out == target
     _assert_png(target)
     assert plt.get_fignums() == []
@@ -60,8 +60,15 @@ def test_plot_latent_rejects_mismatched_labels(tmp_path):
 def test_plot_history_writes_a_png(tmp_path):
     history = []
     for epoch in range(1, 61):
-        record = {"epoch": epoch, "recon": 3500.0 / epoch, "kld": 2.0 + 1.0 / epoch,
-                  "emo_a": -0.9, "emo_v": -0.8, "val_recon": 300.0 / epoch, "val_kld": 2.1}
+        record = {
+            "epoch": epoch,
+            "recon": 3500.0 / epoch,
+            "kld": 2.0 + 1.0 / epoch,
+            "emo_a": -0.9,
+            "emo_v": -0.8,
+            "val_recon": 300.0 / epoch,
+            "val_kld": 2.1,
+        }
         if epoch % 50 == 0:
             record["d_mean_train"] = 90.0
             record["d_heldout"] = {"mean_recall": 93.0, "recall": [93.0] * 4}  # a to_dict()
@@ -99,11 +106,13 @@ def test_plot_plane_draws_marks_and_a_path_over_the_training_points(tmp_path):
     assert plain == tmp_path / "a" / "plain.png"
     _assert_png(plain)
     marks = np.array([[2.5, 1.5], [-1.0, -2.5]])
-    marked = plot_plane(points, labels, tmp_path / "marked.png", marks=marks, mark_labels=["happy 1", "sad 1"],
-                        title="generated")
+    marked = plot_plane(
+        points, labels, tmp_path / "marked.png", marks=marks, mark_labels=["happy 1", "sad 1"], title="generated"
+    )
     _assert_png(marked)
-    routed = plot_plane(points, labels, tmp_path / "path.png", marks=marks,
-                        path_points=[[2, 2], [-2, -2], [2, -2]], title="generated")
+    routed = plot_plane(
+        points, labels, tmp_path / "path.png", marks=marks, path_points=[[2, 2], [-2, -2], [2, -2]], title="generated"
+    )
     _assert_png(routed)
     images = [np.asarray(Image.open(p).convert("RGB")) for p in (plain, marked, routed)]
     assert images[0].shape[0] > 300 and images[0].shape[1] > 300
@@ -133,7 +142,7 @@ def test_plot_plane_limits_include_every_mark(tmp_path, monkeypatch):
     plots.plot_plane(points, labels, tmp_path / "a.png")
     plots.plot_plane(points, labels, tmp_path / "b.png", marks=[[0.5, -9.0]], path_points=[[7.0, 1.0], [0, 0]])
     plots.plot_plane(np.zeros((0, 2)), [], tmp_path / "c.png")
-    limits = [np.ravel(s).tolist() for s in seen]   # [x0, x1, y0, y1] per picture
+    limits = [np.ravel(s).tolist() for s in seen]  # [x0, x1, y0, y1] per picture
     assert limits[0] == pytest.approx([-1.1 * extent, 1.1 * extent] * 2)
     assert limits[1] == pytest.approx([-9.9, 9.9] * 2)
     assert limits[2] == pytest.approx([-1.0, 1.0] * 2)
@@ -154,6 +163,7 @@ def test_plot_plane_rejects_bad_input_before_writing(tmp_path):
 
 # ---------------------------------------------------------------------------- report pictures
 
+
 def _spy_on_save(monkeypatch):
     """Record each figure's axes just before it is saved."""
     from emovae import plots
@@ -162,15 +172,32 @@ def _spy_on_save(monkeypatch):
     original = plots._save
 
     def spy(fig, path):
-        seen.append([{
-            "title": ax.get_title(),
-            "lines": {line.get_label(): {"x": np.asarray(line.get_xdata(), float).tolist(),
-                                         "y": np.asarray(line.get_ydata(), float).tolist(),
-                                         "style": line.get_linestyle(), "color": line.get_color()}
-                      for line in ax.lines},
-            "images": [{"array": np.asarray(im.get_array()), "extent": list(im.get_extent()), "origin": im.origin,
-                        "clim": im.get_clim()} for im in ax.images],
-        } for ax in fig.axes])
+        seen.append(
+            [
+                {
+                    "title": ax.get_title(),
+                    "lines": {
+                        line.get_label(): {
+                            "x": np.asarray(line.get_xdata(), float).tolist(),
+                            "y": np.asarray(line.get_ydata(), float).tolist(),
+                            "style": line.get_linestyle(),
+                            "color": line.get_color(),
+                        }
+                        for line in ax.lines
+                    },
+                    "images": [
+                        {
+                            "array": np.asarray(im.get_array()),
+                            "extent": list(im.get_extent()),
+                            "origin": im.origin,
+                            "clim": im.get_clim(),
+                        }
+                        for im in ax.images
+                    ],
+                }
+                for ax in fig.axes
+            ]
+        )
         return original(fig, path)
 
     monkeypatch.setattr(plots, "_save", spy)
@@ -183,14 +210,14 @@ def test_plot_va_plane_draws_each_grid_with_valence_across(tmp_path, monkeypatch
     plt.close("all")
     seen = _spy_on_save(monkeypatch)
     coords = np.linspace(-6, 6, 5)
-    valence = np.tile(coords / 6, (5, 1))          # row = arousal, column = valence
+    valence = np.tile(coords / 6, (5, 1))  # row = arousal, column = valence
     arousal = valence.T
     valid = np.ones((5, 5), bool)
     valid[0, 0] = False
     out = plot_va_plane(valence, arousal, tmp_path / "a" / "va.png", valid=valid, title="t")
     _assert_png(out)
     images = [ax["images"][0] for ax in seen[0] if ax["images"]]
-    assert len(images) == 3                          # valence, arousal, validity
+    assert len(images) == 3  # valence, arousal, validity
     assert np.array_equal(images[0]["array"], valence) and np.array_equal(images[1]["array"], arousal)
     assert images[0]["extent"] == [-6.0, 6.0, -6.0, 6.0] and images[0]["origin"] == "lower"
     assert images[0]["clim"] == (-1.0, 1.0)

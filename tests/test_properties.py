@@ -5,6 +5,7 @@ A *valid* token sequence is 64 raw tokens in which a HOLD follows only an onset 
 (a note goes on), at least one note sounds, and whatever the notes leave is padded with REST at
 the end. Any other sequence is read back in its *canonical* form: a HOLD with no note to extend
 (at the start, after a REST) is a rest."""
+
 import argparse
 import math
 import warnings
@@ -40,7 +41,7 @@ def folder(tmp_path_factory):
 # ------------------------------------------------------------------ tokens -> MIDI -> tokens
 
 pitches = st.integers(0, 127)
-note = st.tuples(pitches, st.integers(1, 16))                 # (pitch, steps)
+note = st.tuples(pitches, st.integers(1, 16))  # (pitch, steps)
 rest = st.tuples(st.none(), st.integers(1, 16))
 
 
@@ -73,15 +74,15 @@ def canonical(tokens: np.ndarray) -> np.ndarray:
 def read_back(tokens, path):
     write_midi(tokens, path)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")        # a valid melody is read back without a word
+        warnings.simplefilter("error")  # a valid melody is read back without a word
         return read_melody(path)
 
 
 @SETTINGS
 @given(tokens=valid_tokens())
-@example(tokens=np.array([60] + [REST] * 63, dtype=np.int64))                  # one step, then silence
-@example(tokens=np.array([REST] * 63 + [127], dtype=np.int64))                  # the last step only
-@example(tokens=np.array([60, 60, HOLD, 60] + [REST] * 60, dtype=np.int64))     # repeated onsets of a pitch
+@example(tokens=np.array([60] + [REST] * 63, dtype=np.int64))  # one step, then silence
+@example(tokens=np.array([REST] * 63 + [127], dtype=np.int64))  # the last step only
+@example(tokens=np.array([60, 60, HOLD, 60] + [REST] * 60, dtype=np.int64))  # repeated onsets of a pitch
 def test_valid_tokens_survive_the_round_trip_through_a_midi_file(folder, tokens):
     assert read_back(tokens, folder / "valid.mid").tolist() == tokens.tolist()
 
@@ -90,7 +91,7 @@ def test_valid_tokens_survive_the_round_trip_through_a_midi_file(folder, tokens)
 @given(tokens=st.lists(st.integers(0, 129), min_size=N_STEPS, max_size=N_STEPS).map(np.array))
 def test_any_tokens_come_back_in_canonical_form(folder, tokens):
     expected = canonical(tokens)
-    assume((expected < REST).any())                                   # no notes: nothing to write
+    assume((expected < REST).any())  # no notes: nothing to write
     assert read_back(tokens, folder / "any.mid").tolist() == expected.tolist()
 
 
@@ -102,14 +103,15 @@ def test_longer_melodies_come_back_segment_by_segment(folder, segments):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         back = read_segments(folder / "long.mid")
-    last = max(k for k, seg in enumerate(segments) if (seg < REST).any())   # trailing silent segments dropped
+    last = max(k for k, seg in enumerate(segments) if (seg < REST).any())  # trailing silent segments dropped
     assert back.tolist() == [canonical(s).tolist() for s in segments[: last + 1]]
 
 
 # ------------------------------------------------------------------ the command line's numbers and points
 
-texts = st.one_of(st.text(max_size=20), st.from_regex(r"\s*[-+]?\d{0,12}(\.\d*)?([eE][-+]?\d{1,3})?\s*",
-                                                      fullmatch=True))
+texts = st.one_of(
+    st.text(max_size=20), st.from_regex(r"\s*[-+]?\d{0,12}(\.\d*)?([eE][-+]?\d{1,3})?\s*", fullmatch=True)
+)
 
 
 @SETTINGS
@@ -203,6 +205,7 @@ def test_the_parser_accepts_or_fails_with_one_line_and_status_2(capsys, count, a
 
 # ------------------------------------------------------------------ the reader on arbitrary bytes
 
+
 def _assert_read_fails_cleanly_or_reads(path, data: bytes):
     path.write_bytes(data)
     with warnings.catch_warnings():
@@ -224,11 +227,15 @@ def test_read_melody_on_arbitrary_bytes(folder, data):
 
 
 @SETTINGS
-@given(body=st.binary(max_size=200), fmt=st.integers(0, 2), tracks=st.integers(0, 3),
-       division=st.integers(0, 0xFFFF))
+@given(body=st.binary(max_size=200), fmt=st.integers(0, 2), tracks=st.integers(0, 3), division=st.integers(0, 0xFFFF))
 def test_read_melody_on_a_midi_header_and_arbitrary_tracks(folder, body, fmt, tracks, division):
-    header = b"MThd" + (6).to_bytes(4, "big") + fmt.to_bytes(2, "big") + tracks.to_bytes(2, "big") + \
-        division.to_bytes(2, "big")
+    header = (
+        b"MThd"
+        + (6).to_bytes(4, "big")
+        + fmt.to_bytes(2, "big")
+        + tracks.to_bytes(2, "big")
+        + division.to_bytes(2, "big")
+    )
     track = b"MTrk" + len(body).to_bytes(4, "big") + body
     _assert_read_fails_cleanly_or_reads(folder / "header.mid", header + track * max(tracks, 1))
 
@@ -245,8 +252,9 @@ def good_midi(folder):
 def test_read_melody_on_a_damaged_midi_file(folder, good_midi, data):
     blob = bytearray(good_midi)
     cut = data.draw(st.integers(0, len(blob)), label="cut")
-    flips = data.draw(st.lists(st.tuples(st.integers(0, len(blob) - 1), st.integers(0, 255)), max_size=6),
-                      label="flips")
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(0, len(blob) - 1), st.integers(0, 255)), max_size=6), label="flips"
+    )
     for at, value in flips:
         blob[at] = value
     _assert_read_fails_cleanly_or_reads(folder / "damaged.mid", bytes(blob[:cut]))

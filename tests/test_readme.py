@@ -1,4 +1,5 @@
 """The README's examples run as written: the Python block and every generation command line."""
+
 import re
 import shlex
 import wave
@@ -10,7 +11,7 @@ from emovae.cli import main
 from emovae.data import read_melody, read_segments
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-RUN_HERE = ("generate", "encode", "transform", "interpolate")   # quick commands; train/serve/report elsewhere
+RUN_HERE = ("generate", "encode", "transform", "interpolate")  # quick commands; train/serve/report elsewhere
 
 
 def blocks(lang):
@@ -39,7 +40,7 @@ def test_command_examples_run(tmp_path, monkeypatch):
     from emovae.api import load
 
     model = load()
-    model.generate("sad", n=1)[0].to_midi(tmp_path / "my.mid")            # the user's own melodies
+    model.generate("sad", n=1)[0].to_midi(tmp_path / "my.mid")  # the user's own melodies
     model.generate("happy", n=1)[0].to_midi(tmp_path / "a.mid")
     model.generate("angry", n=2)[1].to_midi(tmp_path / "other_folder" / "b.mid")
     lines = [line.split("#")[0].strip() for block in blocks("sh") for line in block.splitlines()]
@@ -51,7 +52,7 @@ def test_command_examples_run(tmp_path, monkeypatch):
     happy = sorted((tmp_path / "melodies" / "e1").glob("*.mid"))
     assert len(happy) == 5 and len(list((tmp_path / "melodies" / "e3").glob("*.mid"))) == 1
     pitches = [p for f in happy for p in read_melody(f) if p < 128]
-    assert np.mean([p % 12 in (0, 2, 4, 5, 7, 9, 11) for p in pitches]) > 0.8   # happy = C major
+    assert np.mean([p % 12 in (0, 2, 4, 5, 7, 9, 11) for p in pitches]) > 0.8  # happy = C major
     assert len(list((tmp_path / "melodies" / "e2").glob("*.wav"))) == 3
     assert read_segments(next((tmp_path / "journey").glob("*.mid"))).shape == (4, 64)
     assert (tmp_path / "where.png").exists() and (tmp_path / "moved" / "my_to_sad.wav").exists()

@@ -1,6 +1,7 @@
 """The README's promise at every boundary: output paths checked before any work, counts capped,
 the API checking like the CLI, one reading rule for every command, checkpoint errors in plain
 words, and a warning (or a clear error) for each thing that would otherwise happen silently."""
+
 import errno
 import os
 import shutil
@@ -99,12 +100,34 @@ def tiny_run(data_root, tmp_path_factory):
         for f in sorted((data_root / label).glob("*.mid"))[1:6]:
             shutil.copy(f, root / label / f.name)
     run_dir = tmp_path_factory.mktemp("run") / "tiny"
-    assert main(["train", "--data", str(root), "--out", str(run_dir), "--epochs", "3", "--hidden", "16", "--dense",
-                 "8", "--log-every", "3", "--device", "cpu", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(root),
+                "--out",
+                str(run_dir),
+                "--epochs",
+                "3",
+                "--hidden",
+                "16",
+                "--dense",
+                "8",
+                "--log-every",
+                "3",
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return run_dir, root
 
 
 # ------------------------------------------------------------------ output paths, before any work
+
 
 def test_check_output_names_the_problem_in_one_line(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("x")
@@ -142,12 +165,19 @@ def test_train_and_evaluate_refuse_a_bad_out_before_any_work(tiny_run, tmp_path,
     (tmp_path / "taken").write_text("a file")
     started = time.perf_counter()
     # the data folder does not exist: the --out problem is found first, before the data is read
-    one_line_error(capsys, ["train", "--data", tmp_path / "nowhere", "--out", tmp_path / "taken", "--epochs", "1"],
-                   "taken: is an existing file, not a folder")
-    one_line_error(capsys, ["train", "--data", root, "--out", unwritable(tmp_path), "--epochs", "1"],
-                   "cannot write there")
-    one_line_error(capsys, ["evaluate", tmp_path / "missing.pt", "--data", root, "--out", tmp_path / "taken"],
-                   "taken: is an existing file")
+    one_line_error(
+        capsys,
+        ["train", "--data", tmp_path / "nowhere", "--out", tmp_path / "taken", "--epochs", "1"],
+        "taken: is an existing file, not a folder",
+    )
+    one_line_error(
+        capsys, ["train", "--data", root, "--out", unwritable(tmp_path), "--epochs", "1"], "cannot write there"
+    )
+    one_line_error(
+        capsys,
+        ["evaluate", tmp_path / "missing.pt", "--data", root, "--out", tmp_path / "taken"],
+        "taken: is an existing file",
+    )
     one_line_error(capsys, ["evaluate", run_dir, "--data", root, "--out", unwritable(tmp_path)], "cannot write there")
     one_line_error(capsys, ["encode", tmp_path / "missing.mid", "--plot", tmp_path], "--plot", "is a folder")
     assert time.perf_counter() - started < 10
@@ -165,6 +195,7 @@ def test_counts_are_capped_before_any_work(tmp_path, capsys):
 
 # ------------------------------------------------------------------ the API checks like the CLI
 
+
 @pytest.fixture(scope="module")
 def model():
     return emovae.load()
@@ -172,8 +203,11 @@ def model():
 
 @pytest.mark.parametrize("n", [0, -1, 2.5, True, "3", None, MAX_COUNT + 1, np.float32(2)])
 def test_api_counts(model, n):
-    for call in (lambda: model.generate("sad", n=n), lambda: model.at(1, 1, n=n),
-                 lambda: generation.generate(model.trained, "sad", n=n)):
+    for call in (
+        lambda: model.generate("sad", n=n),
+        lambda: model.at(1, 1, n=n),
+        lambda: generation.generate(model.trained, "sad", n=n),
+    ):
         with pytest.raises(EmovaeError) as err:
             call()
         assert "\n" not in str(err.value) and "whole number from 1 to 100,000" in str(err.value)
@@ -187,15 +221,25 @@ def test_api_numbers_accept_numpy_scalars(model):
     assert check_count(np.int16(7)) == 7 and check_seed(np.int64(MAX_SEED)) == MAX_SEED
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    ({"seed": -1}, "seed -1"), ({"seed": 2.5}, "seed 2.5"), ({"seed": MAX_SEED + 1}, "seed"),
-    ({"temperature": -1}, "temperature -1"), ({"temperature": float("nan")}, "temperature nan"),
-    ({"temperature": MIN_TEMPERATURE / 10}, "use 0 (argmax)"), ({"temperature": "hot"}, "temperature 'hot'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({"seed": -1}, "seed -1"),
+        ({"seed": 2.5}, "seed 2.5"),
+        ({"seed": MAX_SEED + 1}, "seed"),
+        ({"temperature": -1}, "temperature -1"),
+        ({"temperature": float("nan")}, "temperature nan"),
+        ({"temperature": MIN_TEMPERATURE / 10}, "use 0 (argmax)"),
+        ({"temperature": "hot"}, "temperature 'hot'"),
+    ],
+)
 def test_api_seeds_and_temperatures(model, kwargs, expected):
-    for call in (lambda: model.generate("sad", n=1, **kwargs), lambda: model.at(1, 1, **kwargs),
-                 lambda: model.path(["happy", "sad"], bars=8, **kwargs),
-                 lambda: model.interpolate((1, 1), (2, 2), 3, **kwargs)):
+    for call in (
+        lambda: model.generate("sad", n=1, **kwargs),
+        lambda: model.at(1, 1, **kwargs),
+        lambda: model.path(["happy", "sad"], bars=8, **kwargs),
+        lambda: model.interpolate((1, 1), (2, 2), 3, **kwargs),
+    ):
         with pytest.raises(EmovaeError, match=expected.replace("(", r"\(").replace(")", r"\)")):
             call()
 
@@ -237,9 +281,11 @@ def test_metrics_train_and_evaluate_read_midi_by_the_same_rule(name, tiny_run, t
         read_melody(bad)
     message = f"emovae: error: {err.value}"
     assert expected in message and name in message
-    for argv in (["metrics", root], ["evaluate", run_dir, "--data", root],
-                 ["train", "--data", root, "--out", tmp_path / "r", "--epochs", "1", "--hidden", "8", "--dense", "4",
-                  "--quiet"]):
+    for argv in (
+        ["metrics", root],
+        ["evaluate", run_dir, "--data", root],
+        ["train", "--data", root, "--out", tmp_path / "r", "--epochs", "1", "--hidden", "8", "--dense", "4", "--quiet"],
+    ):
         code, _, err_lines = run(capsys, argv)
         assert code == 2 and err_lines == [message], (argv[0], err_lines)
     assert not (tmp_path / "r").exists()
@@ -248,24 +294,26 @@ def test_metrics_train_and_evaluate_read_midi_by_the_same_rule(name, tiny_run, t
 def test_metrics_warns_where_a_rule_reads_the_file(tmp_path, capsys):
     root = tmp_path / "set"
     write_midi(TUNE, root / "e1" / "four.mid")
-    midi(root / "e1" / "two.mid", [(60, 1), (64, 1), (67, 2)] * 2)                  # 2 bars: padded
-    midi(root / "e2" / "thirty.mid", [(60 + k % 12, 1) for k in range(120)])      # 30 bars: first 4 read
-    write_midi(np.full(64, REST), root / "e3" / "silent.mid")                      # no notes: silence
+    midi(root / "e1" / "two.mid", [(60, 1), (64, 1), (67, 2)] * 2)  # 2 bars: padded
+    midi(root / "e2" / "thirty.mid", [(60 + k % 12, 1) for k in range(120)])  # 30 bars: first 4 read
+    write_midi(np.full(64, REST), root / "e3" / "silent.mid")  # no notes: silence
     code, out, err = run(capsys, ["metrics", root, "--no-paper"])
     assert code == 0, err
-    assert sorted(err) == sorted([
-        f"emovae: warning: {root / 'e1' / 'two.mid'}: shorter than 4 bars (2 bars); padded with rests to 4 bars",
-        f"emovae: warning: {root / 'e2' / 'thirty.mid'}: longer than 4 bars (30 bars); only its first 4 bars are "
-        "read (104 notes after bar 4 dropped)",
-        f"emovae: warning: {root / 'e3' / 'silent.mid'}: no notes; measured as a silent melody (range 0, no pitches)",
-    ])
+    assert sorted(err) == sorted(
+        [
+            f"emovae: warning: {root / 'e1' / 'two.mid'}: shorter than 4 bars (2 bars); padded with rests to 4 bars",
+            f"emovae: warning: {root / 'e2' / 'thirty.mid'}: longer than 4 bars (30 bars); only its first 4 bars are "
+            "read (104 notes after bar 4 dropped)",
+            f"emovae: warning: {root / 'e3' / 'silent.mid'}: no notes; measured as a silent melody (range 0, no pitches)",
+        ]
+    )
     # e2 is the first 16 notes only: 60..71 then 60..63 -> range 11, 12 pitches
     assert "|  | e2 | 11.00 (0.00) |" in out and "|  | e2 | 12.00 (0.00) |" in out
     assert "|  | e3 | 0.00 (0.00) |" in out
 
 
 def test_a_melody_written_with_a_silent_last_bar_reads_back_without_a_warning(tmp_path):
-    tokens = melody((60, 8), (62, 8), (64, 16))                     # notes end at step 32, rests to 64
+    tokens = melody((60, 8), (62, 8), (64, 16))  # notes end at step 32, rests to 64
     write_midi(tokens, tmp_path / "m.mid")
     assert len(mido.MidiFile(tmp_path / "m.mid").tracks[1]) and _length_in_ticks(tmp_path / "m.mid") == 64
     with warnings.catch_warnings():
@@ -279,10 +327,15 @@ def _length_in_ticks(path) -> int:
 
 # ------------------------------------------------------------------ checkpoints in plain words
 
+
 def _checkpoints(folder: Path) -> dict[str, Path]:
     data = bundled("emoreg").read_bytes()
-    files = {"truncated.pt": data[: len(data) // 2], "random.pt": np.random.default_rng(1).bytes(4000),
-             "empty.pt": b"", "text.pt": b"model weights, honest"}
+    files = {
+        "truncated.pt": data[: len(data) // 2],
+        "random.pt": np.random.default_rng(1).bytes(4000),
+        "empty.pt": b"",
+        "text.pt": b"model weights, honest",
+    }
     for name, blob in files.items():
         (folder / name).write_bytes(blob)
     torch.save(torch.nn.Linear(2, 2), folder / "module.pt")
@@ -293,19 +346,29 @@ def _checkpoints(folder: Path) -> dict[str, Path]:
     return {p.name: p for p in folder.iterdir()}
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("truncated.pt", "truncated or damaged (a PyTorch checkpoint that cannot be read to its end; copy or download "
-                     "it again)"),
-    ("random.pt", "not an emovae checkpoint (not a PyTorch checkpoint file at all)"),
-    ("text.pt", "not an emovae checkpoint (not a PyTorch checkpoint file at all)"),
-    ("empty.pt", "an empty file, not a checkpoint"),
-    ("module.pt", "holds pickled Python objects (torch.nn.modules.linear.Linear) that need code to load; emovae "
-                  "loads only its own checkpoints of plain data (not an emovae checkpoint)"),
-    ("foreign.pt", "not an emovae checkpoint (a PyTorch file without the 'emovae-checkpoint-1' marker: someone "
-                   "else's model?)"),
-    ("archive.pt", "not an emovae checkpoint (not a PyTorch checkpoint file: a zip archive of other files)"),
-    ("hollow.pt", "a damaged emovae checkpoint (no 'model_config' entry)"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "truncated.pt",
+            "truncated or damaged (a PyTorch checkpoint that cannot be read to its end; copy or download it again)",
+        ),
+        ("random.pt", "not an emovae checkpoint (not a PyTorch checkpoint file at all)"),
+        ("text.pt", "not an emovae checkpoint (not a PyTorch checkpoint file at all)"),
+        ("empty.pt", "an empty file, not a checkpoint"),
+        (
+            "module.pt",
+            "holds pickled Python objects (torch.nn.modules.linear.Linear) that need code to load; emovae "
+            "loads only its own checkpoints of plain data (not an emovae checkpoint)",
+        ),
+        (
+            "foreign.pt",
+            "not an emovae checkpoint (a PyTorch file without the 'emovae-checkpoint-1' marker: someone else's model?)",
+        ),
+        ("archive.pt", "not an emovae checkpoint (not a PyTorch checkpoint file: a zip archive of other files)"),
+        ("hollow.pt", "a damaged emovae checkpoint (no 'model_config' entry)"),
+    ],
+)
 def test_checkpoint_errors_in_plain_words(tmp_path, capsys, name, expected):
     path = _checkpoints(tmp_path)[name]
     with pytest.raises(EmovaeError) as err:
@@ -323,16 +386,21 @@ def test_a_folder_without_a_checkpoint(tmp_path):
 
 # ------------------------------------------------------------------ reused output folders and --force
 
+
 def test_generate_refuses_a_reused_folder_and_force_clears_only_its_files(tmp_path, capsys):
     out = tmp_path / "g"
     assert run(capsys, ["generate", "--out", out, "--emotion", "happy", "-n", "4", "--format", "midi,wav"])[0] == 0
     (out / "e1" / "my notes.txt").write_text("mine")
     (out / "e1" / ".e1_009.mid.abcd1234.tmp").write_bytes(b"left by a killed run")
     (out / "keep.mid").write_bytes(b"not emovae's")
-    assert run(capsys, ["generate", "--out", out, "--emotion", "sad", "-n", "1"])[0] == 0    # another folder: fine
-    err = one_line_error(capsys, ["generate", "--out", out, "--emotion", "happy", "-n", "2"],
-                         "holds files of an earlier run (e1/", "pass --force")
-    assert "and 8 more" in err                                 # 4 .mid + 4 .wav + the temporary
+    assert run(capsys, ["generate", "--out", out, "--emotion", "sad", "-n", "1"])[0] == 0  # another folder: fine
+    err = one_line_error(
+        capsys,
+        ["generate", "--out", out, "--emotion", "happy", "-n", "2"],
+        "holds files of an earlier run (e1/",
+        "pass --force",
+    )
+    assert "and 8 more" in err  # 4 .mid + 4 .wav + the temporary
     assert run(capsys, ["generate", "--out", out, "--emotion", "happy", "-n", "2", "--force"])[0] == 0
     assert sorted(p.name for p in (out / "e1").iterdir()) == ["e1_000.mid", "e1_001.mid", "my notes.txt"]
     assert (out / "keep.mid").exists() and len(list((out / "e3").glob("*.mid"))) == 1
@@ -344,19 +412,27 @@ def test_force_keeps_the_earlier_files_when_the_new_run_fails(tmp_path, capsys):
     out = tmp_path / "g"
     assert run(capsys, ["generate", "--out", out, "--emotion", "relaxed", "-n", "3"])[0] == 0
     before = sorted(p.name for p in (out / "e4").iterdir())
-    one_line_error(capsys, ["generate", "--out", out, "--emotion", "relaxed", "-n", "1", "--force", "--format",
-                            "midi,mp3"], "unknown format")
-    one_line_error(capsys, ["generate", tmp_path / "missing.pt", "--out", out, "--emotion", "relaxed", "--force"],
-                   "no such checkpoint")
+    one_line_error(
+        capsys,
+        ["generate", "--out", out, "--emotion", "relaxed", "-n", "1", "--force", "--format", "midi,mp3"],
+        "unknown format",
+    )
+    one_line_error(
+        capsys,
+        ["generate", tmp_path / "missing.pt", "--out", out, "--emotion", "relaxed", "--force"],
+        "no such checkpoint",
+    )
     assert sorted(p.name for p in (out / "e4").iterdir()) == before
 
 
 def test_transform_interpolate_evaluate_and_report_refuse_reuse(tiny_run, tmp_path, capsys, monkeypatch):
     run_dir, root = tiny_run
     write_midi(TUNE, tmp_path / "a.mid")
-    for argv in (["transform", tmp_path / "a.mid", "--to", "sad", "--out", tmp_path / "t"],
-                 ["interpolate", "--steps", "3", "--out", tmp_path / "i", tmp_path / "a.mid", "2,-2"],
-                 ["evaluate", run_dir, "--data", root, "--out", tmp_path / "e"]):
+    for argv in (
+        ["transform", tmp_path / "a.mid", "--to", "sad", "--out", tmp_path / "t"],
+        ["interpolate", "--steps", "3", "--out", tmp_path / "i", tmp_path / "a.mid", "2,-2"],
+        ["evaluate", run_dir, "--data", root, "--out", tmp_path / "e"],
+    ):
         assert run(capsys, argv)[0] == 0
         one_line_error(capsys, argv, "holds files of an earlier run", "--force")
     assert run(capsys, ["transform", tmp_path / "a.mid", "--to", "happy", "--out", tmp_path / "t"])[0] == 0  # other
@@ -375,12 +451,15 @@ def test_transform_interpolate_evaluate_and_report_refuse_reuse(tiny_run, tmp_pa
     assert run(capsys, ["report", "--out", rep])[0] == 0
     (rep / "plane_va_old_model.png").write_bytes(b"png of a model no longer asked for")
     (rep / "notes.md").write_text("mine")
-    one_line_error(capsys, ["report", "--out", rep], "holds files of an earlier run (plane_va_old_model.png and 1 more)")
+    one_line_error(
+        capsys, ["report", "--out", rep], "holds files of an earlier run (plane_va_old_model.png and 1 more)"
+    )
     assert run(capsys, ["report", "--out", rep, "--force"])[0] == 0
     assert sorted(p.name for p in rep.iterdir()) == ["notes.md", "report.md"]
 
 
 # ------------------------------------------------------------------ no silent surprises
+
 
 def test_resume_past_the_asked_epochs_says_nothing_to_do(tiny_run, tmp_path, capsys):
     run_dir, root = tiny_run
@@ -400,11 +479,29 @@ def test_training_on_one_emotion_warns(tiny_run, tmp_path, capsys):
     _, good = tiny_run
     root = tmp_path / "only_sad"
     shutil.copytree(good / "e3", root / "e3")
-    code, _, err = run(capsys, ["train", "--data", root, "--out", tmp_path / "r", "--epochs", "1", "--hidden", "8",
-                                "--dense", "4", "--quiet", "--no-validate"])
+    code, _, err = run(
+        capsys,
+        [
+            "train",
+            "--data",
+            root,
+            "--out",
+            tmp_path / "r",
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--dense",
+            "4",
+            "--quiet",
+            "--no-validate",
+        ],
+    )
     assert code == 0
-    assert err == [f"emovae: warning: {root}: no melodies of e1 happy, e2 angry, e4 relaxed (folder absent or "
-                   "empty); the model is trained on e3 sad only and will not learn the emotions it never saw"]
+    assert err == [
+        f"emovae: warning: {root}: no melodies of e1 happy, e2 angry, e4 relaxed (folder absent or "
+        "empty); the model is trained on e3 sad only and will not learn the emotions it never saw"
+    ]
 
 
 def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tiny_run, tmp_path, capsys, monkeypatch):
@@ -417,14 +514,16 @@ def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tiny
     monkeypatch.setattr(emovae.training, "encode_dataset", interrupted)
     code, _, err = run(capsys, ["train", "--data", root, "--out", tmp_path / "r", "--epochs", "1", "--quiet"])
     assert code == 130
-    assert err == ["emovae: interrupted before the first checkpoint; nothing to resume (start it again without "
-                   "--resume)"]
+    assert err == [
+        "emovae: interrupted before the first checkpoint; nothing to resume (start it again without --resume)"
+    ]
 
 
 def test_generate_warns_about_what_it_ignores(tmp_path, capsys):
     code, _, err = run(capsys, ["generate", "--out", tmp_path / "a", "--at=1,-1", "--seed", "5"])
-    assert code == 0 and err == ["emovae: warning: --seed has no effect at one point with --temperature 0 (argmax: "
-                                 "the point fixes the melody)"]
+    assert code == 0 and err == [
+        "emovae: warning: --seed has no effect at one point with --temperature 0 (argmax: the point fixes the melody)"
+    ]
     code, _, err = run(capsys, ["generate", "--out", tmp_path / "p", "--path", "happy,sad", "--bars", "8", "-n", "3"])
     assert code == 0 and len(err) == 1 and err[0].startswith("emovae: warning: -n ignored with --path")
 
@@ -439,12 +538,18 @@ def test_melodies_without_notes_are_named_in_one_warning(tmp_path):
         paths = _write_melodies([*silent, flat, Melody(TUNE, name="ok")], tmp_path, ["midi"])
     assert [str(r.message) for r in records] == [
         "6 melodies without notes or with a single pitch: e1_000 (no notes), e1_001 (no notes), e1_002 (no notes) "
-        "and 3 more; written all the same"]
+        "and 3 more; written all the same"
+    ]
     assert len(paths) == 7
 
 
 def test_stale_temporaries_are_only_atomic_leftovers(tmp_path):
-    for name in (".checkpoint.pt.ab12cd34.tmp", ".x.mid.zz_99xyz.tmp", ".mine.tmp", "visible.ab12cd34.tmp",
-                 ".history.json.toolong123.tmp"):
+    for name in (
+        ".checkpoint.pt.ab12cd34.tmp",
+        ".x.mid.zz_99xyz.tmp",
+        ".mine.tmp",
+        "visible.ab12cd34.tmp",
+        ".history.json.toolong123.tmp",
+    ):
         (tmp_path / name).write_bytes(b"")
     assert [p.name for p in stale_temporaries(tmp_path)] == [".checkpoint.pt.ab12cd34.tmp", ".x.mid.zz_99xyz.tmp"]

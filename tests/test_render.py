@@ -1,4 +1,5 @@
 """Readable and audible outputs: MIDI bytes, MusicXML, SVG score, WAV, and write() of them all."""
+
 import io
 import os
 import shutil
@@ -24,17 +25,26 @@ SR = 44100
 # bar 3: ... tied over the barline to a quarter, quarter rest, Bb4 8th, 8th rest, C5 20 steps
 #        from beat 4: quarter tied over the barline to ...
 # bar 4: ... a whole note.
-NOTES = [(0, 4, 60), (4, 2, 62), (6, 2, 63), (8, 8, 64), (16, 5, 65), (21, 3, 67),
-         (24, 12, 69), (40, 2, 70), (44, 20, 72)]
-NOTATED_NOTES = 12   # 9 notes + 1 for the 5-sixteenth F + 2 split at barlines
-NOTATED_RESTS = 2    # quarter rest at step 36, 8th rest at step 42
+NOTES = [
+    (0, 4, 60),
+    (4, 2, 62),
+    (6, 2, 63),
+    (8, 8, 64),
+    (16, 5, 65),
+    (21, 3, 67),
+    (24, 12, 69),
+    (40, 2, 70),
+    (44, 20, 72),
+]
+NOTATED_NOTES = 12  # 9 notes + 1 for the 5-sixteenth F + 2 split at barlines
+NOTATED_RESTS = 2  # quarter rest at step 36, 8th rest at step 42
 
 
 def melody(notes=NOTES, n_steps=64):
     tokens = np.full(n_steps, REST, dtype=np.int64)
     for start, duration, pitch in notes:
         tokens[start] = pitch
-        tokens[start + 1:start + duration] = HOLD
+        tokens[start + 1 : start + duration] = HOLD
     return tokens
 
 
@@ -47,8 +57,8 @@ def read_wav(data: bytes):
 
 
 def rms(samples, t0, t1, rate=SR):
-    seg = samples[int(t0 * rate):int(t1 * rate)]
-    return float(np.sqrt(np.mean(seg ** 2)))
+    seg = samples[int(t0 * rate) : int(t1 * rate)]
+    return float(np.sqrt(np.mean(seg**2)))
 
 
 def have_fluidsynth() -> bool:
@@ -65,6 +75,7 @@ def fresh_warning(monkeypatch):
 
 # ---------------------------------------------------------------------------- tokens
 
+
 def test_notes_decode_rests_and_holds_as_melody_to_music_does():
     tokens = np.full(16, REST, dtype=np.int64)
     tokens[:9] = [HOLD, 60, HOLD, HOLD, REST, HOLD, 62, 64, HOLD]
@@ -76,13 +87,16 @@ def test_notes_decode_rests_and_holds_as_melody_to_music_does():
     assert render.notes(np.full(64, REST)) == []
 
 
-@pytest.mark.parametrize("bad, words", [
-    (np.full(70, REST), "70 steps"),
-    (np.zeros(0, dtype=np.int64), "no steps"),
-    (np.full((4, 16), REST), "1-D"),
-    (np.full(64, 60.0), "integer"),
-    (np.concatenate([[130], np.full(63, REST)]), "130"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (np.full(70, REST), "70 steps"),
+        (np.zeros(0, dtype=np.int64), "no steps"),
+        (np.full((4, 16), REST), "1-D"),
+        (np.full(64, 60.0), "integer"),
+        (np.concatenate([[130], np.full(63, REST)]), "130"),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["notes", "midi", "musicxml", "svg", "wav"])
 def test_bad_tokens_raise_a_one_line_error_and_write_nothing(tmp_path, bad, words, fmt):
     target = tmp_path / "out"
@@ -102,13 +116,13 @@ def test_bad_tokens_raise_a_one_line_error_and_write_nothing(tmp_path, bad, word
 
 
 def test_import_loads_neither_music21_nor_verovio():
-    code = ("import sys, emovae.render; "
-            "print(','.join(m for m in ('music21', 'verovio') if m in sys.modules))")
+    code = "import sys, emovae.render; print(','.join(m for m in ('music21', 'verovio') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
 
 # ---------------------------------------------------------------------------- MIDI
+
 
 def test_midi_bytes_are_what_write_midi_writes_and_read_back(tmp_path):
     tokens = melody()
@@ -128,6 +142,7 @@ def test_midi_bytes_are_what_write_midi_writes_and_read_back(tmp_path):
 
 
 # ---------------------------------------------------------------------------- MusicXML
+
 
 def parsed_notes(text):
     """(start step, duration steps, pitch) of the MusicXML's notes, tied notes joined (music21)."""
@@ -152,7 +167,7 @@ def test_musicxml_reads_back_as_the_same_notes_with_ties_across_barlines(tmp_pat
     assert all(m.duration.quarterLength == 4.0 for m in measures)
     signatures = list(score.recurse().getElementsByClass(meter.TimeSignature))
     assert [s.ratioString for s in signatures] == ["4/4"]
-    assert list(score.recurse().getElementsByClass(key.KeySignature)) == []   # no key signature
+    assert list(score.recurse().getElementsByClass(key.KeySignature)) == []  # no key signature
     # A4 (steps 24..36) crosses the bar at 32: tied half note + quarter
     a4 = [n for n in score.parts[0].recurse().notes if n.pitch.midi == 69]
     assert [(n.quarterLength, n.tie.type) for n in a4] == [(2.0, "start"), (1.0, "stop")]
@@ -160,18 +175,19 @@ def test_musicxml_reads_back_as_the_same_notes_with_ties_across_barlines(tmp_pat
     names = {n.pitch.midi: n.pitch.name for n in score.recurse().notes}
     assert (names[63], names[70]) == ("E-", "B-")
     assert "hand-made" in text and "Music21" not in text
-    assert render.to_musicxml(tokens, title="hand-made") == text   # reproducible
-    assert [p.name for p in tmp_path.iterdir()] == ["m.musicxml"]   # no temp file left
+    assert render.to_musicxml(tokens, title="hand-made") == text  # reproducible
+    assert [p.name for p in tmp_path.iterdir()] == ["m.musicxml"]  # no temp file left
 
 
 def test_musicxml_of_leading_holds_and_an_all_rest_melody():
     tokens = melody([(3, 2, 67)])
-    tokens[0] = HOLD                      # a HOLD at the start is a rest
+    tokens[0] = HOLD  # a HOLD at the start is a rest
     assert parsed_notes(render.to_musicxml(tokens)) == [(3, 2, 67)]
     assert parsed_notes(render.to_musicxml(np.full(32, REST))) == []
 
 
 # ---------------------------------------------------------------------------- SVG
+
 
 def count_class(svg: str, name: str) -> int:
     return svg.count(f'class="{name}"')
@@ -190,15 +206,14 @@ def test_svg_is_one_document_with_every_note(tmp_path):
 
 
 def test_sixteen_bars_render_to_one_svg_and_long_melodies_join_pages(monkeypatch):
-    tokens = np.tile(melody(), 4)                     # 256 steps = 16 bars
-    assert parsed_notes(render.to_musicxml(tokens)) == [
-        (s + 64 * k, d, p) for k in range(4) for s, d, p in NOTES]
+    tokens = np.tile(melody(), 4)  # 256 steps = 16 bars
+    assert parsed_notes(render.to_musicxml(tokens)) == [(s + 64 * k, d, p) for k in range(4) for s, d, p in NOTES]
     svg = render.to_svg(tokens, title="sixteen bars")
     ET.fromstring(svg)
     assert count_class(svg, "note") == 4 * NOTATED_NOTES
     assert count_class(svg, "measure") == 16
-    assert count_class(svg, "page-margin") == 1       # one page, its height adapted
-    assert count_class(svg, "system") > 1             # several systems on it
+    assert count_class(svg, "page-margin") == 1  # one page, its height adapted
+    assert count_class(svg, "system") > 1  # several systems on it
     assert "sixteen bars" in svg
 
     monkeypatch.setattr(render, "_PAGE_HEIGHT", 400)  # force several pages: they are joined
@@ -212,6 +227,7 @@ def test_sixteen_bars_render_to_one_svg_and_long_melodies_join_pages(monkeypatch
 
 
 # ---------------------------------------------------------------------------- WAV
+
 
 def check_wav(data, tokens, rate=SR):
     """Valid 16-bit mono WAV of the melody's length + tail; sound on every note."""
@@ -230,9 +246,9 @@ def test_numpy_wav_has_the_right_length_sound_on_notes_and_silence_on_rests(tmp_
     samples = check_wav(data, tokens)
     assert samples.size / SR == 8.5
     # the quarter rest at steps 36..40, after A4's 80 ms release, is exact silence
-    assert np.all(samples[int((36 * 0.125 + 0.09) * SR):int(40 * 0.125 * SR)] == 0)
-    assert np.all(samples[int((64 * 0.125 + 0.09) * SR):] == 0)          # the tail after the release
-    assert np.abs(samples).max() < 0.99                                   # no clipping
+    assert np.all(samples[int((36 * 0.125 + 0.09) * SR) : int(40 * 0.125 * SR)] == 0)
+    assert np.all(samples[int((64 * 0.125 + 0.09) * SR) :] == 0)  # the tail after the release
+    assert np.abs(samples).max() < 0.99  # no clipping
 
     rest_rate, rest = read_wav(render.to_wav(np.full(64, REST), synth="numpy", sample_rate=22050))
     assert rest_rate == 22050 and rest.size == round(8.5 * 22050) and np.all(rest == 0)
@@ -244,7 +260,7 @@ def test_numpy_wav_has_the_right_length_sound_on_notes_and_silence_on_rests(tmp_
 def test_numpy_synthesis_follows_the_pitch():
     # one A4 (440 Hz) for a whole bar: the strongest frequency is 440 Hz
     samples = render.synthesize(melody([(0, 16, 69)], 16), sample_rate=8000)
-    window = samples[:8000]                                   # 1 s: bins 1 Hz apart
+    window = samples[:8000]  # 1 s: bins 1 Hz apart
     peak_hz = np.argmax(np.abs(np.fft.rfft(window))) * 8000 / window.size
     assert abs(peak_hz - 440.0) <= 1.0
 
@@ -253,11 +269,11 @@ def test_numpy_synthesis_follows_the_pitch():
 def test_fluidsynth_wav(fresh_warning):
     tokens = melody()
     with warnings.catch_warnings():
-        warnings.simplefilter("error", EmovaeWarning)    # no fallback
+        warnings.simplefilter("error", EmovaeWarning)  # no fallback
         data = render.to_wav(tokens, synth="fluidsynth")
         samples = check_wav(data, tokens)
         assert np.abs(samples).max() < 0.99
-        assert render.to_wav(tokens) == data             # auto picks FluidSynth
+        assert render.to_wav(tokens) == data  # auto picks FluidSynth
     _, rest = read_wav(render.to_wav(np.full(64, REST), synth="fluidsynth"))
     assert rest.size == round(8.5 * SR) and np.abs(rest).max() < 1e-3
 
@@ -321,6 +337,7 @@ def test_forcing_the_numpy_synth_never_runs_fluidsynth(monkeypatch, fresh_warnin
 
 
 # ---------------------------------------------------------------------------- write
+
 
 def test_write_all_formats(tmp_path, monkeypatch):
     monkeypatch.setenv("EMOVAE_SYNTH", "numpy")

@@ -1,4 +1,5 @@
 """``emovae report``: its small measures exactly, a tiny end-to-end report, and bad input."""
+
 import json
 import math
 import time
@@ -31,7 +32,7 @@ def test_plane_grid_rows_are_arousal_columns_valence():
 def test_pearson_exact_and_undefined():
     assert pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
     assert pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    assert pearson([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)   # cov 1.0 / var 1.25
+    assert pearson([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)  # cov 1.0 / var 1.25
     assert pearson([1, 1, 1], [1, 2, 3]) is None
     assert pearson([5], [1]) is None
     with pytest.raises(EmovaeError, match="equal length"):
@@ -70,16 +71,21 @@ def test_reconstruction_accuracy_tokens_and_whole_melodies():
 
 
 def test_within_sigma_marks_cells_within_half_a_training_sigma():
-    reference = {0: {"pitch_range": (9.0, 2.0), "in_c_major": (0.9, 0.0)},
-                 1: {"pitch_range": (6.0, 1.0), "in_c_major": (0.5, 0.2)}}
-    column = {0: {"pitch_range": (9.9, 5.0), "in_c_major": (0.9, 0.1)},
-              1: {"pitch_range": (6.6, 0.1), "in_c_major": (float("nan"), float("nan"))}}
+    reference = {
+        0: {"pitch_range": (9.0, 2.0), "in_c_major": (0.9, 0.0)},
+        1: {"pitch_range": (6.0, 1.0), "in_c_major": (0.5, 0.2)},
+    }
+    column = {
+        0: {"pitch_range": (9.9, 5.0), "in_c_major": (0.9, 0.1)},
+        1: {"pitch_range": (6.6, 0.1), "in_c_major": (float("nan"), float("nan"))},
+    }
     assert within_sigma(column, reference) == {
-        0: {"pitch_range": True, "in_c_major": True},      # |0.9| <= 1;  sd 0: only the same mean is within
-        1: {"pitch_range": False, "in_c_major": None},     # |0.6| > 0.5; NaN mean: no verdict
+        0: {"pitch_range": True, "in_c_major": True},  # |0.9| <= 1;  sd 0: only the same mean is within
+        1: {"pitch_range": False, "in_c_major": None},  # |0.6| > 0.5; NaN mean: no verdict
     }
     assert within_sigma({0: {"pitch_range": (10.5, 1.0)}}, {0: {"pitch_range": (9.0, 2.0)}}, share=1.0) == {
-        0: {"pitch_range": True}}
+        0: {"pitch_range": True}
+    }
     assert within_sigma({}, {2: {"pitch_range": (1.0, 1.0)}}) == {2: {"pitch_range": None}}
 
 
@@ -90,6 +96,7 @@ def test_mean_sd_is_the_sample_sd():
 
 
 # ---------------------------------------------------------------------------- a tiny report
+
 
 @pytest.fixture(scope="module")
 def small_root(data_root, tmp_path_factory):
@@ -114,9 +121,14 @@ def run_dirs(small_root, tmp_path_factory):
     out = []
     for seed in (1, 2):
         run = base / f"emoreg_s{seed}"
-        train(small_root, run, model_config=CVAEConfig(hidden=32, dense=16), progress=False,
-              config=TrainConfig(epochs=4, seed=seed, device="cpu", checkpoint_every=4),
-              callbacks=[QuadrantLog(every=2)])
+        train(
+            small_root,
+            run,
+            model_config=CVAEConfig(hidden=32, dense=16),
+            progress=False,
+            config=TrainConfig(epochs=4, seed=seed, device="cpu", checkpoint_every=4),
+            callbacks=[QuadrantLog(every=2)],
+        )
         out.append(run)
     return out
 
@@ -153,29 +165,69 @@ def built(small_root, run_dirs, midi_set, tmp_path_factory, fast_classifier):
         warnings.simplefilter("always")
         mp.setattr(cli, "_one_line_warning", lambda message, category, *a, **k: printed.append((category, message)))
         started = time.perf_counter()
-        assert cli.main(["report", "--out", str(out), "--data", str(small_root), "--model", f"tiny={run_dirs[0]}",
-                         "--set", f"tiny set={midi_set}", "--runs", f"emoreg={run_dirs[0]},{run_dirs[1]}",
-                         "--grid", "5", "-n", "5", "--seed", "3", "--quiet"]) == 0
+        assert (
+            cli.main(
+                [
+                    "report",
+                    "--out",
+                    str(out),
+                    "--data",
+                    str(small_root),
+                    "--model",
+                    f"tiny={run_dirs[0]}",
+                    "--set",
+                    f"tiny set={midi_set}",
+                    "--runs",
+                    f"emoreg={run_dirs[0]},{run_dirs[1]}",
+                    "--grid",
+                    "5",
+                    "-n",
+                    "5",
+                    "--seed",
+                    "3",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         seconds = time.perf_counter() - started
     skipped = [str(m) for c, m in printed if issubclass(c, EmovaeWarning) and "skipped" in str(m)]
-    return {"out": out, "text": (out / "report.md").read_text(), "seconds": seconds, "skipped": skipped,
-            "json": json.loads((out / "results.json").read_text())}
+    return {
+        "out": out,
+        "text": (out / "report.md").read_text(),
+        "seconds": seconds,
+        "skipped": skipped,
+        "json": json.loads((out / "results.json").read_text()),
+    }
 
 
 def test_report_has_every_section_and_picture(built):
     text, out = built["text"], built["out"]
-    for heading in ("## 1. The emotion classifier on real melodies", "## 2. Emotion control accuracy",
-                    "### Continuous valence and arousal over the plane", "## 3. Every point a melody",
-                    "## 4. Novelty and diversity", "## 5. Order on unseen melodies and over seeds",
-                    "### Runs: emoreg (2 runs)", "## 6. Closeness to the training set (Table 3)"):
+    for heading in (
+        "## 1. The emotion classifier on real melodies",
+        "## 2. Emotion control accuracy",
+        "### Continuous valence and arousal over the plane",
+        "## 3. Every point a melody",
+        "## 4. Novelty and diversity",
+        "## 5. Order on unseen melodies and over seeds",
+        "### Runs: emoreg (2 runs)",
+        "## 6. Closeness to the training set (Table 3)",
+    ):
         assert heading in text, heading
-    for needle in ("| tiny set | 12 (1 skipped) |", "**tiny**", "identical token sequence",
-                   "real held-out melodies", "within 0.5 sigma", "sd (n - 1)"):
+    for needle in (
+        "| tiny set | 12 (1 skipped) |",
+        "**tiny**",
+        "identical token sequence",
+        "real held-out melodies",
+        "within 0.5 sigma",
+        "sd (n - 1)",
+    ):
         assert needle in text, needle
     for png in ("plane_va_tiny.png", "grid_features_tiny.png", "seeds_emoreg.png"):
         assert (out / png).read_bytes().startswith(b"\x89PNG") and f"({png})" in text
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["report.md", "results.json", "plane_va_tiny.png", "grid_features_tiny.png", "seeds_emoreg.png"])
+        ["report.md", "results.json", "plane_va_tiny.png", "grid_features_tiny.png", "seeds_emoreg.png"]
+    )
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -199,7 +251,7 @@ def test_results_json_figures_agree_with_each_other(built):
         c = r["control"][name]
         assert c["n"] == n and sum(map(sum, c["confusion"])) == n
         assert c["accuracy"] == pytest.approx(np.trace(c["confusion"]) / n)
-    assert [sum(row) for row in r["control"]["tiny"]["confusion"]] == [5, 5, 5, 5]   # asked: 5 of each emotion
+    assert [sum(row) for row in r["control"]["tiny"]["confusion"]] == [5, 5, 5, 5]  # asked: 5 of each emotion
     g = r["grid"]["tiny"]
     assert g["n"] == 25 and g["valid"] + g["no_note"] + g["one_pitch"] + g["long_rest"] == 25
     assert 1 <= g["distinct"] <= 25 and g["valid_share"] == pytest.approx(g["valid"] / 25)
@@ -300,8 +352,10 @@ def test_set_folders_without_e1_to_e4(small_root, run_dirs, tmp_path, no_work):
     with pytest.raises(EmovaeError, match="no .mid files"):
         report(tmp_path / "out", sets={"x": str(other)}, **kw)
     (other / "e1" / "bad.mid").write_bytes(b"junk")
-    with pytest.warns(EmovaeWarning, match="bad.mid: skipped"), \
-            pytest.raises(EmovaeError, match="none of its 1 MIDI files can be read"):
+    with (
+        pytest.warns(EmovaeWarning, match="bad.mid: skipped"),
+        pytest.raises(EmovaeError, match="none of its 1 MIDI files can be read"),
+    ):
         report(tmp_path / "out", sets={"x": str(other)}, **kw)
     with pytest.raises(EmovaeError, match="no such folder"):
         report(tmp_path / "out", sets={"x": str(tmp_path / "nowhere")}, **kw)
@@ -316,8 +370,12 @@ def test_a_checkpoint_from_another_vocabulary(small_root, tmp_path, no_work):
     from emovae.report import report
 
     vocab = Vocabulary((60, 62, 128, 129))
-    ckpt = save_checkpoint(tmp_path / "other.pt", net=CVAE(CVAEConfig(vocab_size=4, hidden=8, dense=4)),
-                           vocab=vocab, train_config=TrainConfig())
+    ckpt = save_checkpoint(
+        tmp_path / "other.pt",
+        net=CVAE(CVAEConfig(vocab_size=4, hidden=8, dense=4)),
+        vocab=vocab,
+        train_config=TrainConfig(),
+    )
     with pytest.raises(EmovaeError, match=r"model 'o'.*lacks pitch.*another vocabulary") as info:
         report(tmp_path / "out", models={"o": str(ckpt)}, sets={}, data_root=small_root)
     assert "\n" not in str(info.value)
@@ -371,7 +429,7 @@ def test_read_set_keeps_silent_melodies_and_skips_broken_files(small_root, tmp_p
     real = sorted((small_root / "e3").iterdir())[0]
     (tmp_path / "e3").mkdir()
     (tmp_path / "e3" / "a_real.mid").symlink_to(real.resolve())
-    write_midi(np.full(64, REST), tmp_path / "e3" / "b_silent.mid")     # a model may generate silence
+    write_midi(np.full(64, REST), tmp_path / "e3" / "b_silent.mid")  # a model may generate silence
     (tmp_path / "e3" / "c_broken.mid").write_bytes(b"MThd broken")
     (tmp_path / "e3" / "notes.txt").write_text("not a MIDI file name: ignored")
     with pytest.warns(EmovaeWarning, match=r"c_broken.mid: skipped, cannot be read") as caught:

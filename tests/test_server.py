@@ -1,6 +1,7 @@
 """The web API (emovae.server) in-process with FastAPI's TestClient: every endpoint, every bad
 input a 4xx with a one-line JSON error, concurrent requests, a schemathesis fuzz of
 /openapi.json finding no 5xx, and `emovae serve` in a subprocess."""
+
 from __future__ import annotations
 
 import io
@@ -28,7 +29,7 @@ from emovae.data import HOLD, REST, midi_bytes
 from emovae.emotions import quadrant_of_point
 from emovae.errors import EmovaeError
 
-EXAMPLES = 8      # schemathesis examples per operation and mode (valid / invalid data)
+EXAMPLES = 8  # schemathesis examples per operation and mode (valid / invalid data)
 QUADRANT_POINTS = {"happy": (2.0, 1.5), "angry": (-2.5, 2.0), "sad": (-1.5, -2.5), "relaxed": (3.0, -1.0)}
 
 
@@ -65,6 +66,7 @@ def _melody_tokens(bars: int = 4) -> list[int]:
 
 # ---------------------------------------------------------------------------- page and info
 
+
 def test_page_and_its_files_are_served_locally(client):
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -95,6 +97,7 @@ def test_openapi_schema_is_valid_json(client):
 
 # ---------------------------------------------------------------------------- generating
 
+
 @pytest.mark.parametrize("emotion", list(QUADRANT_POINTS))
 def test_at_gives_the_melody_of_the_point(client, models, emotion):
     v, a = QUADRANT_POINTS[emotion]
@@ -110,7 +113,7 @@ def test_at_gives_the_melody_of_the_point(client, models, emotion):
     assert wav.status_code == 200 and wav.headers["content-type"] == "audio/wav"
     with wave.open(io.BytesIO(wav.content)) as w:
         assert (w.getnchannels(), w.getframerate()) == (1, server.WEB_SAMPLE_RATE)
-        assert w.getnframes() == round(8.5 * server.WEB_SAMPLE_RATE)   # 64 steps * 0.125 s + 0.5 s tail
+        assert w.getnframes() == round(8.5 * server.WEB_SAMPLE_RATE)  # 64 steps * 0.125 s + 0.5 s tail
     midi = client.get(m["midi_url"])
     assert midi.status_code == 200 and midi.content == midi_bytes(expected.tokens)
     assert m["name"] in midi.headers["content-disposition"]
@@ -132,12 +135,14 @@ def test_emotion_override_base_model_and_temperature(client, models):
     assert r["emotions"] == ["sad"] and r["model"] == "base"
     assert r["tokens"] == models["base"].at(1, 1, emotion="sad").tokens.tolist()
     argmax = [client.post("/api/at", json={"valence": 1, "arousal": 1, "seed": s}).json()["tokens"] for s in (0, 1)]
-    assert argmax[0] == argmax[1]                         # at temperature 0 the seed does not matter
-    hot = [client.post("/api/at", json={"valence": 1, "arousal": 1, "seed": s, "temperature": 2.0}).json()["tokens"]
-           for s in (0, 1, 2)]
-    assert len({tuple(t) for t in hot}) > 1               # sampled: the seeds differ
+    assert argmax[0] == argmax[1]  # at temperature 0 the seed does not matter
+    hot = [
+        client.post("/api/at", json={"valence": 1, "arousal": 1, "seed": s, "temperature": 2.0}).json()["tokens"]
+        for s in (0, 1, 2)
+    ]
+    assert len({tuple(t) for t in hot}) > 1  # sampled: the seeds differ
     again = client.post("/api/at", json={"valence": 1, "arousal": 1, "seed": 1, "temperature": 2.0}).json()
-    assert again["tokens"] == hot[1]                      # and each is reproducible
+    assert again["tokens"] == hot[1]  # and each is reproducible
 
 
 def test_jitter_moves_the_point_within_its_quadrant(client):
@@ -184,7 +189,7 @@ BAD_AT = [
     ('{"arousal": 0}', "valence"),
     ('{"valence": 0, "arousal": 0, "temperature": -1}', "temperature"),
     ('{"valence": 0, "arousal": 0, "temperature": NaN}', "temperature"),
-    ('{"valence": 0, "arousal": 0, "temperature": 2.2e-309}', "temperature"),    # found by the fuzz: 500 once
+    ('{"valence": 0, "arousal": 0, "temperature": 2.2e-309}', "temperature"),  # found by the fuzz: 500 once
     ('{"valence": 0, "arousal": 0, "temperature": 0.0005}', "temperature"),
     ('{"valence": 0, "arousal": 0, "seed": -1}', "seed"),
     ('{"valence": 0, "arousal": 0, "seed": 100000000000000000000000000000}', "seed"),
@@ -202,34 +207,50 @@ def test_bad_point_requests_get_422_naming_the_field(client, body, named):
     assert named in _error(r, 422)
 
 
-@pytest.mark.parametrize("query", ["valence=nan&arousal=0", "valence=0&arousal=inf", "valence=-Infinity&arousal=0",
-                                   "valence=1e400&arousal=0", "valence=9&arousal=0", "valence=0",
-                                   "valence=0&arousal=0&temperature=nan", "valence=0&arousal=0&synth=fluid"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "valence=nan&arousal=0",
+        "valence=0&arousal=inf",
+        "valence=-Infinity&arousal=0",
+        "valence=1e400&arousal=0",
+        "valence=9&arousal=0",
+        "valence=0",
+        "valence=0&arousal=0&temperature=nan",
+        "valence=0&arousal=0&synth=fluid",
+    ],
+)
 def test_bad_query_strings_get_422(client, query):
     _error(client.get(f"/api/at.wav?{query}"), 422)
 
 
-@pytest.mark.parametrize(("body", "named"), [
-    ({"emotion": "sad", "n": 17}, "n"),
-    ({"emotion": "sad", "n": 0}, "n"),
-    ({"emotion": "sad", "n": 10**30}, "n"),
-    ({"emotion": "sad", "n": 2.5}, "n"),
-    ({"emotion": "joy"}, "emotion"),
-])
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"emotion": "sad", "n": 17}, "n"),
+        ({"emotion": "sad", "n": 0}, "n"),
+        ({"emotion": "sad", "n": 10**30}, "n"),
+        ({"emotion": "sad", "n": 2.5}, "n"),
+        ({"emotion": "joy"}, "emotion"),
+    ],
+)
 def test_bad_generate_requests(client, body, named):
     assert named in _error(client.post("/api/generate", json=body), 422)
 
 
-@pytest.mark.parametrize(("body", "named"), [
-    ({"points": [[1, 1]] * 1000}, "at most 64"),
-    ({"points": []}, "points"),
-    ({"points": [[1, 1, 1]]}, "points"),
-    ({"points": [[1, 9]]}, "points"),
-    ({"points": [[1, 1]], "bars": 6}, "bars"),
-    ({"points": [[1, 1]], "bars": 0}, "bars"),
-    ({"points": [[1, 1]], "bars": 128}, "bars"),
-    ({"points": "happy,sad"}, "points"),
-])
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"points": [[1, 1]] * 1000}, "at most 64"),
+        ({"points": []}, "points"),
+        ({"points": [[1, 1, 1]]}, "points"),
+        ({"points": [[1, 9]]}, "points"),
+        ({"points": [[1, 1]], "bars": 6}, "bars"),
+        ({"points": [[1, 1]], "bars": 0}, "bars"),
+        ({"points": [[1, 1]], "bars": 128}, "bars"),
+        ({"points": "happy,sad"}, "points"),
+    ],
+)
 def test_bad_paths(client, body, named):
     assert named in _error(client.post("/api/path", json=body), 422)
 
@@ -241,13 +262,16 @@ def test_a_path_of_1000_points_is_refused_fast(client):
     assert time.perf_counter() - start < 2.0
 
 
-@pytest.mark.parametrize(("tokens", "named"), [
-    ([60] * 63, "tokens"),
-    ([60] * 65, "multiple of 64"),
-    ([60] * 63 + [130], "tokens"),
-    ([60] * 63 + [-1], "tokens"),
-    ([60] * (64 * 65), "tokens"),
-])
+@pytest.mark.parametrize(
+    ("tokens", "named"),
+    [
+        ([60] * 63, "tokens"),
+        ([60] * 65, "multiple of 64"),
+        ([60] * 63 + [130], "tokens"),
+        ([60] * 63 + [-1], "tokens"),
+        ([60] * (64 * 65), "tokens"),
+    ],
+)
 def test_bad_tokens(client, tokens, named):
     assert named in _error(client.post("/api/transform", json={"tokens": tokens, "to": "sad"}), 422)
     assert named in _error(client.post("/api/encode", json={"tokens": tokens}), 422)
@@ -259,10 +283,21 @@ def test_a_pitch_no_octave_brings_in_is_a_400(client):
     assert "pitch" in msg.lower() or "vocabulary" in msg.lower()
 
 
-@pytest.mark.parametrize("url", ["/api/melody/zz.wav", "/api/melody/0.wav", "/api/melody/00.wav",
-                                 "/api/melody/" + "82" * 64 + ".wav", "/api/melody/" + "3c" * 65 + ".mid",
-                                 "/api/melody/" + "3c" * 64 + ".mid?name=a%2Fb", "/api/nothing",
-                                 "/api/training/-1.wav", "/api/training/99999", "/api/training?model=x%20y"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/melody/zz.wav",
+        "/api/melody/0.wav",
+        "/api/melody/00.wav",
+        "/api/melody/" + "82" * 64 + ".wav",
+        "/api/melody/" + "3c" * 65 + ".mid",
+        "/api/melody/" + "3c" * 64 + ".mid?name=a%2Fb",
+        "/api/nothing",
+        "/api/training/-1.wav",
+        "/api/training/99999",
+        "/api/training?model=x%20y",
+    ],
+)
 def test_bad_urls_get_4xx_json(client, url):
     r = client.get(url)
     assert 400 <= r.status_code < 500, (url, r.status_code)
@@ -277,9 +312,10 @@ def test_body_over_the_limit_is_413(client):
     big = json.dumps({"valence": 0, "arousal": 0, "pad": "x" * (server.MAX_BODY_BYTES + 10)})
     _error(client.post("/api/at", content=big, headers={"content-type": "application/json"}), 413)
 
-    def chunks():                                       # no Content-Length: counted as it streams
+    def chunks():  # no Content-Length: counted as it streams
         for _ in range(40):
             yield b" " * 8192
+
     r = client.post("/api/at", content=chunks(), headers={"content-type": "application/json"})
     _error(r, 413)
 
@@ -294,15 +330,19 @@ def test_busy_model_is_a_503_not_a_hang(client, monkeypatch):
 
 # ---------------------------------------------------------------------------- uploads
 
+
 def _midi_with_notes_until(bars: int) -> bytes:
     import mido
 
     mid = mido.MidiFile(ticks_per_beat=96)
     track = mido.MidiTrack()
     mid.tracks.append(track)
-    track += [mido.Message("note_on", note=60, velocity=64, time=0), mido.Message("note_off", note=60, time=96),
-              mido.Message("note_on", note=64, velocity=64, time=bars * 4 * 96),
-              mido.Message("note_off", note=64, time=96)]
+    track += [
+        mido.Message("note_on", note=60, velocity=64, time=0),
+        mido.Message("note_off", note=60, time=96),
+        mido.Message("note_on", note=64, velocity=64, time=bars * 4 * 96),
+        mido.Message("note_off", note=64, time=96),
+    ]
     buf = io.BytesIO()
     mid.save(file=buf)
     return buf.getvalue()
@@ -324,7 +364,7 @@ def test_upload_places_a_midi_file_and_moves_it_to_each_quadrant(client, models)
         moved = t.json()
         assert moved["emotions"] == [to, to] and len(moved["tokens"]) == 128
         for (v, a), (v0, a0) in zip(moved["points"], m["points"]):
-            assert (v, a) == pytest.approx((sv * abs(v0), sa * abs(a0)), abs=1e-5)   # mirrored into the quadrant
+            assert (v, a) == pytest.approx((sv * abs(v0), sa * abs(a0)), abs=1e-5)  # mirrored into the quadrant
 
 
 def test_upload_with_a_label_and_the_base_model(client):
@@ -342,26 +382,33 @@ def test_upload_short_polyphonic_warns_in_the_json(client):
     mid = mido.MidiFile(ticks_per_beat=96)
     track = mido.MidiTrack()
     mid.tracks.append(track)
-    track += [mido.Message("note_on", note=60, velocity=64, time=0), mido.Message("note_on", note=64, velocity=64),
-              mido.Message("note_off", note=60, time=192), mido.Message("note_off", note=64)]
+    track += [
+        mido.Message("note_on", note=60, velocity=64, time=0),
+        mido.Message("note_on", note=64, velocity=64),
+        mido.Message("note_off", note=60, time=192),
+        mido.Message("note_off", note=64),
+    ]
     buf = io.BytesIO()
     mid.save(file=buf)
     r = client.post("/api/upload", files={"file": ("chord.mid", buf.getvalue())})
     assert r.status_code == 200, r.text
     warnings = " ".join(r.json()["warnings"])
     assert "polyphonic" in warnings and "shorter than 4 bars" in warnings
-    assert "emovae-upload" not in warnings and "chord.mid" in warnings     # no temporary path leaks
+    assert "emovae-upload" not in warnings and "chord.mid" in warnings  # no temporary path leaks
 
 
-@pytest.mark.parametrize(("name", "data", "status", "says"), [
-    ("notes.txt", b"hello, not a MIDI file", 415, "not a MIDI file"),
-    ("x.mid", b"", 400, "empty"),
-    ("x.mid", b"MThd\x00\x00\x00\x06\x00\x01", 400, "not a readable MIDI file"),
-    ("x.mid", b"MThd" + bytes(range(256)) * 8, 400, "x.mid"),
-    ("big.mid", b"MThd" + b"\x00" * (64 * 1024), 413, "65536 bytes"),
-    ("long.mid", None, 400, "bars"),
-    ("silent.mid", "silent", 400, "no notes"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "status", "says"),
+    [
+        ("notes.txt", b"hello, not a MIDI file", 415, "not a MIDI file"),
+        ("x.mid", b"", 400, "empty"),
+        ("x.mid", b"MThd\x00\x00\x00\x06\x00\x01", 400, "not a readable MIDI file"),
+        ("x.mid", b"MThd" + bytes(range(256)) * 8, 400, "x.mid"),
+        ("big.mid", b"MThd" + b"\x00" * (64 * 1024), 413, "65536 bytes"),
+        ("long.mid", None, 400, "bars"),
+        ("silent.mid", "silent", 400, "no notes"),
+    ],
+)
 def test_bad_uploads_get_4xx(client, name, data, status, says):
     if data is None:
         data = _midi_with_notes_until(server.MAX_WEB_BARS + 10)
@@ -388,6 +435,7 @@ def test_a_huge_delta_time_is_refused_before_it_is_laid_out(client):
 
 
 # ---------------------------------------------------------------------------- training dots
+
 
 def test_training_dots_are_the_models_points(client, models):
     if _data_root() is None:
@@ -427,6 +475,7 @@ def test_create_app_refuses_a_missing_data_folder_and_no_models(models, tmp_path
 
 # ---------------------------------------------------------------------------- concurrency
 
+
 def test_concurrent_requests_all_succeed_and_match_sequential_ones(client, models):
     points = [(-3 + 0.5 * k, 2.5 - 0.4 * k) for k in range(12)]
     expected = {p: models["emoreg"].at(*p).tokens.tolist() for p in points}
@@ -439,7 +488,7 @@ def test_concurrent_requests_all_succeed_and_match_sequential_ones(client, model
                 w = client.get(r.json()["wav_url"])
                 assert r.status_code == 200 and w.status_code == 200
                 results[p] = r.json()["tokens"]
-        except Exception as exc:   # reported below
+        except Exception as exc:  # reported below
             errors.append(repr(exc))
 
     def k_svg(p):
@@ -454,6 +503,7 @@ def test_concurrent_requests_all_succeed_and_match_sequential_ones(client, model
 
 
 # ---------------------------------------------------------------------------- schema fuzz
+
 
 def test_schema_fuzz_finds_no_server_error(models):
     """schemathesis against /openapi.json: generated valid and invalid requests for every
@@ -470,23 +520,33 @@ def test_schema_fuzz_finds_no_server_error(models):
     failures: list[str] = []
     for op in operations:
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+
             @given(case=op.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             def check(case):
                 response = case.call()
                 if response.status_code >= 500:
-                    failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
+                    failures.append(
+                        f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}"
+                    )
                 case.validate_response(response, checks=[not_a_server_error])
 
             try:
                 check()
             except Unsatisfiable:
-                assert mode is schemathesis.GenerationMode.NEGATIVE, op.path   # nothing to make invalid
+                assert mode is schemathesis.GenerationMode.NEGATIVE, op.path  # nothing to make invalid
     assert not failures
 
 
 # ---------------------------------------------------------------------------- serve
+
 
 def test_serve_refuses_a_taken_port_and_a_bad_host():
     with socket.socket() as taken:
@@ -504,9 +564,14 @@ def test_emovae_serve_prints_the_address_and_answers(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("EMOVAE_DATA", None)                               # no dots: faster start
-    proc = subprocess.Popen([sys.executable, "-m", "emovae.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env.pop("EMOVAE_DATA", None)  # no dots: faster start
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emovae.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}/" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
@@ -514,11 +579,15 @@ def test_emovae_serve_prints_the_address_and_answers(tmp_path):
 
         info = httpx.get(f"http://127.0.0.1:{port}/api/info", timeout=10).json()
         assert info["default_model"] == "emoreg"
-        r = httpx.post(f"http://127.0.0.1:{port}/api/at", content=b'{"valence": 1, "arousal": Infinity}',
-                       headers={"content-type": "application/json"}, timeout=10)
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/api/at",
+            content=b'{"valence": 1, "arousal": Infinity}',
+            headers={"content-type": "application/json"},
+            timeout=10,
+        )
         assert r.status_code == 422
     finally:
-        proc.send_signal(2)                                     # Ctrl+C
+        proc.send_signal(2)  # Ctrl+C
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "server stopped" in out

@@ -1,4 +1,5 @@
 """Training on a few real files: EmoReg shapes the plane, same seed same result, resume, checkpoints."""
+
 import json
 
 import pytest
@@ -12,8 +13,14 @@ from emovae.training import TrainConfig, train
 
 def fit(data, model_config, out=None, **kw):
     cfg = TrainConfig(**{"device": "cpu", "checkpoint_every": 5, **kw})
-    return train(out_dir=out, config=cfg, data=data, model_config=model_config, progress=False,
-                 callbacks=[QuadrantLog(every=5, out_dir=out)])
+    return train(
+        out_dir=out,
+        config=cfg,
+        data=data,
+        model_config=model_config,
+        progress=False,
+        callbacks=[QuadrantLog(every=5, out_dir=out)],
+    )
 
 
 def final_accuracy(ckpt):
@@ -30,7 +37,7 @@ def test_emoreg_lays_out_the_plane_and_base_does_not(tiny_data, tiny_model):
     assert final_accuracy(best) >= 90
     assert max(final_accuracy(b) for b in base) <= final_accuracy(best) - 30
     assert best.history[-1]["emo_a"] < -0.5 and best.history[-1]["emo_v"] < -0.5
-    for run in (best, *base):   # the reconstruction improves in both
+    for run in (best, *base):  # the reconstruction improves in both
         assert run.history[-1]["recon"] < 0.6 * run.history[0]["recon"]
     assert "val_recon" in best.history[-1] and "d_heldout" in best.history[-1]
 
@@ -39,11 +46,9 @@ def test_same_seed_same_result_other_seed_other_result(tiny_data, tiny_model):
     a = fit(tiny_data, tiny_model, epochs=2, seed=5)
     b = fit(tiny_data, tiny_model, epochs=2, seed=5)
     c = fit(tiny_data, tiny_model, epochs=2, seed=6)
-    for (k, va), vb, _vc in zip(a.net.state_dict().items(), b.net.state_dict().values(),
-                               c.net.state_dict().values()):
+    for (k, va), vb, _vc in zip(a.net.state_dict().items(), b.net.state_dict().values(), c.net.state_dict().values()):
         assert torch.equal(va, vb), k
-    assert any(not torch.equal(va, vc) for va, vc in zip(a.net.state_dict().values(),
-                                                         c.net.state_dict().values()))
+    assert any(not torch.equal(va, vc) for va, vc in zip(a.net.state_dict().values(), c.net.state_dict().values()))
 
 
 def test_resume_continues_exactly(tiny_data, tiny_model, tmp_path):
@@ -78,8 +83,7 @@ def test_interrupted_write_leaves_the_previous_checkpoint(tiny_data, tiny_model,
 
     monkeypatch.setattr(torch, "save", crash)
     with pytest.raises(KeyboardInterrupt):
-        train(out_dir=tmp_path, config=TrainConfig(epochs=2, device="cpu"), data=tiny_data, resume=True,
-              progress=False)
+        train(out_dir=tmp_path, config=TrainConfig(epochs=2, device="cpu"), data=tiny_data, resume=True, progress=False)
     assert (tmp_path / "checkpoint.pt").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "history.json", "latent"]
 

@@ -69,5 +69,15 @@ from ._decode import decode_caps, fused_decode, fused_decoding
 from ._extension import build_extension, extension_status
 from .layer import GRU, GRUBase, TorchGRU, keras_init_, make_gru
 
-__all__ = ["GRU", "GRUBase", "TorchGRU", "build_extension", "decode_caps", "extension_status", "fused_decode",
-           "fused_decoding", "keras_init_", "make_gru"]
+__all__ = [
+    "GRU",
+    "GRUBase",
+    "TorchGRU",
+    "build_extension",
+    "decode_caps",
+    "extension_status",
+    "fused_decode",
+    "fused_decoding",
+    "keras_init_",
+    "make_gru",
+]

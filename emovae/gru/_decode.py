@@ -39,10 +39,10 @@ from torch import Tensor, nn
 
 from emovae.errors import EmovaeError
 
-INT16_FROM = 1    # int16 precision: steps before this one use fp32 products (step 0 has none: h_0 = 0)
+INT16_FROM = 1  # int16 precision: steps before this one use fp32 products (step 0 has none: h_0 = 0)
 INT16_CHUNK = 64  # inputs per int32 partial sum
 QSCALE = 16383.0  # h_q = round(QSCALE * h)
-BLOCK = 64        # rows a thread takes at a time (all T steps on them)
+BLOCK = 64  # rows a thread takes at a time (all T steps on them)
 
 _STATE = threading.local()
 
@@ -133,8 +133,16 @@ def _pack(gru, out: nn.Linear, int16: bool):
         if out.bias is not None:
             bo[:V] = out.bias.detach().float()
         wi = gru.weight_ih.detach().float().t().contiguous()
-        packed = (wi, gru.bias_ih.detach().float().contiguous(), w32, gru.bias_hh.detach().float().contiguous(),
-                  w16, inv, wo, bo)
+        packed = (
+            wi,
+            gru.bias_ih.detach().float().contiguous(),
+            w32,
+            gru.bias_hh.detach().float().contiguous(),
+            w16,
+            inv,
+            wo,
+            bo,
+        )
     cache[int16] = (key, packed)
     return packed
 
@@ -150,8 +158,11 @@ def fused_decode(gru, x: Tensor, steps: int, out: nn.Linear, *, force: bool = Fa
         return None
     if not isinstance(gru, GRU) or gru.impl not in ("auto", "ext") or gru.precision == "bf16":
         return None
-    if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in gru.parameters())
-                                    or any(p.requires_grad for p in out.parameters())):
+    if torch.is_grad_enabled() and (
+        x.requires_grad
+        or any(p.requires_grad for p in gru.parameters())
+        or any(p.requires_grad for p in out.parameters())
+    ):
         return None
     if x.device.type != "cpu" or x.dtype != torch.float32 or gru.weight_hh.dtype != torch.float32:
         return None
@@ -171,6 +182,20 @@ def fused_decode(gru, x: Tensor, steps: int, out: nn.Linear, *, force: bool = Fa
     wi, bi, w32, b, w16, inv, wo, bo = _pack(gru, out, int16)
     with torch.no_grad():
         logits = torch.empty(B, T, out.weight.shape[0])
-        ops.decode(x.detach().contiguous(), wi, bi, w32, b, w16, inv, QSCALE, INT16_FROM if int16 else T,
-                   INT16_CHUNK, wo, bo, logits, BLOCK)
+        ops.decode(
+            x.detach().contiguous(),
+            wi,
+            bi,
+            w32,
+            b,
+            w16,
+            inv,
+            QSCALE,
+            INT16_FROM if int16 else T,
+            INT16_CHUNK,
+            wo,
+            bo,
+            logits,
+            BLOCK,
+        )
     return logits

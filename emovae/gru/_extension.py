@@ -51,8 +51,15 @@ def _ext_flags() -> list[str]:
         cap = "DEFAULT"
     flags = ["-O3"]
     if cap in ("AVX512", "AVX512_BF16", "AVX512_VNNI", "AMX"):
-        flags += ["-DCPU_CAPABILITY=AVX512", "-DCPU_CAPABILITY_AVX512",
-                  "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw", "-mfma"]
+        flags += [
+            "-DCPU_CAPABILITY=AVX512",
+            "-DCPU_CAPABILITY_AVX512",
+            "-mavx512f",
+            "-mavx512dq",
+            "-mavx512vl",
+            "-mavx512bw",
+            "-mfma",
+        ]
     elif cap == "AVX2":
         flags += ["-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2", "-mavx2", "-mfma", "-mf16c"]
     return flags
@@ -121,8 +128,12 @@ def _build():
             f.write(source)
         os.replace(tmp, src)
     cpp_extension.load(
-        name=name, sources=[src], extra_cflags=flags, build_directory=build_dir,
-        is_python_module=False, verbose=False,
+        name=name,
+        sources=[src],
+        extra_cflags=flags,
+        build_directory=build_dir,
+        is_python_module=False,
+        verbose=False,
     )
     ops = getattr(torch.ops, name)
     ops.fwd, ops.bwd, ops.transpose  # noqa: B018 - fail here if the library did not register

@@ -47,9 +47,11 @@ def _onednn_usable(dtype: torch.dtype) -> bool:
         lp = _op("mkldnn", "_linear_pointwise")
         if lp is not None and dtype in (torch.float32, torch.bfloat16):
             try:
-                ok = torch.backends.mkldnn.is_available() and _check_linear(
-                    lambda a, w, b: lp(a, w, b, "none", [], ""), dtype
-                ) and _check_linear(lambda a, w, b: lp(a, w.t().contiguous().t(), b, "none", [], ""), dtype)
+                ok = (
+                    torch.backends.mkldnn.is_available()
+                    and _check_linear(lambda a, w, b: lp(a, w, b, "none", [], ""), dtype)
+                    and _check_linear(lambda a, w, b: lp(a, w.t().contiguous().t(), b, "none", [], ""), dtype)
+                )
             except Exception:  # noqa: BLE001 - any failure means: do not use it
                 ok = False
         _ONEDNN_OK[dtype] = ok

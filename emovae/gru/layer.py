@@ -128,7 +128,9 @@ class GRUBase(nn.Module):
         """Whether autograd records this call (grad mode on and some input needs a gradient)."""
         if not torch.is_grad_enabled():
             return False
-        return x.requires_grad or (h0 is not None and h0.requires_grad) or any(p.requires_grad for p in self.parameters())
+        return (
+            x.requires_grad or (h0 is not None and h0.requires_grad) or any(p.requires_grad for p in self.parameters())
+        )
 
     def _forward_native(self, x: Tensor, h0: Tensor | None, steps: int | None, T: int):
         """PyTorch's fused GRU (the kernel ``torch.nn.GRU.forward`` calls; cuDNN on CUDA)."""
@@ -179,8 +181,17 @@ class GRU(GRUBase):
         bf16 = self.precision == "bf16"
         if bf16 and wdt != torch.float32:
             raise EmovaeError(f"GRU precision 'bf16' needs float32 weights, got {wdt}")
-        args = (x, h0, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                None if steps is None else T, bf16, impl == "ext")
+        args = (
+            x,
+            h0,
+            self.weight_ih,
+            self.weight_hh,
+            self.bias_ih,
+            self.bias_hh,
+            None if steps is None else T,
+            bf16,
+            impl == "ext",
+        )
         if not self._records(x, h0):
             return _inference_forward(*args)
         return _GRUFunction.apply(*args)

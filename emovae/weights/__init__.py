@@ -3,6 +3,7 @@
 ``cvae_emoreg.pt`` and ``cvae_base.pt`` are model-only checkpoints of the paper's presets
 (``paper-emoreg``, ``paper-base``; 700 epochs); ``README.md`` beside them says how they were trained.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,12 @@ from pathlib import Path
 from ..errors import EmovaeError
 
 HERE = Path(__file__).parent
-NAMES = {"emoreg": "cvae_emoreg.pt", "paper-emoreg": "cvae_emoreg.pt", "base": "cvae_base.pt",
-         "paper-base": "cvae_base.pt"}
+NAMES = {
+    "emoreg": "cvae_emoreg.pt",
+    "paper-emoreg": "cvae_emoreg.pt",
+    "base": "cvae_base.pt",
+    "paper-base": "cvae_base.pt",
+}
 
 
 def bundled(model: str = "emoreg") -> Path:
