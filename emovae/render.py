@@ -272,6 +272,7 @@ def _svg_from_musicxml(xml: str, header: bool) -> str:
                 "xmlIdSeed": 1,  # ids from a fixed seed: the same melody gives the same SVG
             }
         )
+        tk.resetXmlIdSeed(1)  # setting the same option again does not restart the id sequence
         if not tk.loadData(xml):
             raise RuntimeError("verovio could not read the MusicXML emovae wrote")  # a bug, not bad input
         pages = [tk.renderToSVG(p) for p in range(1, tk.getPageCount() + 1)]
