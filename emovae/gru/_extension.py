@@ -49,7 +49,7 @@ def _ext_flags() -> list[str]:
         cap = torch.backends.cpu.get_cpu_capability()
     except Exception:  # noqa: BLE001
         cap = "DEFAULT"
-    flags = ["-O3"]
+    flags = ["-O3", "-fopenmp"]  # at::parallel_for in the step loops runs on every thread only with OpenMP
     if cap in ("AVX512", "AVX512_BF16", "AVX512_VNNI", "AMX"):
         flags += [
             "-DCPU_CAPABILITY=AVX512",
@@ -131,6 +131,7 @@ def _build():
         name=name,
         sources=[src],
         extra_cflags=flags,
+        extra_ldflags=["-fopenmp"],
         build_directory=build_dir,
         is_python_module=False,
         verbose=False,
