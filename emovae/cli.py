@@ -66,12 +66,17 @@ def _point(text: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _number(text: str) -> float:
+    """``text`` as a float; NaN when it is not a number, so every range check below fails."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 def _temperature(text: str) -> float:
     """0 (argmax) or a finite number >= MIN_TEMPERATURE."""
-    try:
-        v = float(text)
-    except ValueError:
-        v = -1.0
+    v = _number(text)
     if not (v >= 0 and math.isfinite(v)):
         raise argparse.ArgumentTypeError(f"{_shown(text)}: a number >= 0 is needed (0 = argmax)")
     if 0 < v < MIN_TEMPERATURE:
@@ -118,20 +123,14 @@ def _seed(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = -1.0
+    v = _number(text)
     if not (v > 0 and math.isfinite(v)):
         raise argparse.ArgumentTypeError(f"{_shown(text)}: a number > 0 is needed")
     return v
 
 
 def _weight(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = -1.0
+    v = _number(text)
     if not (v >= 0 and math.isfinite(v)):
         raise argparse.ArgumentTypeError(f"{_shown(text)}: a number >= 0 is needed")
     return v
