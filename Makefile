@@ -11,7 +11,7 @@ export EMOVAE_DATA
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[web,test]'
+	$(BIN)/pip install -q -e '.[web,sweep,test]'
 	touch $@
 
 install: $(BIN)/.installed

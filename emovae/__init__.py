@@ -40,6 +40,9 @@ _EXPORTS = {
     "load_model": "checkpoint",
     "train": "training",
     "encode_dataset": "training",
+    "train_batched": "batched",
+    "load_sweep": "sweep",
+    "run_sweep": "sweep",
     # evaluation, generation
     "quadrant_accuracy": "evaluate",
     "evaluate_model": "evaluate",
@@ -53,6 +56,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazily
     from .api import Melody, Model, load
+    from .batched import train_batched
     from .checkpoint import TrainedModel, load_model
     from .config import PRESETS, CVAEConfig, TrainConfig, preset
     from .data import Vocabulary, load_dataset, melody_to_music, read_melody, write_midi
@@ -63,6 +67,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazi
     from .metrics import folder_metrics
     from .model import CVAE
     from .reproduction import reproduce
+    from .sweep import load_sweep, run_sweep
     from .training import encode_dataset, train
     from .weights import bundled
 

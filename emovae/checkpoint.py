@@ -153,9 +153,16 @@ class TrainedModel:
 
     # -- the three verbs -------------------------------------------------------------------
     @torch.no_grad()
-    def encode(self, tokens, emotion) -> np.ndarray:
-        """Latent means ``mu`` (N, 2) of raw-token melodies (N, 64) (or one (64,)) under the
-        given emotion label(s): the paper's encoder reads the label as well as the melody."""
+    def encode(self, tokens, emotion=None) -> np.ndarray:
+        """Points on the plane (N, 2): the first two coordinates of the latent mean ``mu`` of
+        raw-token melodies (N, 64) (or one (64,)) under the given emotion label(s). The paper's
+        encoder reads the label as well as the melody; a label-free encoder
+        (``encoder_condition=False``) ignores it, and ``emotion`` may then be None. Extra latent
+        dimensions (``latent`` > 2: content beside the plane) are left out."""
+        if emotion is None:
+            if self.model_config.encoder_condition:
+                raise EmovaeError("this model's encoder reads the emotion label: name the melody's emotion")
+            emotion = 0
         raw = np.asarray(tokens)
         if raw.ndim == 1:
             raw = raw[None]
@@ -167,18 +174,53 @@ class TrainedModel:
         for start in range(0, len(idx), MAX_BATCH):
             rows = idx[start : start + MAX_BATCH]
             mu, _ = self.net.encode(rows, _emotions_slice(emotion, start, len(rows), len(idx), self.device))
-            out.append(mu.float().cpu())
-        return torch.cat(out).numpy() if out else np.zeros((0, self.model_config.latent), np.float32)
+            out.append(mu[:, :2].float().cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, 2), np.float32)
+
+    @torch.no_grad()
+    def latent(self, tokens, emotion=None) -> tuple[np.ndarray, np.ndarray]:
+        """The whole latent Gaussian of each melody: ``mu`` and ``logvar`` (N, latent)."""
+        raw = np.asarray(tokens)
+        raw = raw[None] if raw.ndim == 1 else raw
+        if raw.ndim != 2 or raw.shape[1] != self.model_config.n_steps:
+            raise EmovaeError(f"melodies must have shape (N, {self.model_config.n_steps}), got {tuple(raw.shape)}")
+        if emotion is None:
+            emotion = 0  # a label-free encoder ignores it; encode() checks the labelled kind
+        idx = torch.as_tensor(self.vocab.encode(raw), device=self.device)
+        self.net.eval()
+        mus, logvars = [], []
+        for start in range(0, len(idx), MAX_BATCH):
+            rows = idx[start : start + MAX_BATCH]
+            mu, logvar = self.net.encode(rows, _emotions_slice(emotion, start, len(rows), len(idx), self.device))
+            mus.append(mu.float().cpu())
+            logvars.append(logvar.float().cpu())
+        if not mus:
+            return np.zeros((0, self.model_config.latent), np.float32), np.zeros(
+                (0, self.model_config.latent), np.float32
+            )
+        return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
+
+    def reconstruct(self, tokens, emotion=None) -> np.ndarray:
+        """Each melody encoded to its whole latent mean and decoded back (argmax): raw tokens."""
+        mu, _ = self.latent(tokens, emotion)
+        return self.decode(mu, emotion if emotion is not None else 0)
 
     @torch.no_grad()
     def decode(self, z, emotion, *, temperature: float = 0.0, seed: int = 0) -> np.ndarray:
         """Raw tokens (N, 64) decoded from latent points ``z`` (N, 2) with the emotion(s) as
         condition. ``temperature`` 0 reads each step's softmax by argmax (the paper's way);
-        above 0 each step is drawn from softmax(logits / temperature), seeded by ``seed``."""
+        above 0 each step is drawn from softmax(logits / temperature), seeded by ``seed``.
+        A model with extra latent dimensions (``latent`` > 2) takes (N, 2) points on the plane
+        and draws the other dimensions from the prior N(0, 1), seeded by ``seed`` (or takes
+        (N, latent) points whole)."""
         temperature = check_temperature(temperature)
         z = torch.as_tensor(np.asarray(z, dtype=np.float32))
-        if z.ndim != 2 or z.shape[1] != self.model_config.latent:
-            raise EmovaeError(f"latent points must have shape (N, {self.model_config.latent}), got {tuple(z.shape)}")
+        latent = self.model_config.latent
+        if z.ndim != 2 or z.shape[1] not in (2, latent):
+            raise EmovaeError(f"latent points must have shape (N, 2), got {tuple(z.shape)}")
+        if z.shape[1] < latent:
+            extra = torch.randn(len(z), latent - z.shape[1], generator=torch.Generator().manual_seed(int(seed) + 7919))
+            z = torch.cat([z, extra], dim=1)
         gen = torch.Generator().manual_seed(int(seed)) if temperature > 0 else None
         self.net.eval()
         out = []
@@ -213,7 +255,7 @@ class TrainedModel:
             raise EmovaeError(f"std {_show(std)}: a finite number > 0 is needed")
         shift = self.emotion_regularized if shift is None else shift
         gen = torch.Generator().manual_seed(seed * 4 + e)
-        z = torch.randn(n, self.model_config.latent, generator=gen) * std
+        z = torch.randn(n, 2, generator=gen) * std
         if shift:
             z[:, :2] += torch.tensor(quadrant_centre(e, radius))
         return z.numpy()
@@ -325,13 +367,17 @@ def save_checkpoint(
 def resolve_checkpoint(spec: str | os.PathLike | None = None) -> Path:
     """The checkpoint file meant by ``spec``: None or a preset name = the bundled weights, a
     folder = its checkpoint.pt, anything else = the file itself."""
+    from .weights import NAMES as BUNDLED_NAMES
     from .weights import bundled
 
     if spec is None:
         return bundled("emoreg")
     text = str(spec)
-    if (text in PRESETS or text in ALIASES) and not Path(text).exists():
-        return bundled(ALIASES.get(text, text).removeprefix("paper-"))
+    name = ALIASES.get(text, text)
+    if name in PRESETS and not Path(text).exists():
+        if name not in BUNDLED_NAMES:
+            raise EmovaeError(f"{text}: a preset without bundled weights; train it (emovae train --preset {text})")
+        return bundled(name.removeprefix("paper-"))
     path = Path(spec)
     return path / "checkpoint.pt" if path.is_dir() else path
 

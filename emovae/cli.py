@@ -107,6 +107,25 @@ def _units(text: str) -> int:
     return _positive_int(text, MAX_UNITS)
 
 
+def _epochs_or_off(text: str) -> int:
+    """A whole number >= 0 (epochs of a schedule; 0 = off)."""
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: a whole number >= 0 is needed")
+    return v
+
+
+def _latent(text: str) -> int:
+    """Latent dimensions: 2 (the plane) to 64."""
+    v = _positive_int(text, 64)
+    if v < 2:
+        raise argparse.ArgumentTypeError(f"{_shown(text)}: at least 2 (the valence-arousal plane)")
+    return v
+
+
 def _port(text: str) -> int:
     return _positive_int(text, 65535)
 
@@ -185,6 +204,26 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--reduction", choices=["sum", "mean"], help=f"L_R over the batch (preset: {d['reduction']})")
     t.add_argument("--hidden", type=_units, help=f"GRU units, at most {MAX_UNITS} (preset: {d['hidden']})")
     t.add_argument("--dense", type=_units, help=f"encoder Dense units, at most {MAX_UNITS} (preset: {d['dense']})")
+    rec = t.add_argument_group("recipe settings beyond the paper (see emovae.config.TrainConfig)")
+    rec.add_argument("--emotion-loss", choices=["cosine", "hinge"], help="emotion terms: the paper's -cos or a hinge")
+    rec.add_argument("--margin", type=_weight, help="hinge margin (preset: 1)")
+    rec.add_argument("--emotion-on-z", action="store_const", const=True, help="emotion terms on the sampled z too")
+    rec.add_argument("--kl-weight", type=_weight, help="beta, the weight of L_KLD (preset: 1)")
+    rec.add_argument("--kl-warmup", type=_epochs_or_off, help="epochs of linear beta warm-up (preset: 0, off)")
+    rec.add_argument("--kl-cycle", type=_epochs_or_off, help="cyclical beta period in epochs (preset: 0, off)")
+    rec.add_argument(
+        "--emotion-warmup", type=_epochs_or_off, help="epochs of linear emotion-weight warm-up (preset: 0)"
+    )
+    rec.add_argument("--free-bits", type=_weight, help="KL floor per latent dimension, nats (preset: 0, off)")
+    rec.add_argument("--weight-decay", type=_weight, help="decoupled weight decay (preset: 0)")
+    rec.add_argument("--latent", type=_latent, help="latent dimensions: 2 = the plane, more = content beside it")
+    rec.add_argument(
+        "--label-free-encoder",
+        dest="encoder_condition",
+        action="store_const",
+        const=False,
+        help="the encoder reads the melody alone (a user's melody can be placed without a label)",
+    )
     t.add_argument(
         "--log-every",
         type=_positive_int,
@@ -389,6 +428,23 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--force", action="store_true", help="replace an earlier report in --out")
 
+    sw = sub.add_parser(
+        "sweep",
+        help="train configurations x seeds side by side; one CSV row per run and a Pareto plot",
+        description="Reads a sweep file (TOML: [sweep] seeds, epochs, group_size, workers, backend; "
+        "[[config]] name, preset and settings). Runs of one architecture train together as one "
+        "batched model; finished runs are kept, so the same command continues a stopped sweep. "
+        "Writes OUT/sweep.csv, OUT/pareto.png and OUT/runs/NAME-sSEED/.",
+    )
+    sw.add_argument("config", help="the sweep file (TOML)")
+    sw.add_argument("--out", required=True, help="sweep folder (runs, sweep.csv, pareto.png)")
+    sw.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
+    sw.add_argument("--backend", choices=("process", "ray"), help="override the file's backend")
+    sw.add_argument("--workers", type=_positive_int, help="override the file's workers")
+    sw.add_argument("--epochs", type=_positive_int, help="override every configuration's epochs")
+    sw.add_argument("--device", help="override the device: auto, cpu or cuda")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+
     r = sub.add_parser("reproduce", help="train both paper presets and write a report of Tables 2, 3 and Figs. 5-7")
     r.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     r.add_argument("--out", default="reproduction", help="report folder (default: reproduction)")
@@ -486,7 +542,17 @@ _TRAIN_FLAGS = (
     "checkpoint_every",
     "device",
     "precision",
+    "emotion_loss",
+    "margin",
+    "emotion_on_z",
+    "kl_weight",
+    "kl_warmup",
+    "kl_cycle",
+    "emotion_warmup",
+    "free_bits",
+    "weight_decay",
 )
+_MODEL_FLAGS = ("hidden", "dense", "latent", "encoder_condition")
 _RESUME_IGNORES = (
     "preset",
     "batch_size",
@@ -500,6 +566,9 @@ _RESUME_IGNORES = (
     "precision",
     "hidden",
     "dense",
+    *_TRAIN_FLAGS[11:],
+    "latent",
+    "encoder_condition",
 )
 
 
@@ -544,7 +613,7 @@ def _train(args) -> str:
         if args.no_validate:
             overrides["validate"] = False
         chosen = preset(args.preset or DEFAULT_PRESET, **overrides)
-        sizes = {k: getattr(args, k) for k in ("hidden", "dense") if getattr(args, k) is not None}
+        sizes = {k: getattr(args, k) for k in _MODEL_FLAGS if getattr(args, k) is not None}
         model_config = dataclasses.replace(chosen.model, **sizes)
         config = chosen.train
     from .evaluate import QuadrantLog
@@ -912,6 +981,17 @@ def _report(args) -> str:
     return f"report: {path}"
 
 
+def _sweep(args) -> str:
+    from .sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.config, device=args.device, epochs=args.epochs)
+    rows = run_sweep(
+        sweep, args.out, data_root=args.data, backend=args.backend, workers=args.workers, progress=not args.quiet
+    )
+    collapsed = sum(bool(r["collapsed"]) for r in rows)
+    return f"sweep: {len(rows)} runs ({collapsed} collapsed) in {Path(args.out) / 'sweep.csv'}"
+
+
 def _serve(args) -> str:
     from .server import serve
 
@@ -922,6 +1002,7 @@ def _serve(args) -> str:
 COMMANDS = {
     "report": _report,
     "serve": _serve,
+    "sweep": _sweep,
     "encode": _encode,
     "transform": _transform,
     "interpolate": _interpolate,

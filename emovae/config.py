@@ -42,6 +42,7 @@ class CVAEConfig:
     dense: int = 100  # units of the encoder's Dense(relu) between its GRU and the heads
     latent: int = 2  # latent dimensions; 2 = the valence-arousal plane
     cond_features: int = 4  # per-step condition features fed to the encoder
+    encoder_condition: bool = True  # the encoder reads the emotion label (the paper); False: the melody alone
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,6 +71,30 @@ class TrainConfig:
     validate: bool = True  # held-out L_R + L_KLD after every epoch, as the authors do
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
     precision: str = "fp32"  # GRU matrix products: "fp32" or "bf16"
+    # -- recipe settings beyond the paper (all off by default: the paper's recipe) --
+    emotion_loss: str = "cosine"  # "cosine": -cos over the batch (the paper); "hinge": per-example margin
+    margin: float = 1.0  # hinge: no push once a coordinate is this far inside its half-plane
+    emotion_on_z: bool = False  # the emotion terms on the sampled z as well as on mu
+    kl_weight: float = 1.0  # beta, the weight of L_KLD
+    kl_warmup: int = 0  # epochs over which beta ramps linearly up from 0 (0 = constant)
+    kl_cycle: int = 0  # cyclical beta (Fu et al., NAACL 2019): period in epochs, ramp over its first half
+    emotion_warmup: int = 0  # epochs over which the emotion weights ramp linearly up from 0
+    free_bits: float = 0.0  # KL floor per latent dimension in nats (Kingma et al., 2016); 0 = off
+    weight_decay: float = 0.0  # decoupled weight decay (Loshchilov & Hutter, 2019): w -= lr * wd * w
+
+    def kl_factor(self, epoch: int) -> float:
+        """beta for the 0-based ``epoch``: kl_weight times the warm-up or cyclical ramp."""
+        if self.kl_cycle > 0:
+            ramp = min(1.0, (epoch % self.kl_cycle) / (0.5 * self.kl_cycle))
+        elif self.kl_warmup > 0:
+            ramp = min(1.0, (epoch + 1) / self.kl_warmup)
+        else:
+            ramp = 1.0
+        return self.kl_weight * ramp
+
+    def emotion_factor(self, epoch: int) -> float:
+        """The ramp (0..1) on both emotion weights for the 0-based ``epoch``."""
+        return min(1.0, (epoch + 1) / self.emotion_warmup) if self.emotion_warmup > 0 else 1.0
 
     @property
     def emotion_regularized(self) -> bool:
@@ -112,6 +137,36 @@ PRESETS: dict[str, Preset] = {
         TrainConfig(weight_arousal=0.0, weight_valence=0.0),
     ),
 }
+# Recipes beyond the paper (the emotion-plane sweep, docs/sweeps/recipes.toml). The hinge terms
+# stop pushing a point once it is `margin` inside its quadrant; a label-free encoder lets the
+# plane place (and classify) any melody; content dimensions beside the plane carry what the two
+# emotion coordinates do not.
+_HINGE = dict(emotion_loss="hinge", margin=1.0, weight_arousal=5.0, weight_valence=5.0)
+PRESETS.update(
+    {
+        "hinge": Preset(
+            "hinge",
+            "CVAE-Hinge",
+            "the paper's model, hinge emotion terms: L_R + L_KLD + 5 sum max(0, 1 - s mu) per axis",
+            CVAEConfig(),
+            TrainConfig(**_HINGE),
+        ),
+        "label-free": Preset(
+            "label-free",
+            "CVAE-LabelFree",
+            "hinge emotion terms and an encoder without the emotion input: the plane places any melody",
+            CVAEConfig(encoder_condition=False),
+            TrainConfig(**_HINGE),
+        ),
+        "content": Preset(
+            "content",
+            "CVAE-Content",
+            "label-free encoder, hinge terms on the plane, 2 content dimensions beside it (free bits 0.5)",
+            CVAEConfig(encoder_condition=False, latent=4),
+            TrainConfig(**_HINGE, free_bits=0.5),
+        ),
+    }
+)
 DEFAULT_PRESET = "paper-emoreg"
 ALIASES = {"emoreg": "paper-emoreg", "base": "paper-base", "paper": "paper-emoreg"}
 

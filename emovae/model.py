@@ -38,8 +38,9 @@ class CVAE(nn.Module):
         c = self.config = config or CVAEConfig()
         self.precision = precision
         # encoder
-        self.cond = nn.Linear(c.n_emotions, c.n_steps * c.cond_features)
-        self.enc_gru = make_gru(c.vocab_size + c.cond_features, c.hidden, impl=gru, precision=precision)
+        cond = c.cond_features if c.encoder_condition else 0  # label-free encoder: no condition input
+        self.cond = nn.Linear(c.n_emotions, c.n_steps * cond) if cond else None
+        self.enc_gru = make_gru(c.vocab_size + cond, c.hidden, impl=gru, precision=precision)
         self.enc_dense = nn.Linear(c.hidden, c.dense)
         self.to_mu = nn.Linear(c.dense, c.latent)
         self.to_logvar = nn.Linear(c.dense, c.latent)
@@ -52,7 +53,7 @@ class CVAE(nn.Module):
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Keras's initialisers: glorot-uniform kernels, orthogonal recurrent kernels, zero biases."""
-        for m in self.children():  # cond, enc_gru, enc_dense, to_mu, to_logvar, dec_gru, out
+        for m in self.children():  # [cond,] enc_gru, enc_dense, to_mu, to_logvar, dec_gru, out
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)  # glorot-uniform over the whole matrix
                 nn.init.zeros_(m.bias)
@@ -60,13 +61,15 @@ class CVAE(nn.Module):
                 keras_init_(m)  # the GRU's own Keras initialisers
 
     def encode(self, x: torch.Tensor, emotion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (B, T) token indices or (B, T, V) one-hot; emotion: (B,) 0..3. Returns mu, logvar (B, latent)."""
+        """x: (B, T) token indices or (B, T, V) one-hot; emotion: (B,) 0..3 (ignored by a label-free
+        encoder, ``encoder_condition=False``). Returns mu, logvar (B, latent)."""
         c = self.config
         if x.dim() == 2:
             x = F.one_hot(x, c.vocab_size).float()
-        e = F.one_hot(emotion, c.n_emotions).float()
-        cond = self.cond(e).view(-1, c.n_steps, c.cond_features)
-        _, h = self.enc_gru(torch.cat([x, cond], dim=-1))
+        if self.cond is not None:
+            e = F.one_hot(emotion, c.n_emotions).float()
+            x = torch.cat([x, self.cond(e).view(-1, c.n_steps, c.cond_features)], dim=-1)
+        _, h = self.enc_gru(x)
         h = F.relu(self.enc_dense(h))
         return self.to_mu(h), self.to_logvar(h)
 
@@ -83,7 +86,12 @@ class CVAE(nn.Module):
 
     def forward(self, x, emotion, generator: torch.Generator | None = None):
         """Encode, sample z = mu + exp(logvar / 2) * eps, decode. Returns logits, mu, logvar."""
+        logits, mu, logvar, _ = self.forward_z(x, emotion, generator)
+        return logits, mu, logvar
+
+    def forward_z(self, x, emotion, generator: torch.Generator | None = None):
+        """As :meth:`forward`, also returning the sampled z: logits, mu, logvar, z."""
         mu, logvar = self.encode(x, emotion)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + torch.exp(0.5 * logvar) * eps
-        return self.decode(z, emotion), mu, logvar
+        return self.decode(z, emotion), mu, logvar, z

@@ -715,7 +715,7 @@ def _order(model, data, evaluate_model) -> dict:
     for split_name, ev in evaluate_model(model, data=data).items():
         rows = data.train_idx if split_name == "train" else data.heldout_idx
         raw = model.vocab.decode(data.indices[rows])
-        rec = model.decode(ev.points, ev.labels)
+        rec = model.reconstruct(raw, ev.labels)
         acc = ev.accuracy.to_dict()
         out[split_name] = {**acc, **reconstruction_accuracy(rec, raw)}
     return out

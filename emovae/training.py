@@ -44,10 +44,10 @@ from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device,
 from .config import CVAEConfig, TrainConfig
 from .emotions import LABELS, NAMES
 from .errors import EmovaeError, EmovaeWarning, TrainingInterrupted
-from .losses import cvae_loss
+from .losses import recipe_terms, recipe_total
 from .model import CVAE
 
-__all__ = ["Callback", "EncodedData", "KerasRMSprop", "Trainer", "encode_dataset", "train"]
+__all__ = ["Callback", "EncodedData", "KerasRMSprop", "Trainer", "encode_dataset", "loss_settings", "train"]
 
 
 class Callback(Protocol):
@@ -62,10 +62,12 @@ class Callback(Protocol):
 class KerasRMSprop(torch.optim.Optimizer):
     """RMSprop exactly as Keras 3 defines it: v = rho v + (1 - rho) g^2; w -= lr g / sqrt(v + eps).
 
-    (PyTorch's RMSprop puts eps outside the root, sqrt(v) + eps, with other defaults.)"""
+    (PyTorch's RMSprop puts eps outside the root, sqrt(v) + eps, with other defaults.)
+    ``weight_decay`` > 0 first shrinks every weight, w -= lr * weight_decay * w (decoupled, as
+    AdamW does: Loshchilov & Hutter, 2019)."""
 
-    def __init__(self, params, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-7):
-        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps})
+    def __init__(self, params, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-7, weight_decay: float = 0.0):
+        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay})
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -80,6 +82,8 @@ class KerasRMSprop(torch.optim.Optimizer):
                 if "v" not in state:
                     state["v"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 vs.append(state["v"])
+            if group.get("weight_decay", 0.0):
+                torch._foreach_mul_(params, 1.0 - group["lr"] * group["weight_decay"])
             torch._foreach_mul_(vs, group["rho"])
             torch._foreach_addcmul_(vs, grads, grads, value=1 - group["rho"])
             denom = torch._foreach_add(vs, group["eps"])
@@ -130,7 +134,9 @@ class Trainer:
         model_config = dataclasses.replace(model_config or CVAEConfig(), vocab_size=data.vocab.size)
         torch.manual_seed(config.seed)
         self.model = CVAE(model_config, precision=config.precision).to(self.device)
-        self.optimizer = KerasRMSprop(self.model.parameters(), lr=config.lr, rho=config.rho, eps=config.eps)
+        self.optimizer = KerasRMSprop(
+            self.model.parameters(), lr=config.lr, rho=config.rho, eps=config.eps, weight_decay=config.weight_decay
+        )
         self.shuffle_rng = torch.Generator().manual_seed(config.seed + 1)
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 2)
         self.epoch = 0
@@ -152,24 +158,20 @@ class Trainer:
         n = len(e)
         order = torch.randperm(n, generator=self.shuffle_rng).to(self.device)
         model.train()
+        settings = loss_settings([cfg], self.epoch, self.device)
         sums: dict[str, torch.Tensor] = {}
         n_batches = 0
         for start in range(0, n, cfg.batch_size):
             rows = order[start : start + cfg.batch_size]
-            logits, mu, logvar = model(x[rows], e[rows], generator=self.noise_rng)
-            terms = cvae_loss(
-                logits,
-                y[rows],
-                mu,
-                logvar,
-                e[rows],
-                weight_arousal=cfg.weight_arousal,
-                weight_valence=cfg.weight_valence,
-                reduction=cfg.reduction,
-            )
+            logits, mu, logvar, z = model.forward_z(x[rows], e[rows], generator=self.noise_rng)
+            one = (t.unsqueeze(0) for t in (logits, y[rows], mu, logvar, z, e[rows]))
+            terms = recipe_terms(*one, **settings["terms"])
+            loss = recipe_total(terms, **settings["weights"])
             self.optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
+            loss.sum().backward()
             self.optimizer.step()
+            terms = {k: v[0] for k, v in terms.items()}
+            terms["loss"] = loss[0]
             _accumulate(sums, terms, len(rows), cfg.reduction)
             n_batches += 1
         self.epoch += 1
@@ -184,17 +186,17 @@ class Trainer:
             return {}
         self.model.eval()
         gen = torch.Generator(self.device).manual_seed(self.config.seed * 100_003 + self.epoch)
-        logits, mu, logvar = self.model(x, e, generator=gen)
-        terms = cvae_loss(logits, y, mu, logvar, e, weight_arousal=0, weight_valence=0, reduction="mean")
-        return {"val_recon": float(terms["recon"]), "val_kld": float(terms["kld"])}
+        logits, mu, logvar, z = self.model.forward_z(x, e, generator=gen)
+        terms = recipe_terms(*(t.unsqueeze(0) for t in (logits, y, mu, logvar, z, e)), reduction="mean")
+        return {"val_recon": float(terms["recon"][0]), "val_kld": float(terms["kld"][0])}
 
     @torch.no_grad()
     def latent(self, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-        """mu of every example of a split, and their labels."""
+        """The plane coordinates (the first two of mu) of every example of a split, and their labels."""
         x, _, e = self.splits[split]
         self.model.eval()
         mu, _ = self.model.encode(x, e)
-        return mu.float().cpu().numpy(), e.cpu().numpy()
+        return mu[:, :2].float().cpu().numpy(), e.cpu().numpy()
 
     # -- checkpoints -----------------------------------------------------------------------
     def training_state(self, full: bool = True) -> TrainingState:
@@ -251,6 +253,41 @@ class Trainer:
             self.noise_rng.manual_seed(self.config.seed + 2 + 7919 * ckpt.epoch)
         self.epoch = ckpt.epoch
         self.history = list(ckpt.history)
+
+
+def loss_settings(configs: list[TrainConfig], epoch: int, device) -> dict:
+    """The loss settings of K models (their training configurations) at the 0-based ``epoch``:
+    ``{"terms": keyword arguments of recipe_terms, "weights": those of recipe_total}``, the
+    per-model numbers as (K,) tensors on ``device`` (schedules evaluated for this epoch). The
+    reduction must agree."""
+    first = configs[0]
+    for c in configs[1:]:
+        if c.reduction != first.reduction:
+            raise EmovaeError(f"models trained together must share reduction: {first.reduction!r} and {c.reduction!r}")
+    for c in configs:
+        if c.emotion_loss not in ("cosine", "hinge"):
+            raise EmovaeError(f"emotion_loss {c.emotion_loss!r} is not one of cosine, hinge")
+    one = len(configs) == 1
+
+    def vec(values):
+        return torch.tensor(values, dtype=torch.float32, device=device)
+
+    ramps = [c.emotion_factor(epoch) for c in configs]
+    return {
+        "terms": {
+            "reduction": first.reduction,
+            # one model: the setting itself; several: a 0/1 switch per model
+            "emotion_loss": first.emotion_loss if one else vec([c.emotion_loss == "hinge" for c in configs]),
+            "margin": vec([c.margin for c in configs]),
+            "emotion_on_z": first.emotion_on_z if one else vec([bool(c.emotion_on_z) for c in configs]),
+            "free_bits": vec([c.free_bits for c in configs]) if any(c.free_bits > 0 for c in configs) else None,
+        },
+        "weights": {
+            "kl_weight": vec([c.kl_factor(epoch) for c in configs]),
+            "weight_arousal": vec([c.weight_arousal * r for c, r in zip(configs, ramps)]),
+            "weight_valence": vec([c.weight_valence * r for c, r in zip(configs, ramps)]),
+        },
+    }
 
 
 def _accumulate(sums: dict, terms: dict, batch: int, reduction: str) -> None:

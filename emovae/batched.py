@@ -1,0 +1,529 @@
+"""K models trained at once, as one batched model: for sweeps and seed studies.
+
+Each of the K models keeps its own seed, initialisation, data order, sampling noise and loss
+weights (its own :class:`~emovae.config.TrainConfig`), exactly as K separate runs of
+:class:`emovae.training.Trainer` would have them: the same initial weights (each built by
+``CVAE`` under ``torch.manual_seed(seed)``), the same shuffles (``seed + 1``), the same noise
+(``seed + 2``), the same held-out noise. The K weight sets are stacked along a leading axis, and
+every matrix product of a step becomes one batched product (``torch.baddbmm``) over the K
+models, so K small models fill the hardware one alone leaves idle. Each model saves its own
+ordinary checkpoint (loadable and resumable by :func:`emovae.training.train`); on the CPU the
+checkpoints equal those of K separate runs up to float rounding (the GRU's gates are summed in
+another order), which ``tests/test_batched.py`` checks.
+
+What models trained together must share (:func:`group_key`): the architecture, batch size,
+optimizer settings, epochs, the split and the reduction. Loss weights and forms (cosine or
+hinge, on mu or on z too), schedules, margins, free bits and seeds may differ.
+
+On CUDA one training step (forward, backward, optimizer) is captured as a CUDA graph (one for
+the full batch, one for a shorter last batch) and replayed: no kernel launches from Python and
+no host synchronisation inside an epoch (the epoch's figures are read once, at its end). The
+batches and the noise are copied into the graph's input buffers before each replay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .atomic import check_output, stale_temporaries, write_text
+from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device, save_checkpoint
+from .config import CVAEConfig, TrainConfig
+from .errors import EmovaeError
+from .losses import recipe_terms, recipe_total
+from .model import CVAE
+from .training import EncodedData, KerasRMSprop, loss_settings
+
+__all__ = ["BatchedCVAE", "BatchedTrainer", "group_key", "train_batched"]
+
+# what models trained side by side must share (the rest of TrainConfig may differ per model)
+SHARED = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "rho",
+    "eps",
+    "weight_decay",
+    "reduction",
+    "split_seed",
+    "heldout",
+    "checkpoint_every",
+    "validate",
+    "device",
+)
+
+
+def group_key(model_config: CVAEConfig, config: TrainConfig) -> tuple:
+    """Runs with equal keys can be trained together as one batched model."""
+    return (tuple(sorted(model_config.to_dict().items())), tuple(getattr(config, k) for k in SHARED))
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """K linear layers at once: x (K, N, I), weight (K, O, I), bias (K, O) -> (K, N, O)."""
+    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+
+
+def _gru(gx: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor, steps: int):
+    """K GRUs (gate order r, z, n; Keras reset_after) over ``steps`` steps. ``gx`` holds the
+    input projections W_i x + b_i: (K, B, T, 3H), or (K, B, 3H) for the same input at every
+    step. Returns the states (K, B, T, H) and the last one (K, B, H)."""
+    K, B = gx.shape[:2]
+    H = weight_hh.shape[-1]
+    w = weight_hh.transpose(1, 2)
+    b = bias_hh.unsqueeze(1)
+    h = gx.new_zeros(K, B, H)
+    out = []
+    for t in range(steps):
+        g = gx if gx.dim() == 3 else gx[:, :, t]
+        gh = torch.baddbmm(b, h, w)
+        rz = torch.sigmoid(g[..., : 2 * H] + gh[..., : 2 * H])
+        n = torch.tanh(g[..., 2 * H :] + rz[..., :H] * gh[..., 2 * H :])
+        h = n + rz[..., H:] * (h - n)
+        out.append(h)
+    return torch.stack(out, dim=2), h
+
+
+class BatchedCVAE(nn.Module):
+    """K :class:`~emovae.model.CVAE` of one architecture as one module: each parameter stacked
+    along a new leading axis, in the order of ``CVAE.parameters()``."""
+
+    def __init__(self, nets: list[CVAE], rnn: str = "loop"):
+        super().__init__()
+        if not nets:
+            raise EmovaeError("a batched model needs at least one model")
+        if rnn not in ("loop", "fused"):
+            raise EmovaeError(f"rnn {rnn!r} is not one of loop, fused")
+        self.rnn = rnn  # how the GRUs run: see _gru
+        self.config = nets[0].config
+        self.names = [name for name, _ in nets[0].named_parameters()]
+        self.register_buffer("eye", torch.eye(self.config.n_emotions), persistent=False)  # one-hot, no sync
+        self.stacked = nn.ParameterList(
+            [
+                nn.Parameter(torch.stack([dict(n.named_parameters())[name].detach() for n in nets]))
+                for name in self.names
+            ]
+        )
+
+    @property
+    def k(self) -> int:
+        return self.stacked[0].shape[0]
+
+    def p(self, name: str) -> torch.Tensor:
+        return self.stacked[self.names.index(name)]
+
+    def state_dicts(self) -> list[dict]:
+        """One CVAE state_dict per model (copies on the CPU)."""
+        return [{n: p[k].detach().cpu().clone() for n, p in zip(self.names, self.stacked)} for k in range(self.k)]
+
+    def _gru(self, name: str, x: torch.Tensor, steps: int):
+        """The GRU ``name`` of every model over ``x`` (K, B, T, I), or (K, B, I) fed at each of
+        ``steps`` steps: states (K, B, T, H) and the last (K, B, H). ``rnn="loop"``: all K at
+        once, a batched product per step; ``"fused"``: PyTorch's fused GRU kernel (cuDNN on
+        CUDA: the whole sequence in one call) once per model."""
+        w_ih, w_hh, b_ih, b_hh = (self.p(f"{name}.{n}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        K, B = x.shape[:2]
+        if self.rnn == "loop":
+            if x.dim() == 3:
+                return _gru(_linear(x, w_ih, b_ih), w_hh, b_hh, steps)
+            gx = _linear(x.reshape(K, B * steps, -1), w_ih, b_ih).view(K, B, steps, -1)
+            return _gru(gx, w_hh, b_hh, steps)
+        outs, last = [], []
+        for k in range(K):
+            xk = x[k] if x.dim() == 4 else x[k].unsqueeze(1).expand(B, steps, x.shape[-1]).contiguous()
+            h0 = xk.new_zeros(1, B, w_hh.shape[-1])
+            out, h = torch._VF.gru(xk, h0, [w_ih[k], w_hh[k], b_ih[k], b_hh[k]], True, 1, 0.0, True, False, True)
+            outs.append(out)
+            last.append(h[0])
+        return torch.stack(outs), torch.stack(last)
+
+    def encode(self, x: torch.Tensor, emotion: torch.Tensor):
+        """x (K, B, T, V) one-hot, emotion (K, B) -> mu, logvar (K, B, L)."""
+        c, p = self.config, self.p
+        K, B, T, _ = x.shape
+        if c.encoder_condition:
+            e = self.eye[emotion]
+            cond = _linear(e, p("cond.weight"), p("cond.bias")).view(K, B, T, c.cond_features)
+            x = torch.cat([x, cond], dim=-1)
+        _, h = self._gru("enc_gru", x, T)
+        h = F.relu(_linear(h, p("enc_dense.weight"), p("enc_dense.bias")))
+        return _linear(h, p("to_mu.weight"), p("to_mu.bias")), _linear(h, p("to_logvar.weight"), p("to_logvar.bias"))
+
+    def decode(self, z: torch.Tensor, emotion: torch.Tensor) -> torch.Tensor:
+        """z (K, B, L), emotion (K, B) -> logits (K, B, T, V)."""
+        c, p = self.config, self.p
+        K, B = z.shape[:2]
+        inp = torch.cat([z, self.eye[emotion]], dim=-1)
+        seq, _ = self._gru("dec_gru", inp, c.n_steps)
+        return _linear(seq.reshape(K, B * c.n_steps, -1), p("out.weight"), p("out.bias")).view(K, B, c.n_steps, -1)
+
+    def forward(self, x, emotion, eps):
+        """Encode, z = mu + exp(logvar / 2) * eps, decode: logits, mu, logvar, z."""
+        mu, logvar = self.encode(x, emotion)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        return self.decode(z, emotion), mu, logvar, z
+
+
+def _quadrant_recall(mu: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean over the four emotions of the share of points in their quadrant (percent), per
+    model: mu (K, N, L), labels (N,) -> (K,). The >= 0 rule of :mod:`emovae.evaluate`."""
+    right, up = mu[..., 0] >= 0, mu[..., 1] >= 0
+    quadrant = torch.where(up, torch.where(right, 0, 1), torch.where(right, 3, 2))
+    hit = (quadrant == labels).float()
+    per = [hit[:, labels == e].mean(dim=1) for e in range(4) if bool((labels == e).any())]
+    return 100 * torch.stack(per, dim=1).mean(dim=1)
+
+
+class BatchedTrainer:
+    """K models, one optimizer over their stacked weights, the data on the device once.
+
+    ``graphs``: capture the training step as CUDA graphs ("auto": on CUDA; False: eager).
+    ``rnn``: "loop" (the K GRUs as batched products, step by step), "fused" (PyTorch's fused
+    GRU, cuDNN on CUDA, once per model) or "auto" ("fused" for one model on CUDA, else "loop")."""
+
+    def __init__(
+        self,
+        data: EncodedData,
+        model_config: CVAEConfig | None,
+        configs: list[TrainConfig],
+        graphs: bool | str = "auto",
+        rnn: str = "auto",
+    ):
+        if not configs:
+            raise EmovaeError("train_batched needs at least one training configuration")
+        model_config = dataclasses.replace(model_config or CVAEConfig(), vocab_size=data.vocab.size)
+        keys = {group_key(model_config, c)[1] for c in configs}
+        if len(keys) > 1:
+            raise EmovaeError(f"models trained together must share {', '.join(SHARED)}")
+        self.configs, self.data, self.model_config = list(configs), data, model_config
+        first = configs[0]
+        self.device = resolve_device(first.device)
+        nets = []
+        for c in configs:  # each model initialised exactly as a separate run initialises it
+            torch.manual_seed(c.seed)
+            nets.append(CVAE(model_config))
+        if rnn == "auto":
+            rnn = "fused" if self.device.type == "cuda" and len(configs) == 1 else "loop"
+        self.model = BatchedCVAE(nets, rnn=rnn).to(self.device)
+        self.optimizer = KerasRMSprop(
+            self.model.parameters(), lr=first.lr, rho=first.rho, eps=first.eps, weight_decay=first.weight_decay
+        )
+        for p in self.model.parameters():  # the optimizer state exists from the start (graph capture)
+            self.optimizer.state[p]["v"] = torch.zeros_like(p)
+        self.shuffle_rngs = [torch.Generator().manual_seed(c.seed + 1) for c in configs]
+        self.noise_rngs = [torch.Generator(self.device).manual_seed(c.seed + 2) for c in configs]
+        self.epoch = 0
+        self.histories: list[list[dict]] = [[] for _ in configs]
+        idx = torch.as_tensor(data.indices, dtype=torch.long, device=self.device)
+        lab = torch.as_tensor(data.labels, dtype=torch.long, device=self.device)
+        onehot = F.one_hot(idx, data.vocab.size).float()
+        self.splits = {}
+        for name, rows in (("train", data.train_idx), ("heldout", data.heldout_idx)):
+            rows = torch.as_tensor(np.asarray(rows), dtype=torch.long, device=self.device)
+            self.splits[name] = (onehot[rows], idx[rows], lab[rows])
+        self.use_graphs = (self.device.type == "cuda") if graphs == "auto" else bool(graphs)
+        if self.use_graphs and self.device.type != "cuda":
+            raise EmovaeError("CUDA graphs need a CUDA device")
+        self._graphs: dict[int, tuple] = {}
+        self._pool = None
+
+    @property
+    def k(self) -> int:
+        return len(self.configs)
+
+    # -- one step --------------------------------------------------------------------------
+    def _inputs(self, b: int) -> dict:
+        """Buffers for a batch of ``b`` examples per model (and the epoch's loss settings)."""
+        K, c = self.k, self.model_config
+        x = self.splits["train"][0]
+        return {
+            "x": x.new_zeros(K, b, *x.shape[1:]),
+            "y": torch.zeros(K, b, c.n_steps, dtype=torch.long, device=self.device),
+            "e": torch.zeros(K, b, dtype=torch.long, device=self.device),
+            "eps": torch.zeros(K, b, c.latent, device=self.device),
+        }
+
+    def _fill(self, buf: dict, rows: torch.Tensor, settings: dict) -> None:
+        x, y, e = self.splits["train"]
+        b = rows.shape[1]
+        buf["x"].copy_(x[rows])
+        buf["y"].copy_(y[rows])
+        buf["e"].copy_(e[rows])
+        noise = [torch.randn((b, self.model_config.latent), generator=g, device=self.device) for g in self.noise_rngs]
+        buf["eps"].copy_(torch.stack(noise))
+
+    def _step(self, buf: dict, settings: dict, sums: dict) -> None:
+        logits, mu, logvar, z = self.model(buf["x"], buf["e"], buf["eps"])
+        terms = recipe_terms(logits, buf["y"], mu, logvar, z, buf["e"], **settings["terms"])
+        loss = recipe_total(terms, **settings["weights"])
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        self.optimizer.step()
+        terms["loss"] = loss
+        b = buf["e"].shape[1]
+        for k, v in terms.items():  # as training._accumulate: sums over examples, no sync
+            v = v.detach()
+            if k == "recon":
+                v = v if self.configs[0].reduction == "sum" else v * b
+            elif k != "loss":
+                v = v * b
+            sums[k].add_(v)
+
+    def _static_settings(self) -> dict:
+        """Loss settings in fixed tensors (a CUDA graph reads them where it was captured)."""
+        if not hasattr(self, "_settings"):
+            self._settings = loss_settings(self.configs, 0, self.device)
+            self._sums = {
+                k: torch.zeros(self.k, device=self.device) for k in ("recon", "kld", "emo_a", "emo_v", "loss")
+            }
+        return self._settings
+
+    def _graph(self, b: int):
+        """The captured step for batches of ``b`` (captured on first use; weights, optimizer
+        state and sums are put back after the warm-up, so capturing changes nothing)."""
+        if b in self._graphs:
+            return self._graphs[b]
+        settings, sums = self._static_settings(), self._sums
+        buf = self._inputs(b)
+        params = list(self.model.parameters())
+        saved = [p.detach().clone() for p in params]
+        saved_v = [self.optimizer.state[p]["v"].clone() for p in params]
+        saved_sums = {k: v.clone() for k, v in sums.items()}
+        try:
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                for _ in range(2):
+                    self._step(buf, settings, sums)
+            torch.cuda.current_stream().wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            self.optimizer.zero_grad(set_to_none=True)
+            with torch.cuda.graph(graph, pool=self._pool):
+                self._step(buf, settings, sums)
+            self._pool = graph.pool()
+        finally:  # captured or not, the weights, optimizer state and sums are as they were
+            torch.cuda.synchronize()
+            with torch.no_grad():
+                for p, s, sv in zip(params, saved, saved_v):
+                    p.copy_(s)
+                    self.optimizer.state[p]["v"].copy_(sv)
+                for k in sums:
+                    sums[k].copy_(saved_sums[k])
+        self._graphs[b] = (graph, buf)
+        return self._graphs[b]
+
+    # -- one epoch -------------------------------------------------------------------------
+    def train_epoch(self) -> list[dict]:
+        """One pass of every model over its own shuffle of the training split; returns one
+        row per model (per-example means of the terms, as :meth:`Trainer.train_epoch`)."""
+        cfg = self.configs[0]
+        n = len(self.splits["train"][2])
+        order = torch.stack([torch.randperm(n, generator=g) for g in self.shuffle_rngs]).to(self.device)
+        settings = self._static_settings()
+        fresh = loss_settings(self.configs, self.epoch, self.device)
+        for part in ("terms", "weights"):
+            for name, value in fresh[part].items():
+                if isinstance(value, torch.Tensor):
+                    settings[part][name].copy_(value)
+        sums = self._sums
+        for v in sums.values():
+            v.zero_()
+        n_batches = 0
+        for start in range(0, n, cfg.batch_size):
+            rows = order[:, start : start + cfg.batch_size]
+            graph = None
+            if self.use_graphs:
+                try:
+                    graph, buf = self._graph(rows.shape[1])
+                except RuntimeError as exc:  # a capture this torch or driver refuses: run eagerly
+                    warnings.warn(
+                        f"CUDA graph capture failed ({str(exc).splitlines()[0]}); training eagerly", stacklevel=2
+                    )
+                    self.use_graphs = False
+            if graph is not None:
+                self._fill(buf, rows, settings)
+                graph.replay()
+            else:
+                buf = self._inputs(rows.shape[1])
+                self._fill(buf, rows, settings)
+                self._step(buf, settings, sums)
+            n_batches += 1
+        self.epoch += 1
+        values = {k: v.cpu() for k, v in sums.items()}  # the epoch's one synchronisation
+        return [{k: float(v[i]) / (n_batches if k == "loss" else n) for k, v in values.items()} for i in range(self.k)]
+
+    @torch.no_grad()
+    def validate(self) -> list[dict]:
+        """Held-out L_R and L_KLD per model, z sampled as :meth:`Trainer.validate` samples it."""
+        x, y, e = self.splits["heldout"]
+        n = len(e)
+        if n == 0:
+            return [{} for _ in range(self.k)]
+        K = self.k
+        eps = torch.stack(
+            [
+                torch.randn(
+                    (n, self.model_config.latent),
+                    generator=torch.Generator(self.device).manual_seed(c.seed * 100_003 + self.epoch),
+                    device=self.device,
+                )
+                for c in self.configs
+            ]
+        )
+        ex = e.expand(K, n)
+        logits, mu, logvar, z = self.model(x.expand(K, *x.shape), ex, eps)
+        terms = recipe_terms(logits, y.expand(K, *y.shape), mu, logvar, z, ex, reduction="mean")
+        recon, kld = terms["recon"].cpu(), terms["kld"].cpu()
+        return [{"val_recon": float(recon[i]), "val_kld": float(kld[i])} for i in range(K)]
+
+    @torch.no_grad()
+    def quadrant_recall(self, split: str = "train") -> list[float]:
+        """D (mean recall, percent) of each model's mu on a split."""
+        x, _, e = self.splits[split]
+        if len(e) == 0:
+            return [float("nan")] * self.k
+        mu, _ = self.model.encode(x.expand(self.k, *x.shape), e.expand(self.k, len(e)))
+        return [float(v) for v in _quadrant_recall(mu[..., :2], e).cpu()]
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def trained_models(self, full: bool = True) -> list[TrainedModel]:
+        """Each model as an ordinary :class:`TrainedModel` (CPU weights), with optimizer and
+        RNG states when ``full`` (then :func:`emovae.training.train` can resume it)."""
+        out = []
+        states = self.model.state_dicts()
+        for i, (c, sd) in enumerate(zip(self.configs, states)):
+            net = CVAE(self.model_config, init=False)
+            net.load_state_dict(sd)
+            state = TrainingState(
+                names=list(self.data.names),
+                train_idx=np.asarray(self.data.train_idx).tolist(),
+                heldout_idx=np.asarray(self.data.heldout_idx).tolist(),
+            )
+            if full:
+                opt = {
+                    "state": {
+                        j: {"v": self.optimizer.state[p]["v"][i].detach().cpu().clone()}
+                        for j, p in enumerate(self.model.parameters())
+                    },
+                    "param_groups": [
+                        {
+                            "lr": c.lr,
+                            "rho": c.rho,
+                            "eps": c.eps,
+                            "weight_decay": c.weight_decay,
+                            "params": list(range(len(self.model.names))),
+                        }
+                    ],
+                }
+                state = dataclasses.replace(
+                    state,
+                    optimizer=opt,
+                    shuffle_rng=self.shuffle_rngs[i].get_state(),
+                    noise_rng=self.noise_rngs[i].get_state(),
+                    noise_device=self.device.type,
+                )
+            out.append(TrainedModel(net, self.data.vocab, c, epoch=self.epoch, history=self.histories[i], state=state))
+        return out
+
+    def save(self, out_dirs: list[Path]) -> None:
+        for model, out in zip(self.trained_models(), out_dirs):
+            save_checkpoint(
+                out / "checkpoint.pt",
+                net=model.net,
+                vocab=model.vocab,
+                train_config=model.train_config,
+                epoch=model.epoch,
+                history=model.history,
+                state=model.state,
+            )
+            write_text(out / "history.json", json.dumps(model.history, indent=1))
+
+    def restore(self, models: list[TrainedModel]) -> None:
+        """Continue from K checkpoints saved at one epoch."""
+        epochs = {m.epoch for m in models}
+        if len(epochs) != 1:
+            raise EmovaeError(f"cannot resume models saved at different epochs together: {sorted(epochs)}")
+        with torch.no_grad():
+            for i, m in enumerate(models):
+                if m.state.optimizer is None:
+                    raise EmovaeError(f"{m.path}: a model-only checkpoint (no optimizer state); it cannot be resumed")
+                sd = m.net.state_dict()
+                for j, (name, p) in enumerate(zip(self.model.names, self.model.parameters())):
+                    p[i].copy_(sd[name])
+                    self.optimizer.state[p]["v"][i].copy_(m.state.optimizer["state"][j]["v"])
+                self.shuffle_rngs[i].set_state(m.state.shuffle_rng)
+                if m.state.noise_device == self.device.type:
+                    self.noise_rngs[i].set_state(m.state.noise_rng)
+                else:
+                    self.noise_rngs[i].manual_seed(m.train_config.seed + 2 + 7919 * m.epoch)
+                self.histories[i] = list(m.history)
+        self.epoch = epochs.pop()
+
+
+def train_batched(
+    data: EncodedData,
+    configs: list[TrainConfig],
+    out_dirs: list | None = None,
+    *,
+    model_config: CVAEConfig | None = None,
+    track_every: int = 10,
+    graphs: bool | str = "auto",
+    rnn: str = "auto",
+    progress: bool = True,
+) -> list[TrainedModel]:
+    """Train K models side by side (one per configuration) and return them.
+
+    ``out_dirs`` (one folder per model) receive each model's ``checkpoint.pt`` and
+    ``history.json`` every ``checkpoint_every`` epochs; where all K hold checkpoints of one
+    epoch the runs continue from there. Every ``track_every`` epochs each history row gains
+    ``d_train`` and ``d_heldout`` (D as the mean recall, percent)."""
+    dirs = [check_output(d, "folder", what="run folder") for d in out_dirs] if out_dirs else None
+    if dirs is not None and len(dirs) != len(configs):
+        raise EmovaeError(f"{len(configs)} configurations but {len(dirs)} run folders")
+    trainer = BatchedTrainer(data, model_config, configs, graphs=graphs, rnn=rnn)
+    if dirs:
+        for d in dirs:
+            for leftover in stale_temporaries(d):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        existing = [d / "checkpoint.pt" for d in dirs if (d / "checkpoint.pt").exists()]
+        if existing:
+            if len(existing) != len(dirs):
+                raise EmovaeError(f"{existing[0].parent}: holds a run while others of its group do not; cannot resume")
+            trainer.restore([load_model(p) for p in existing])
+    cfg = configs[0]
+    bar = tqdm(
+        range(trainer.epoch, cfg.epochs),
+        initial=trainer.epoch,
+        total=cfg.epochs,
+        desc=f"train x{len(configs)}",
+        unit="epoch",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    for _ in bar:
+        t0 = time.perf_counter()
+        rows = trainer.train_epoch()
+        if cfg.validate:
+            for row, val in zip(rows, trainer.validate()):
+                row.update(val)
+        epoch = trainer.epoch
+        if track_every and (epoch % track_every == 0 or epoch == cfg.epochs):
+            for split in ("train", "heldout"):
+                for row, d in zip(rows, trainer.quadrant_recall(split)):
+                    row[f"d_{split}"] = {"mean_recall": d}
+        seconds = (time.perf_counter() - t0) / len(rows)
+        for history, row in zip(trainer.histories, rows):
+            history.append({"epoch": epoch, **row, "seconds": seconds})
+        if dirs and (epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs):
+            trainer.save(dirs)
+    return trainer.trained_models(full=False)

@@ -1,0 +1,466 @@
+"""Sweeps: configurations x seeds, trained side by side, one CSV row per run, a Pareto plot.
+
+A sweep file (TOML) names the seeds and the configurations::
+
+    [sweep]
+    seeds = [1, 2, 3, 4, 5]     # every configuration is trained once per seed
+    epochs = 300                # optional: overrides every configuration's epochs
+    group_size = 32             # at most this many runs trained as one batched model
+    checkpoint_every = 50       # optional: epochs between checkpoints of every run
+    workers = 2                 # groups trained at once (processes, or Ray tasks)
+    backend = "process"         # "process" (this machine) or "ray" (a Ray cluster; emovae[sweep])
+    device = "auto"
+
+    [[config]]
+    name = "paper"              # a name for the CSV and the plot
+    preset = "paper-emoreg"     # the starting point (emovae.config.PRESETS)
+    # any TrainConfig field overrides the preset's
+    [config.model]              # and any CVAEConfig field its architecture
+    latent = 4
+
+Runs go to ``OUT/runs/<name>-s<seed>/`` (checkpoint, history, ``result.json``, the generated
+melodies ``generated.npz``). Runs of equal architecture and shared settings
+(:func:`emovae.batched.group_key`) are trained together as one batched model. A run whose
+``result.json`` exists is not redone, so a sweep stopped at any point continues where it was
+with the same command. ``OUT/sweep.csv`` gets one row per run (:data:`COLUMNS`) and
+``OUT/pareto.png`` plots held-out D against held-out reconstruction accuracy, the
+configurations named ``paper-emoreg``/``paper-base`` (or built on those presets unchanged)
+marked as the paper's.
+
+Collapse (:data:`COLLAPSE_ACCURACY`, :data:`COLLAPSE_DISTINCT`): a run whose decoder learned
+next to nothing of the melodies. Measured on full-size runs: collapsed seeds of the paper's
+recipe reconstruct about 50-60% of the training tokens and healthy ones 95-99%.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import tomllib
+
+from .atomic import check_output, write_text
+from .config import PRESETS, CVAEConfig, TrainConfig, preset
+from .errors import EmovaeError
+
+__all__ = ["COLUMNS", "RunSpec", "Sweep", "load_sweep", "run_metrics", "run_sweep"]
+
+COLLAPSE_ACCURACY = 0.80  # training-split token accuracy below this: the decoder did not learn
+COLLAPSE_DISTINCT = 20.0  # or fewer distinct melodies than this per 100 generated
+GENERATED_PER_EMOTION = 100
+
+COLUMNS = (
+    "run",
+    "config",
+    "seed",
+    "epochs",
+    "d_recall_train",
+    "d_precision_train",
+    "d_recall_heldout",
+    "d_precision_heldout",
+    "acc_train",
+    "acc_heldout",
+    "ce_train",
+    "ce_heldout",
+    "kl_train",
+    "best_d_epoch",
+    "best_d_train",
+    "distinct_per_100",
+    "exact_copies",
+    "degenerate",
+    "control_accuracy",
+    "collapsed",
+    "seconds",
+)
+
+_SWEEP_KEYS = {"seeds", "epochs", "group_size", "workers", "backend", "device", "name", "tf32", "checkpoint_every"}
+_BACKENDS = ("process", "ray")
+
+
+@dataclass
+class RunSpec:
+    """One run of a sweep: a configuration at a seed."""
+
+    config: str
+    seed: int
+    model: CVAEConfig
+    train: TrainConfig
+    paper: bool = False  # one of the paper's two configurations, unchanged
+
+    @property
+    def name(self) -> str:
+        return f"{self.config}-s{self.seed}"
+
+
+@dataclass
+class Sweep:
+    runs: list[RunSpec]
+    group_size: int = 32
+    workers: int = 1
+    backend: str = "process"
+    source: str = ""
+    configs: list[str] = field(default_factory=list)
+    tf32: bool = False  # on CUDA, float32 matrix products on TF32 tensor cores (faster, 10-bit mantissa)
+
+
+def _where(path, what: str) -> str:
+    return f"{path}: {what}"
+
+
+def load_sweep(path, *, device: str | None = None, epochs: int | None = None) -> Sweep:
+    """Read and check a sweep file; every problem is one EmovaeError line naming the file."""
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EmovaeError(f"{path}: no such sweep file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EmovaeError(f"{path}: cannot read the sweep file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EmovaeError(f"{path}: not valid TOML ({exc})") from None
+    head = doc.get("sweep", {})
+    if not isinstance(head, dict):
+        raise EmovaeError(_where(path, "[sweep] must be a table"))
+    unknown = set(head) - _SWEEP_KEYS
+    if unknown:
+        raise EmovaeError(_where(path, f"unknown [sweep] key(s) {sorted(unknown)}"))
+    seeds = head.get("seeds", [33])
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    ):
+        raise EmovaeError(_where(path, f"seeds must be a non-empty list of whole numbers >= 0, got {seeds!r}"))
+    if len(set(seeds)) != len(seeds):
+        raise EmovaeError(_where(path, f"seeds repeat: {seeds}"))
+    epochs = epochs if epochs is not None else head.get("epochs")
+    if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1):
+        raise EmovaeError(_where(path, f"epochs must be a whole number >= 1, got {epochs!r}"))
+    backend = head.get("backend", "process")
+    if backend not in _BACKENDS:
+        raise EmovaeError(_where(path, f"backend {backend!r} is not one of {', '.join(_BACKENDS)}"))
+    group_size, workers = head.get("group_size", 32), head.get("workers", 1)
+    for what, v in (("group_size", group_size), ("workers", workers)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise EmovaeError(_where(path, f"{what} must be a whole number >= 1, got {v!r}"))
+    configs = doc.get("config", [])
+    if not isinstance(configs, list) or not configs:
+        raise EmovaeError(_where(path, "no [[config]] tables: name at least one configuration"))
+    train_fields = {f.name for f in fields(TrainConfig)}
+    model_fields = {f.name for f in fields(CVAEConfig)}
+    runs, names = [], []
+    for i, table in enumerate(configs):
+        table = dict(table)
+        name = table.pop("name", None)
+        if not isinstance(name, str) or not name or not all(ch.isalnum() or ch in "-_." for ch in name):
+            raise EmovaeError(_where(path, f"config {i + 1} needs a name of letters, digits, '-', '_' or '.'"))
+        if name in names:
+            raise EmovaeError(_where(path, f"config name {name!r} is used twice"))
+        names.append(name)
+        chosen = table.pop("preset", "paper-emoreg")
+        if not isinstance(chosen, str):
+            raise EmovaeError(_where(path, f"config {name!r}: preset must be a name, got {chosen!r}"))
+        try:
+            base = preset(chosen)
+        except EmovaeError as exc:
+            raise EmovaeError(_where(path, f"config {name!r}: {exc}")) from None
+        model_over = table.pop("model", {})
+        if not isinstance(model_over, dict) or set(model_over) - model_fields:
+            bad = sorted(set(model_over) - model_fields) if isinstance(model_over, dict) else model_over
+            raise EmovaeError(_where(path, f"config {name!r}: unknown model setting(s) {bad}"))
+        bad = sorted(set(table) - train_fields - {"seed"})
+        if bad:
+            raise EmovaeError(_where(path, f"config {name!r}: unknown training setting(s) {bad}"))
+        if "seed" in table:
+            raise EmovaeError(_where(path, f"config {name!r}: seeds come from [sweep] seeds"))
+        try:
+            model = dataclasses.replace(base.model, **model_over)
+            over = dict(table)
+            if epochs is not None:
+                over["epochs"] = epochs
+            if "checkpoint_every" in head and "checkpoint_every" not in over:
+                over["checkpoint_every"] = head["checkpoint_every"]
+            if device is not None:
+                over["device"] = device
+            elif "device" in head:
+                over["device"] = head["device"]
+            train = dataclasses.replace(base.train, **over)
+        except TypeError as exc:
+            raise EmovaeError(_where(path, f"config {name!r}: {exc}")) from None
+        paper = base.name in PRESETS and not model_over and not (set(table) - {"device"})
+        for s in seeds:
+            runs.append(RunSpec(name, s, model, dataclasses.replace(train, seed=s), paper=paper))
+    tf32 = head.get("tf32", False)
+    if not isinstance(tf32, bool):
+        raise EmovaeError(_where(path, f"tf32 must be true or false, got {tf32!r}"))
+    return Sweep(runs, group_size, workers, backend, str(path), names, tf32)
+
+
+# ------------------------------------------------------------------------------ one run's figures
+
+
+def _reconstruction(model, raw: np.ndarray, labels: np.ndarray) -> dict:
+    """Token accuracy, cross-entropy per melody and KL per melody of z = mu reconstructions."""
+    import torch
+    import torch.nn.functional as F
+
+    if len(raw) == 0:
+        return {"acc": math.nan, "ce": math.nan, "kl": math.nan}
+    net = model.net
+    net.eval()
+    with torch.no_grad():
+        idx = torch.as_tensor(model.vocab.encode(raw), device=model.device)
+        lab = torch.as_tensor(labels, device=model.device)
+        mu, logvar = net.encode(idx, lab)
+        logits = net.decode(mu, lab).float()
+        acc = (logits.argmax(-1) == idx).float().mean()
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), idx.reshape(-1), reduction="sum") / len(idx)
+        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(dim=1).mean()
+    return {"acc": float(acc), "ce": float(ce), "kl": float(kl)}
+
+
+def run_metrics(model, data, *, classifier=None, seed: int | None = None) -> tuple[dict, np.ndarray]:
+    """The CSV figures of one trained model on its data split, and the melodies it generated
+    (``GENERATED_PER_EMOTION`` per emotion, the paper's sampling, seeded by the run's seed):
+    ``(row, generated (4 * n, 64) raw tokens)``."""
+    from .evaluate import evaluate_model
+    from .novelty import copy_stats, distinct_per_100, invalid_reason
+
+    seed = model.train_config.seed if seed is None else seed
+    row: dict = {}
+    ev = evaluate_model(model, data=data)
+    for split, rows in (("train", data.train_idx), ("heldout", data.heldout_idx)):
+        acc = ev[split].accuracy if split in ev else None
+        row[f"d_recall_{split}"] = acc.mean_recall if acc else math.nan
+        row[f"d_precision_{split}"] = acc.mean_precision if acc else math.nan
+        raw = model.vocab.decode(data.indices[rows])
+        rec = _reconstruction(model, raw, data.labels[rows])
+        row[f"acc_{split}"], row[f"ce_{split}"] = rec["acc"], rec["ce"]
+        if split == "train":
+            row["kl_train"] = rec["kl"]
+    tracked = [(h["epoch"], h["d_train"]["mean_recall"]) for h in model.history if "d_train" in h]
+    best = max(tracked, key=lambda t: t[1]) if tracked else (math.nan, math.nan)
+    row["best_d_epoch"], row["best_d_train"] = best
+    generated = np.concatenate([model.sample(e, GENERATED_PER_EMOTION, seed=seed) for e in range(4)])
+    asked = np.repeat(np.arange(4), GENERATED_PER_EMOTION)
+    row["distinct_per_100"] = float(
+        np.mean([distinct_per_100(generated[asked == e]) for e in range(4)])
+    )  # per emotion, averaged
+    training = model.vocab.decode(data.indices[data.train_idx])
+    row["exact_copies"] = copy_stats(generated, training)["exact_share"]
+    row["degenerate"] = float(np.mean([invalid_reason(m, max_rest_steps=64) is not None for m in generated]))
+    row["control_accuracy"] = math.nan
+    if classifier is not None:
+        from .classifier import control_accuracy
+
+        row["control_accuracy"] = control_accuracy(classifier, generated, asked)["accuracy"]
+    row["collapsed"] = bool(row["acc_train"] < COLLAPSE_ACCURACY or row["distinct_per_100"] < COLLAPSE_DISTINCT)
+    return row, generated
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def _train_group(
+    specs: list[dict], out_root: str, data_path: str | None, data_root: str | None, tf32: bool = False
+) -> list[dict]:
+    """Train one group (as one batched model) and measure each run: the rows. Runs in a worker
+    process or a Ray task, so it takes and returns plain data."""
+    import torch
+
+    from .batched import train_batched
+    from .checkpoint import resolve_device
+    from .training import encode_dataset
+
+    if tf32:
+        torch.set_float32_matmul_precision("high")
+
+    runs = [
+        RunSpec(s["config"], s["seed"], CVAEConfig(**s["model"]), TrainConfig(**s["train"]), s["paper"]) for s in specs
+    ]
+    first = runs[0].train
+    if data_path:
+        data = torch.load(data_path, weights_only=False)
+    else:
+        from . import data as data_mod
+
+        data = encode_dataset(data_mod.resolve_data_root(data_root), split_seed=first.split_seed, heldout=first.heldout)
+    dirs = [Path(out_root) / "runs" / r.name for r in runs]
+    t0 = time.perf_counter()
+    models = train_batched(data, [r.train for r in runs], dirs, model_config=runs[0].model, progress=False)
+    seconds = (time.perf_counter() - t0) / len(runs)
+    classifier = _classifier(data)
+    device = resolve_device(first.device)
+    rows = []
+    for r, m, d in zip(runs, models, dirs):
+        m.net.to(device)
+        row, generated = run_metrics(m, data, classifier=classifier)
+        row = {"run": r.name, "config": r.config, "seed": r.seed, "epochs": m.epoch, **row, "seconds": seconds}
+        row["paper"] = r.paper
+        np.savez_compressed(d / "generated.npz", tokens=generated.astype(np.int16))
+        write_text(d / "result.json", json.dumps(row, indent=1))
+        rows.append(row)
+    return rows
+
+
+def _classifier(data):
+    """The emotion classifier of :mod:`emovae.classifier`, fitted on the real melodies of the
+    training split (None where scikit-learn is missing)."""
+    try:
+        from .classifier import EmotionClassifier
+
+        raw = data.vocab.decode(data.indices[data.train_idx])
+        return EmotionClassifier().fit(raw, data.labels[data.train_idx], seed=0)
+    except ImportError:
+        return None
+
+
+def _groups(runs: list[RunSpec], size: int) -> list[list[RunSpec]]:
+    from .batched import group_key
+
+    by_key: dict = {}
+    for r in runs:
+        by_key.setdefault(group_key(r.model, r.train), []).append(r)
+    out = []
+    for members in by_key.values():
+        out += [members[i : i + size] for i in range(0, len(members), size)]
+    return out
+
+
+def _spec(r: RunSpec) -> dict:
+    return {
+        "config": r.config,
+        "seed": r.seed,
+        "model": r.model.to_dict(),
+        "train": r.train.to_dict(),
+        "paper": r.paper,
+    }
+
+
+def run_sweep(
+    sweep: Sweep,
+    out_dir,
+    *,
+    data_root=None,
+    data_path=None,
+    backend: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> list[dict]:
+    """Run every unfinished run of ``sweep`` into ``out_dir``; write ``sweep.csv`` and
+    ``pareto.png`` over all finished runs; return the rows. ``data_path``: an encoded data set
+    saved with ``torch.save`` (to skip reading the MIDI files in each worker)."""
+    from tqdm.auto import tqdm
+
+    out = check_output(out_dir, "folder", what="sweep folder")
+    backend = backend or sweep.backend
+    workers = workers or sweep.workers
+    done = {}
+    for r in sweep.runs:
+        f = out / "runs" / r.name / "result.json"
+        if f.exists():
+            done[r.name] = json.loads(f.read_text())
+    todo = [r for r in sweep.runs if r.name not in done]
+    groups = _groups(todo, sweep.group_size)
+    args = [
+        ([_spec(r) for r in g], str(out), data_path and str(data_path), data_root and str(data_root), sweep.tf32)
+        for g in groups
+    ]
+    bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress or not todo, dynamic_ncols=True)
+    try:
+        for rows in _execute(args, backend, workers):
+            for row in rows:
+                done[row["run"]] = row
+            bar.update(len(rows))
+            write_results(sweep, done, out)
+    finally:
+        bar.close()
+    return write_results(sweep, done, out)
+
+
+def _execute(args: list[tuple], backend: str, workers: int):
+    """Yield each group's rows as it finishes."""
+    if not args:
+        return
+    if backend == "ray":
+        try:
+            import ray
+        except ImportError:
+            raise EmovaeError("backend 'ray' needs Ray: pip install 'emovae[sweep]'") from None
+        if not ray.is_initialized():
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        task = ray.remote(_train_group)
+        pending = [task.remote(*a) for a in args]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(ready[0])
+        return
+    if workers == 1 or len(args) == 1:
+        for a in args:
+            yield _train_group(*a)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # each worker gets its share of the cores: torch's default (every core) in every worker
+    # oversubscribes them, many times slower (measured 8x with 2 workers on 2 cores)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = max(1, cores // workers)
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_set_threads, initargs=(threads,)
+    ) as pool:
+        futures = [pool.submit(_train_group, *a) for a in args]
+        for f in as_completed(futures):
+            yield f.result()
+
+
+def _set_threads(n: int) -> None:
+    """A worker process's torch threads (intra-op pool, which the GRU extension's loops use too)."""
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def write_results(sweep: Sweep, done: dict, out: Path) -> list[dict]:
+    """``sweep.csv`` (the runs in the sweep file's order) and ``pareto.png``."""
+    rows = [done[r.name] for r in sweep.runs if r.name in done]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=[*COLUMNS, "paper"], extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv(row.get(k)) for k in (*COLUMNS, "paper")})
+    write_text(out / "sweep.csv", buf.getvalue())
+    if rows:
+        from .plots import plot_pareto
+
+        plot_pareto(rows, out / "pareto.png")
+    return rows
+
+
+def _csv(value):
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6g}"
+    return value
+
+
+def summarize(rows: list[dict], keys=("d_recall_train", "d_recall_heldout", "acc_train", "acc_heldout")) -> dict:
+    """Per configuration: mean and sd (n - 1) over its seeds of each key, and the seed count."""
+    out: dict = {}
+    for row in rows:
+        out.setdefault(row["config"], []).append(row)
+    summary = {}
+    for name, group in out.items():
+        s = {"n": len(group), "collapsed": sum(bool(r["collapsed"]) for r in group)}
+        for k in keys:
+            v = np.array([float(r[k]) for r in group], dtype=float)
+            s[k] = (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0)
+        summary[name] = s
+    return summary
