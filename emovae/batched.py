@@ -44,7 +44,7 @@ from .losses import recipe_terms, recipe_total
 from .model import CVAE
 from .training import EncodedData, KerasRMSprop, loss_settings
 
-__all__ = ["BatchedCVAE", "BatchedTrainer", "group_key", "train_batched"]
+__all__ = ["BatchedCVAE", "BatchedTrainer", "GraphTrainer", "group_key", "train_batched"]
 
 # what models trained side by side must share (the rest of TrainConfig may differ per model)
 SHARED = (
@@ -141,7 +141,9 @@ class BatchedCVAE(nn.Module):
         for k in range(K):
             xk = x[k] if x.dim() == 4 else x[k].unsqueeze(1).expand(B, steps, x.shape[-1]).contiguous()
             h0 = xk.new_zeros(1, B, w_hh.shape[-1])
-            out, h = torch._VF.gru(xk, h0, [w_ih[k], w_hh[k], b_ih[k], b_hh[k]], True, 1, 0.0, True, False, True)
+            with warnings.catch_warnings():  # cuDNN copies the 4 weight slices into one chunk: intended
+                warnings.filterwarnings("ignore", message=".*single contiguous chunk", category=UserWarning)
+                out, h = torch._VF.gru(xk, h0, [w_ih[k], w_hh[k], b_ih[k], b_hh[k]], True, 1, 0.0, True, False, True)
             outs.append(out)
             last.append(h[0])
         return torch.stack(outs), torch.stack(last)
@@ -467,6 +469,60 @@ class BatchedTrainer:
                     self.noise_rngs[i].manual_seed(m.train_config.seed + 2 + 7919 * m.epoch)
                 self.histories[i] = list(m.history)
         self.epoch = epochs.pop()
+
+
+class GraphTrainer:
+    """One model trained by :class:`BatchedTrainer` behind :class:`emovae.training.Trainer`'s
+    interface, for ``emovae.training.train(trainer_factory=GraphTrainer)``: on CUDA each training
+    step is a CUDA graph around cuDNN's GRU (the paper configuration in about 58 s on an H100,
+    ``docs/RESULTS.md``); checkpoints, callbacks, Ctrl-C and resume are ``train``'s own."""
+
+    def __init__(self, data: EncodedData, model_config: CVAEConfig | None, config: TrainConfig):
+        self.inner = BatchedTrainer(data, model_config, [config])
+        self.config, self.data = config, data
+        self.device = self.inner.device
+        self.history: list[dict] = self.inner.histories[0]
+
+    @property
+    def epoch(self) -> int:
+        return self.inner.epoch
+
+    @property
+    def splits(self) -> dict:
+        return self.inner.splits
+
+    @property
+    def model(self) -> BatchedCVAE:
+        return self.inner.model
+
+    def train_epoch(self) -> dict:
+        return self.inner.train_epoch()[0]
+
+    def validate(self) -> dict:
+        return self.inner.validate()[0]
+
+    @torch.no_grad()
+    def latent(self, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+        """The plane coordinates of every example of a split, and their labels."""
+        x, _, e = self.splits[split]
+        mu, _ = self.inner.model.encode(x[None], e[None])
+        return mu[0, :, :2].float().cpu().numpy(), e.cpu().numpy()
+
+    def trained_model(self, full: bool = False) -> TrainedModel:
+        return self.inner.trained_models(full)[0]
+
+    def save(self, path) -> Path:
+        m = self.trained_model(full=True)
+        return save_checkpoint(
+            path, net=m.net, vocab=m.vocab, train_config=m.train_config, epoch=m.epoch, history=m.history, state=m.state
+        )
+
+    def restore(self, ckpt: TrainedModel) -> None:
+        st = ckpt.state
+        if st.names != list(self.data.names) or ckpt.vocab != self.data.vocab:
+            raise EmovaeError("cannot resume: the data set differs from the one this run was trained on")
+        self.inner.restore([ckpt])
+        self.history = self.inner.histories[0]
 
 
 def train_batched(

@@ -20,9 +20,50 @@ from dataclasses import asdict, dataclass, fields
 
 from .errors import EmovaeError
 
-__all__ = ["CVAEConfig", "TrainConfig", "Preset", "PRESETS", "DEFAULT_PRESET", "preset", "PRECISIONS"]
+__all__ = [
+    "CVAEConfig",
+    "TrainConfig",
+    "Preset",
+    "PRESETS",
+    "DEFAULT_PRESET",
+    "preset",
+    "PRECISIONS",
+    "check_settings",
+]
 
 PRECISIONS = ("fp32", "bf16")  # GRU matrix products; state, weights and gradients stay fp32
+
+
+_CHOICES = {
+    "reduction": ("sum", "mean"),
+    "emotion_loss": ("cosine", "hinge"),
+    "precision": PRECISIONS,
+    "device": None,  # checked where it is resolved (auto, cpu, cuda, cuda:N)
+}
+
+
+def check_settings(config, where: str = "") -> None:
+    """Raise one EmovaeError line if a field of a config dataclass has the wrong kind of value
+    (a whole number where one is needed, true/false, a number, one of a few names) or a
+    negative number; ``where`` prefixes the message (a file, a preset)."""
+    prefix = f"{where}: " if where else ""
+    for f in fields(config):
+        value, default = getattr(config, f.name), f.default
+        if isinstance(default, bool):
+            ok, need = isinstance(value, bool), "true or false"
+        elif isinstance(default, int):
+            ok, need = isinstance(value, int) and not isinstance(value, bool) and value >= 0, "a whole number >= 0"
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and value >= 0
+            need = "a number >= 0"
+        elif isinstance(default, str):
+            choices = _CHOICES.get(f.name)
+            ok = isinstance(value, str) and (choices is None or value in choices)
+            need = f"one of {', '.join(choices)}" if choices else "a name"
+        else:
+            continue
+        if not ok:
+            raise EmovaeError(f"{prefix}{f.name} = {value!r}: {need} is needed")
 
 
 def _from_dict(cls, values: dict | None):

@@ -48,7 +48,7 @@ import numpy as np
 import tomllib
 
 from .atomic import check_output, write_text
-from .config import PRESETS, CVAEConfig, TrainConfig, preset
+from .config import PRESETS, CVAEConfig, TrainConfig, check_settings, preset
 from .errors import EmovaeError
 
 __all__ = ["COLUMNS", "RunSpec", "Sweep", "load_sweep", "run_metrics", "run_sweep"]
@@ -195,6 +195,16 @@ def load_sweep(path, *, device: str | None = None, epochs: int | None = None) ->
             train = dataclasses.replace(base.train, **over)
         except TypeError as exc:
             raise EmovaeError(_where(path, f"config {name!r}: {exc}")) from None
+        check_settings(model, _where(path, f"config {name!r}: model"))
+        check_settings(train, _where(path, f"config {name!r}"))
+        small = min(model.hidden, model.dense, model.n_steps, train.batch_size, train.epochs, train.checkpoint_every)
+        if model.latent < 2 or small < 1:
+            raise EmovaeError(
+                _where(
+                    path,
+                    f"config {name!r}: latent >= 2 and hidden, dense, batch_size, epochs, checkpoint_every >= 1 needed",
+                )
+            )
         paper = base.name in PRESETS and not model_over and not (set(table) - {"device"})
         for s in seeds:
             runs.append(RunSpec(name, s, model, dataclasses.replace(train, seed=s), paper=paper))
@@ -458,7 +468,7 @@ def summarize(rows: list[dict], keys=("d_recall_train", "d_recall_heldout", "acc
         out.setdefault(row["config"], []).append(row)
     summary = {}
     for name, group in out.items():
-        s = {"n": len(group), "collapsed": sum(bool(r["collapsed"]) for r in group)}
+        s = {"n": len(group), "collapsed": sum(str(r["collapsed"]) == "True" for r in group)}
         for k in keys:
             v = np.array([float(r[k]) for r in group], dtype=float)
             s[k] = (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0)

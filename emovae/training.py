@@ -353,6 +353,7 @@ def train(
     resume: bool = False,
     callbacks: list[Callback] = (),
     progress: bool = True,
+    trainer_factory=None,
 ) -> TrainedModel:
     """Train a model and return it.
 
@@ -360,7 +361,10 @@ def train(
     With ``resume=True`` the run in ``out_dir`` continues with its own stored configuration
     (``config.epochs`` may extend it, ``config.device`` move it). ``callbacks`` are called
     after every epoch (:class:`Callback`). ``out_dir`` is checked (a folder that can be
-    written) before any work. Ctrl-C saves and raises :class:`TrainingInterrupted` (module doc)."""
+    written) before any work. Ctrl-C saves and raises :class:`TrainingInterrupted` (module doc).
+    ``trainer_factory(data, model_config, config)`` builds the object that trains (default
+    :class:`Trainer`; :class:`emovae.batched.GraphTrainer` has the same interface and runs
+    each step as a CUDA graph)."""
     out = check_output(out_dir, "folder", what="run folder") if out_dir is not None else None
     ckpt_path = out / "checkpoint.pt" if out else None
     previous = None
@@ -389,7 +393,7 @@ def train(
             _warn_missing_emotions(data, str(root))
     elif not previous:
         _warn_missing_emotions(data, "data set")
-    trainer = Trainer(data, model_config, config)
+    trainer = (trainer_factory or Trainer)(data, model_config, config)
     if previous:
         trainer.restore(previous)
 

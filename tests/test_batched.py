@@ -110,3 +110,37 @@ def test_fused_gru_path_equals_the_loop(tiny_data, tiny_model):
         assert_same(a, b)
     with pytest.raises(EmovaeError, match="rnn"):
         train_batched(tiny_data, cfgs, model_config=tiny_model, rnn="cudnn", progress=False)
+
+
+def test_graph_trainer_behind_train(tiny_data, tiny_model, tmp_path):
+    # GraphTrainer (what `emovae train` uses on CUDA) inside training.train: same weights as the
+    # default Trainer, the callbacks, checkpoints and resume of train() itself
+    from emovae.batched import GraphTrainer
+    from emovae.evaluate import QuadrantLog
+
+    cfg = configs()[2]
+    plain = train(config=cfg, data=tiny_data, model_config=tiny_model, progress=False)
+    log = QuadrantLog(every=1, out_dir=tmp_path / "g")
+    graph = train(
+        out_dir=tmp_path / "g",
+        config=cfg,
+        data=tiny_data,
+        model_config=tiny_model,
+        progress=False,
+        callbacks=[log],
+        trainer_factory=GraphTrainer,
+    )
+    assert_same(plain, graph)
+    assert graph.history[-1]["d_train"]["counts"] and (tmp_path / "g" / "latent" / "epoch_0003.png").is_file()
+    half = dataclasses.replace(cfg, epochs=2)
+    train(
+        out_dir=tmp_path / "h",
+        config=half,
+        data=tiny_data,
+        model_config=tiny_model,
+        progress=False,
+        trainer_factory=GraphTrainer,
+    )
+    resumed = train(out_dir=tmp_path / "h", config=cfg, data=tiny_data, resume=True, progress=False)
+    assert resumed.epoch == 3 and len(resumed.history) == 3
+    assert_same(plain, resumed)

@@ -304,6 +304,12 @@ BAD = {
     "no workers": ("[sweep]\nworkers = 0\n[[config]]\nname = 'a'\n", "workers must be"),
     "zero epochs": ("[sweep]\nepochs = 0\n[[config]]\nname = 'a'\n", "epochs must be"),
     "tf32 not a boolean": ("[sweep]\ntf32 = 'yes'\n[[config]]\nname = 'a'\n", "tf32 must be"),
+    "epochs not a number": ("[[config]]\nname = 'a'\nepochs = 'two'\n", "epochs = 'two': a whole number"),
+    "unknown emotion loss": ("[[config]]\nname = 'a'\nemotion_loss = 'l2'\n", "one of cosine, hinge"),
+    "negative weight": ("[[config]]\nname = 'a'\nweight_arousal = -1.0\n", "a number >= 0"),
+    "flag not a boolean": ("[[config]]\nname = 'a'\nemotion_on_z = 1\n", "true or false"),
+    "one latent dimension": ("[[config]]\nname = 'a'\n[config.model]\nlatent = 1\n", "latent >= 2"),
+    "checkpoint every 0": ("[sweep]\ncheckpoint_every = 0\n[[config]]\nname = 'a'\n", "checkpoint_every >= 1"),
 }
 
 
