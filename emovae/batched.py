@@ -44,7 +44,7 @@ from .losses import recipe_terms, recipe_total
 from .model import CVAE
 from .training import EncodedData, KerasRMSprop, loss_settings
 
-__all__ = ["BatchedCVAE", "BatchedTrainer", "GraphTrainer", "group_key", "train_batched"]
+__all__ = ["BatchedCVAE", "BatchedTrainer", "GraphTrainer", "fast_trainer", "group_key", "train_batched"]
 
 # what models trained side by side must share (the rest of TrainConfig may differ per model)
 SHARED = (
@@ -523,6 +523,14 @@ class GraphTrainer:
             raise EmovaeError("cannot resume: the data set differs from the one this run was trained on")
         self.inner.restore([ckpt])
         self.history = self.inner.histories[0]
+
+
+def fast_trainer(config: TrainConfig):
+    """The trainer factory for ``emovae.training.train`` that suits ``config``: :class:`GraphTrainer`
+    for fp32 on CUDA, None (the default :class:`~emovae.training.Trainer`) otherwise."""
+    if config.precision == "fp32" and resolve_device(config.device).type == "cuda":
+        return GraphTrainer
+    return None
 
 
 def train_batched(

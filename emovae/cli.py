@@ -616,15 +616,10 @@ def _train(args) -> str:
         sizes = {k: getattr(args, k) for k in _MODEL_FLAGS if getattr(args, k) is not None}
         model_config = dataclasses.replace(chosen.model, **sizes)
         config = chosen.train
-    from .checkpoint import resolve_device
+    from .batched import fast_trainer
     from .evaluate import QuadrantLog
     from .training import train
 
-    factory = None
-    if config.precision == "fp32" and resolve_device(config.device).type == "cuda":
-        from .batched import GraphTrainer  # each step a CUDA graph around cuDNN's GRU
-
-        factory = GraphTrainer
     ckpt = train(
         args.data,
         out,
@@ -633,7 +628,7 @@ def _train(args) -> str:
         resume=args.resume,
         progress=not args.quiet,
         callbacks=[QuadrantLog(every=args.log_every, out_dir=out)],
-        trainer_factory=factory,
+        trainer_factory=fast_trainer(config),  # on CUDA: each step a CUDA graph around cuDNN's GRU
     )
     last = ckpt.history[-1] if ckpt.history else {}
     acc = last.get("d_train")

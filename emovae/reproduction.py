@@ -20,6 +20,7 @@ import torch
 
 from . import data as data_mod
 from .atomic import write_text
+from .batched import fast_trainer
 from .config import CVAEConfig, preset
 from .evaluate import QuadrantAccuracy, QuadrantLog, evaluate_model, table2_markdown
 from .generation import generate_set
@@ -82,6 +83,7 @@ def reproduce(
             resume=(run / "checkpoint.pt").exists(),
             progress=progress,
             callbacks=[QuadrantLog(every=50, out_dir=run)],
+            trainer_factory=fast_trainer(p.train),
         )
         ev = evaluate_model(ckpt, data=data)
         for split, split_ev in ev.items():
