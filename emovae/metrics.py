@@ -40,6 +40,8 @@ from .emotions import LABELS
 from .errors import EmovaeError, EmovaeWarning
 
 __all__ = [
+    "SIGMA_SHARE",
+    "within_sigma",
     "METRICS",
     "METRIC_TITLES",
     "PAPER_TABLE3",
@@ -260,3 +262,28 @@ def table3_markdown(columns: dict[str, dict], paper: bool = True) -> str:
             cells = [_fmt(_cell(column, metric, emotion)) for column in cols.values()]
             lines.append("| " + " | ".join([first, label, *cells]) + " |")
     return "\n".join(lines) + "\n"
+
+
+SIGMA_SHARE = 0.5  # Table 3 cells within this many training-set sigmas are marked
+
+
+def within_sigma(column: dict, reference: dict, share: float = SIGMA_SHARE) -> dict:
+    """Which Table 3 cells of ``column`` lie within ``share`` sigma of the ``reference``'s mean.
+
+    Both are laid out as :func:`emovae.metrics.set_metrics` returns them (emotion -> metric ->
+    (mean, sd)). A cell is within when ``|mean - mean_ref| <= share * sd_ref`` (sd of the
+    reference, the training set). Returns ``{emotion: {metric: True / False / None}}`` for the
+    reference's cells, None where either mean is missing or NaN.
+
+    Reference pitch range (9, 2): a mean of 9.9 is within (0.9 <= 1), 10.5 is not.
+    """
+    out: dict = {}
+    for emotion, metrics in reference.items():
+        out[emotion] = {}
+        for metric, (ref_mean, ref_sd) in metrics.items():
+            cell = column.get(emotion, {}).get(metric)
+            if cell is None or math.isnan(float(cell[0])) or math.isnan(float(ref_mean)):
+                out[emotion][metric] = None
+                continue
+            out[emotion][metric] = bool(abs(float(cell[0]) - float(ref_mean)) <= share * float(ref_sd) + 1e-12)
+    return out

@@ -57,6 +57,7 @@ import numpy as np
 
 from .emotions import LABELS, NAMES, QUADRANTS
 from .errors import EmovaeError, EmovaeWarning
+from .metrics import SIGMA_SHARE, within_sigma
 
 __all__ = [
     "GRID_LIMIT",
@@ -78,7 +79,6 @@ GRID_LIMIT = 6.0  # the grid covers [-GRID_LIMIT, GRID_LIMIT]^2
 MAX_GRID = 201  # grid points per axis at most (201 x 201 = 40,401 melodies)
 MAX_PER_EMOTION = 10_000  # generated melodies per emotion at most
 NEAR_STEPS = 4  # a near copy differs from a training melody in at most this many steps
-SIGMA_SHARE = 0.5  # Table 3 cells within this many training-set sigmas are marked
 #: Features drawn along each axis of the grid (names in :data:`emovae.features.FEATURE_NAMES`).
 PROFILE_FEATURES = ("note_density", "mode", "pitch_mean", "pitch_range")
 _NEEDS_NOTES = {"mode", "pitch_mean", "pitch_range"}  # undefined for a melody without notes
@@ -177,28 +177,6 @@ def reconstruction_accuracy(reconstructed, original) -> dict:
         "token_accuracy": float(same.mean()),
         "melody_accuracy": float(same.all(axis=1).mean()),
     }
-
-
-def within_sigma(column: dict, reference: dict, share: float = SIGMA_SHARE) -> dict:
-    """Which Table 3 cells of ``column`` lie within ``share`` sigma of the ``reference``'s mean.
-
-    Both are laid out as :func:`emovae.metrics.set_metrics` returns them (emotion -> metric ->
-    (mean, sd)). A cell is within when ``|mean - mean_ref| <= share * sd_ref`` (sd of the
-    reference, the training set). Returns ``{emotion: {metric: True / False / None}}`` for the
-    reference's cells, None where either mean is missing or NaN.
-
-    Reference pitch range (9, 2): a mean of 9.9 is within (0.9 <= 1), 10.5 is not.
-    """
-    out: dict = {}
-    for emotion, metrics in reference.items():
-        out[emotion] = {}
-        for metric, (ref_mean, ref_sd) in metrics.items():
-            cell = column.get(emotion, {}).get(metric)
-            if cell is None or math.isnan(float(cell[0])) or math.isnan(float(ref_mean)):
-                out[emotion][metric] = None
-                continue
-            out[emotion][metric] = bool(abs(float(cell[0]) - float(ref_mean)) <= share * float(ref_sd) + 1e-12)
-    return out
 
 
 def mean_sd(values) -> dict:

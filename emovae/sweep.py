@@ -74,8 +74,10 @@ COLUMNS = (
     "best_d_epoch",
     "best_d_train",
     "distinct_per_100",
+    "distinct_share",
     "exact_copies",
     "degenerate",
+    "table3_within",
     "control_accuracy",
     "collapsed",
     "seconds",
@@ -265,8 +267,10 @@ def run_metrics(model, data, *, classifier=None, seed: int | None = None) -> tup
         np.mean([distinct_per_100(generated[asked == e]) for e in range(4)])
     )  # per emotion, averaged
     training = model.vocab.decode(data.indices[data.train_idx])
+    row["distinct_share"] = len(np.unique(generated, axis=0)) / len(generated)
     row["exact_copies"] = copy_stats(generated, training)["exact_share"]
     row["degenerate"] = float(np.mean([invalid_reason(m, max_rest_steps=64) is not None for m in generated]))
+    row["table3_within"] = _table3_within(generated, asked, model.vocab.decode(data.indices), data.labels)
     row["control_accuracy"] = math.nan
     if classifier is not None:
         from .classifier import control_accuracy
@@ -274,6 +278,23 @@ def run_metrics(model, data, *, classifier=None, seed: int | None = None) -> tup
         row["control_accuracy"] = control_accuracy(classifier, generated, asked)["accuracy"]
     row["collapsed"] = bool(row["acc_train"] < COLLAPSE_ACCURACY or row["distinct_per_100"] < COLLAPSE_DISTINCT)
     return row, generated
+
+
+def _table3_within(generated, asked, reference, labels) -> float:
+    """How many of Table 3's 16 cells (4 MusPy metrics x 4 emotions) of the generated melodies
+    lie within 0.5 sigma of the data set's (:func:`emovae.metrics.within_sigma`; the data set's
+    melodies as encoded, 64 steps each). NaN where MusPy is not installed."""
+    try:
+        from .data import melody_to_music
+        from .metrics import set_metrics, within_sigma
+    except ImportError:
+        return math.nan
+
+    def column(tokens, lab):
+        return set_metrics({e: [melody_to_music(t) for t in tokens[lab == e]] for e in range(4)})
+
+    marks = within_sigma(column(generated, asked), column(np.asarray(reference), np.asarray(labels)))
+    return float(sum(bool(v) for cells in marks.values() for v in cells.values()))
 
 
 # ------------------------------------------------------------------------------ running
@@ -448,11 +469,98 @@ def write_results(sweep: Sweep, done: dict, out: Path) -> list[dict]:
     for row in rows:
         writer.writerow({k: _csv(row.get(k)) for k in (*COLUMNS, "paper")})
     write_text(out / "sweep.csv", buf.getvalue())
+    write_text(out / "goal.md", goal_markdown(rows))
     if rows:
         from .plots import plot_pareto
 
         plot_pareto(rows, out / "pareto.png")
     return rows
+
+
+GOAL = {  # the emotion-plane issue's goal, per seed
+    "d_train": 97.0,  # D (recall and precision) on the training split, at least
+    "d_heldout": 95.0,  # and on the held-out split
+    "acc_train_gap": 0.01,  # training token accuracy at most this below CVAE-Base's mean
+    "copies": 0.05,  # exact copies of a training melody among 400 generated, at most
+    "distinct": 0.95,  # distinct melodies among 400, at least
+    "degenerate": 0.005,  # degenerate (no note, one pitch) among 400, at most
+    "table3": 16,  # Table 3 cells within 0.5 sigma of the data set's
+}
+
+
+def _f(row, key) -> float:
+    v = row.get(key)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def goal_markdown(rows: list[dict], base: str = "paper-base", paper: str = "paper-emoreg") -> str:
+    """The goal table: per configuration, the worst seed on each criterion of :data:`GOAL`
+    (CVAE-Base's and the paper recipe's means as references) and the criteria it misses."""
+    by: dict = {}
+    for r in rows:
+        by.setdefault(r["config"], []).append(r)
+
+    def mean(name, key):
+        vals = [_f(r, key) for r in by.get(name, [])]
+        vals = [v for v in vals if not math.isnan(v)]
+        return sum(vals) / len(vals) if vals else math.nan
+
+    base_train, base_held = mean(base, "acc_train"), mean(base, "acc_heldout")
+    paper_control = mean(paper, "control_accuracy")
+    head = (
+        "| config | seeds | D train min (rec/prec) | D held-out min | acc train mean (min) | acc held-out mean (min) "
+        "| collapsed | Table 3 min | copies max | distinct min | degenerate max | control mean | misses |"
+    )
+    lines = [head, "|" + "---|" * 13]
+    for name, group in by.items():
+
+        def low(key, group=group):
+            return min(_f(r, key) for r in group)
+
+        def high(key, group=group):
+            return max(_f(r, key) for r in group)
+
+        misses = []
+        if min(low("d_recall_train"), low("d_precision_train")) < GOAL["d_train"]:
+            misses.append("D train")
+        if min(low("d_recall_heldout"), low("d_precision_heldout")) < GOAL["d_heldout"]:
+            misses.append("D held-out")
+        if not low("acc_train") >= base_train - GOAL["acc_train_gap"]:
+            misses.append("acc train")
+        if not low("acc_heldout") >= base_held:
+            misses.append("acc held-out")
+        if any(str(r["collapsed"]) == "True" for r in group):
+            misses.append("collapse")
+        if not low("table3_within") >= GOAL["table3"]:
+            misses.append("Table 3")
+        if not high("exact_copies") <= GOAL["copies"]:
+            misses.append("copies")
+        if not low("distinct_share") >= GOAL["distinct"]:
+            misses.append("distinct")
+        if not high("degenerate") <= GOAL["degenerate"]:
+            misses.append("degenerate")
+        if not min(_f(r, "control_accuracy") for r in group) >= paper_control:
+            misses.append("control")
+        cells = [
+            name,
+            str(len(group)),
+            f"{low('d_recall_train'):.1f} / {low('d_precision_train'):.1f}",
+            f"{low('d_recall_heldout'):.1f} / {low('d_precision_heldout'):.1f}",
+            f"{100 * mean(name, 'acc_train'):.1f} ({100 * low('acc_train'):.1f})",
+            f"{100 * mean(name, 'acc_heldout'):.1f} ({100 * low('acc_heldout'):.1f})",
+            str(sum(str(r["collapsed"]) == "True" for r in group)),
+            f"{low('table3_within'):.0f}",
+            f"{100 * high('exact_copies'):.1f}%",
+            f"{100 * low('distinct_share'):.1f}%",
+            f"{100 * high('degenerate'):.1f}%",
+            f"{100 * mean(name, 'control_accuracy'):.1f}%",
+            ", ".join(misses) or "none",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _csv(value):

@@ -18,7 +18,7 @@ from emovae.checkpoint import load_model
 from emovae.cli import main
 from emovae.errors import EmovaeError
 from emovae.novelty import distinct_per_100
-from emovae.sweep import COLUMNS, load_sweep, run_sweep, summarize
+from emovae.sweep import COLUMNS, goal_markdown, load_sweep, run_sweep, summarize
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -138,6 +138,10 @@ def test_tiny_sweep_writes_csv_plot_and_runs(swept):
         assert np.array_equal(generated, again)
         distinct = np.mean([distinct_per_100(generated[100 * e : 100 * (e + 1)]) for e in range(4)])
         assert result["distinct_per_100"] == pytest.approx(distinct)
+        assert result["distinct_share"] == len(np.unique(generated, axis=0)) / 400
+        assert result["table3_within"] in range(17)  # of Table 3's 16 cells (MusPy is installed here)
+    goal = (out / "goal.md").read_text()
+    assert goal.count("\n| base |") == 1 and goal.count("\n| free-hinge |") == 1
     # each seed is its own model
     a, b = (np.load(out / "runs" / n / "generated.npz")["tokens"] for n in names[:2])
     assert not np.array_equal(a, b)
@@ -385,3 +389,40 @@ def test_plot_pareto_writes_a_png(tmp_path):
     assert path == tmp_path / "pareto.png" and path.read_bytes().startswith(PNG)
     one = plot_pareto(rows[:1], tmp_path / "one" / "pareto.png")
     assert one.read_bytes().startswith(PNG) and one.stat().st_size > 1000
+
+
+def goal_row(config, seed, **changes):
+    good = {
+        "config": config,
+        "seed": seed,
+        "d_recall_train": 99.0,
+        "d_precision_train": 98.0,
+        "d_recall_heldout": 97.0,
+        "d_precision_heldout": 96.0,
+        "acc_train": 0.985,
+        "acc_heldout": 0.87,
+        "collapsed": False,
+        "table3_within": 16.0,
+        "exact_copies": 0.01,
+        "distinct_share": 0.99,
+        "degenerate": 0.0,
+        "control_accuracy": 0.9,
+    }
+    return good | changes
+
+
+def test_goal_table_names_each_miss():
+    rows = [
+        goal_row("paper-base", 1, acc_train=0.99, acc_heldout=0.86, d_recall_train=20.0),
+        goal_row("paper-emoreg", 1, control_accuracy=0.82),
+        goal_row("good", 1),
+        goal_row("good", 2, acc_train=0.981),  # 0.9 points below Base's 99.0: within 1 point
+        goal_row("bad", 1, exact_copies=0.2, d_precision_heldout=94.0),
+        goal_row("bad", 2, collapsed=True, acc_train=0.97, table3_within=15.0, control_accuracy=0.5),
+    ]
+    lines = {line.split(" | ")[0][2:]: line for line in goal_markdown(rows).splitlines()[2:]}
+    assert list(lines) == ["paper-base", "paper-emoreg", "good", "bad"]
+    assert lines["good"].endswith("| none |")
+    assert lines["good"].split(" | ")[4] == "98.3 (98.1)"  # acc train mean (min), percent
+    assert lines["bad"].endswith("| D held-out, acc train, collapse, Table 3, copies, control |")
+    assert "D train" in lines["paper-base"] and "control" not in lines["paper-emoreg"]
