@@ -7,7 +7,7 @@ KERAS_VENV ?= .venv-keras
 EMOVAE_DATA ?= $(abspath ../shared/data/musgenvae/dataset)
 export EMOVAE_DATA
 
-.PHONY: install demo test lint system-deps report serve screenshot reproduce bench bench-generate bench-web clean
+.PHONY: install demo test lint system-deps report serve screenshot reproduce sweep bench bench-gpu bench-generate bench-web clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ demo: install
 # beside the authors' published sets: report/report.md.
 report: install
 	$(BIN)/emovae report --data "$(EMOVAE_DATA)" --out report
+
+# The emotion-plane recipe sweep (about 100 runs: meant for a GPU); resumable, same command again.
+sweep: install
+	$(BIN)/emovae sweep docs/sweeps/recipes.toml --data "$(EMOVAE_DATA)" --out sweeps/recipes
 
 # The emotion plane in the browser: http://127.0.0.1:8000/
 serve: install
@@ -75,6 +79,10 @@ $(KERAS_VENV)/.installed:
 # Training speed: emovae against the authors' Keras model, side by side on this machine.
 bench: install $(KERAS_VENV)/.installed
 	$(BIN)/python benchmarks/train_speed.py --keras-python $(KERAS_VENV)/bin/python
+
+# Training on a GPU: one run (CUDA graph + cuDNN), and 32 runs as one batched model.
+bench-gpu: install
+	$(BIN)/python benchmarks/train_gpu.py --data "$(EMOVAE_DATA)"
 
 # Generation and web latency (emovae alone).
 bench-generate: install

@@ -18,7 +18,9 @@ under each of the four labels; a label is *consistent* when its point lies in it
 The melody's place is the point of the label whose point lies deepest inside its own quadrant
 (largest ``min(s_v * v, s_a * a)``, s the quadrant's signs): the only consistent label when there
 is one, the deepest of several, and the least wrong one when none is consistent (reported as
-such). With a label given, the point under that label is used, and nothing is guessed.
+such). With a label given, the point under that label is used, and nothing is guessed. A model
+with a label-free encoder (``encoder_condition=False``: the ``label-free`` and ``content``
+presets) places the melody by the melody alone; a label given then only names the emotion.
 
 **Into the vocabulary.** A melody whose pitches are not all in the model's vocabulary is
 shifted by whole octaves (the smallest shift first: 0, -12, +12, -24, +24, ...) until they are,
@@ -160,6 +162,7 @@ class Placement:
     point: tuple[float, float]  # the melody's place (valence, arousal)
     given: bool  # True when the label was given, not found
     octave_shift: int = 0  # semitones the melody was shifted to fit the vocabulary
+    label_free: bool = False  # placed by a label-free encoder (no label read)
 
     @property
     def quadrant(self) -> int:
@@ -169,6 +172,8 @@ class Placement:
         """One phrase: what the placement means."""
         q = self.quadrant
         where = f"Q{q + 1} {NAMES[q]}"
+        if self.label_free:
+            return f"{where} (the label-free encoder places the melody itself)"
         if self.given:
             return f"{where} (encoded as {NAMES[self.emotion]})"
         if len(self.consistent) == 1:
@@ -186,6 +191,7 @@ class Placement:
             "emotion": NAMES[q],
             "label": LABELS[self.emotion],
             "label_given": self.given,
+            "label_free": self.label_free,
             "consistent_labels": [LABELS[i] for i in self.consistent],
             "points_by_label": {
                 LABELS[lab]: [round(float(x), 4) for x in pt] for lab, pt in zip(self.labels, self.points)
@@ -207,6 +213,12 @@ def place(model, segments, emotion=None, what: str = "melody") -> list[Placement
         raise EmovaeError(f"melody segments must be {N_STEPS} steps long, got {segs.shape[1]}")
     fitted, shift = fit_vocabulary(segs, model.vocab, what)
     out = []
+    if not model.model_config.encoder_condition:  # a label-free encoder: the melody alone places it
+        for pt in model.encode(fitted):
+            q = quadrant_of_point(*pt)
+            e = emotion_index(emotion) if emotion is not None else q
+            out.append(Placement(pt[None], (), (q,), e, (float(pt[0]), float(pt[1])), False, shift, label_free=True))
+        return out
     if emotion is not None:
         e = emotion_index(emotion)
         pts = model.encode(fitted, [e] * len(fitted))

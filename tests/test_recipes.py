@@ -98,6 +98,12 @@ def test_recipe_preset_trains_and_generates(name, data_root, tmp_path, capsys):
     else:  # the melody alone places it: the label changes nothing
         assert np.array_equal(m.encode(melody), m.encode(melody, "e3"))
         assert m.encode(melody).shape == (1, 2)
+        tune = model.generate("happy", n=1, seed=4)[0]
+        placed = model.encode(tune)
+        (pl,) = placed.info["placements"]
+        assert pl["label_free"] and "label-free encoder" in placed.info["verdicts"][0]
+        assert pl["point"] == pytest.approx(list(m.encode(tune.tokens)[0]), abs=1e-4)
+        assert model.transform(tune, "sad").emotion == "sad"
 
 
 def test_content_dimensions_come_from_the_prior(data_root, tmp_path):
