@@ -19,8 +19,9 @@ A sweep file (TOML) names the seeds and the configurations::
     latent = 4
 
 Runs go to ``OUT/runs/<name>-s<seed>/`` (checkpoint, history, ``result.json``, the generated
-melodies ``generated.npz``). Runs of equal architecture and shared settings
-(:func:`emovae.batched.group_key`) are trained together as one batched model. A run whose
+melodies ``generated.npz``). On a GPU, runs of equal architecture and shared settings
+(:func:`emovae.batched.group_key`) are trained together as one batched model; on the CPU each
+run trains alone (the C++ GRU pass is faster there), one per worker. A run whose
 ``result.json`` exists is not redone, so a sweep stopped at any point continues where it was
 with the same command. ``OUT/sweep.csv`` gets one row per run (:data:`COLUMNS`) and
 ``OUT/pareto.png`` plots held-out D against held-out reconstruction accuracy, the
@@ -326,7 +327,24 @@ def _train_group(
         data = encode_dataset(data_mod.resolve_data_root(data_root), split_seed=first.split_seed, heldout=first.heldout)
     dirs = [Path(out_root) / "runs" / r.name for r in runs]
     t0 = time.perf_counter()
-    models = train_batched(data, [r.train for r in runs], dirs, model_config=runs[0].model, progress=False)
+    if resolve_device(first.device).type == "cuda":  # one batched model (CUDA graphs)
+        models = train_batched(data, [r.train for r in runs], dirs, model_config=runs[0].model, progress=False)
+    else:  # on the CPU separate runs are faster (the C++ GRU pass); the same checkpoints up to rounding
+        from .evaluate import QuadrantLog
+        from .training import train
+
+        models = [
+            train(
+                out_dir=d,
+                config=r.train,
+                data=data,
+                model_config=r.model,
+                resume=(d / "checkpoint.pt").exists(),
+                progress=False,
+                callbacks=[QuadrantLog(every=10)],
+            )
+            for r, d in zip(runs, dirs)
+        ]
     seconds = (time.perf_counter() - t0) / len(runs)
     classifier = _classifier(data)
     device = resolve_device(first.device)
@@ -366,6 +384,12 @@ def _groups(runs: list[RunSpec], size: int) -> list[list[RunSpec]]:
     return out
 
 
+def _device_type(name: str) -> str:
+    from .checkpoint import resolve_device
+
+    return resolve_device(name).type
+
+
 def _spec(r: RunSpec) -> dict:
     return {
         "config": r.config,
@@ -400,7 +424,8 @@ def run_sweep(
         if f.exists():
             done[r.name] = json.loads(f.read_text())
     todo = [r for r in sweep.runs if r.name not in done]
-    groups = _groups(todo, sweep.group_size)
+    on_cpu = bool(todo) and all(_device_type(r.train.device) == "cpu" for r in todo)
+    groups = _groups(todo, 1 if on_cpu else sweep.group_size)  # CPU: one run per task, spread over workers
     args = [
         ([_spec(r) for r in g], str(out), data_path and str(data_path), data_root and str(data_root), sweep.tf32)
         for g in groups
