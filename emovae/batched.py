@@ -42,7 +42,7 @@ from .config import CVAEConfig, TrainConfig
 from .errors import EmovaeError
 from .losses import recipe_terms, recipe_total
 from .model import CVAE
-from .training import EncodedData, KerasRMSprop, loss_settings
+from .training import EncodedData, KerasRMSprop, _example_sums, loss_settings
 
 __all__ = ["BatchedCVAE", "BatchedTrainer", "GraphTrainer", "fast_trainer", "group_key", "train_batched"]
 
@@ -237,6 +237,10 @@ class BatchedTrainer:
             raise EmovaeError("CUDA graphs need a CUDA device")
         self._graphs: dict[int, tuple] = {}
         self._pool = None
+        # loss settings and the epoch's sums in fixed tensors (a CUDA graph reads and adds
+        # into them where it was captured); the settings are refreshed at each epoch
+        self._settings = loss_settings(self.configs, 0, self.device)
+        self._sums = {k: torch.zeros(self.k, device=self.device) for k in ("recon", "kld", "emo_a", "emo_v", "loss")}
 
     @property
     def k(self) -> int:
@@ -244,7 +248,7 @@ class BatchedTrainer:
 
     # -- one step --------------------------------------------------------------------------
     def _inputs(self, b: int) -> dict:
-        """Buffers for a batch of ``b`` examples per model (and the epoch's loss settings)."""
+        """Buffers for a batch of ``b`` examples per model."""
         K, c = self.k, self.model_config
         x = self.splits["train"][0]
         return {
@@ -254,7 +258,7 @@ class BatchedTrainer:
             "eps": torch.zeros(K, b, c.latent, device=self.device),
         }
 
-    def _fill(self, buf: dict, rows: torch.Tensor, settings: dict) -> None:
+    def _fill(self, buf: dict, rows: torch.Tensor) -> None:
         x, y, e = self.splits["train"]
         b = rows.shape[1]
         buf["x"].copy_(x[rows])
@@ -271,30 +275,15 @@ class BatchedTrainer:
         loss.sum().backward()
         self.optimizer.step()
         terms["loss"] = loss
-        b = buf["e"].shape[1]
-        for k, v in terms.items():  # as training._accumulate: sums over examples, no sync
-            v = v.detach()
-            if k == "recon":
-                v = v if self.configs[0].reduction == "sum" else v * b
-            elif k != "loss":
-                v = v * b
-            sums[k].add_(v)
-
-    def _static_settings(self) -> dict:
-        """Loss settings in fixed tensors (a CUDA graph reads them where it was captured)."""
-        if not hasattr(self, "_settings"):
-            self._settings = loss_settings(self.configs, 0, self.device)
-            self._sums = {
-                k: torch.zeros(self.k, device=self.device) for k in ("recon", "kld", "emo_a", "emo_v", "loss")
-            }
-        return self._settings
+        for k, v in _example_sums(terms, buf["e"].shape[1], self.configs[0].reduction).items():
+            sums[k].add_(v)  # in place: a CUDA graph adds into the same buffers at every replay
 
     def _graph(self, b: int):
         """The captured step for batches of ``b`` (captured on first use; weights, optimizer
         state and sums are put back after the warm-up, so capturing changes nothing)."""
         if b in self._graphs:
             return self._graphs[b]
-        settings, sums = self._static_settings(), self._sums
+        settings, sums = self._settings, self._sums
         buf = self._inputs(b)
         params = list(self.model.parameters())
         saved = [p.detach().clone() for p in params]
@@ -330,7 +319,7 @@ class BatchedTrainer:
         cfg = self.configs[0]
         n = len(self.splits["train"][2])
         order = torch.stack([torch.randperm(n, generator=g) for g in self.shuffle_rngs]).to(self.device)
-        settings = self._static_settings()
+        settings = self._settings
         fresh = loss_settings(self.configs, self.epoch, self.device)
         for part in ("terms", "weights"):
             for name, value in fresh[part].items():
@@ -352,11 +341,11 @@ class BatchedTrainer:
                     )
                     self.use_graphs = False
             if graph is not None:
-                self._fill(buf, rows, settings)
+                self._fill(buf, rows)
                 graph.replay()
             else:
                 buf = self._inputs(rows.shape[1])
-                self._fill(buf, rows, settings)
+                self._fill(buf, rows)
                 self._step(buf, settings, sums)
             n_batches += 1
         self.epoch += 1

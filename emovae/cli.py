@@ -553,23 +553,8 @@ _TRAIN_FLAGS = (
     "weight_decay",
 )
 _MODEL_FLAGS = ("hidden", "dense", "latent", "encoder_condition")
-_RESUME_IGNORES = (
-    "preset",
-    "batch_size",
-    "lr",
-    "seed",
-    "split_seed",
-    "weight_arousal",
-    "weight_valence",
-    "reduction",
-    "checkpoint_every",
-    "precision",
-    "hidden",
-    "dense",
-    *_TRAIN_FLAGS[11:],
-    "latent",
-    "encoder_condition",
-)
+# with --resume the stored run's settings hold: every flag but --epochs and --device is ignored
+_RESUME_IGNORES = ("preset", *(f for f in _TRAIN_FLAGS if f not in ("epochs", "device")), *_MODEL_FLAGS)
 
 
 def _train(args) -> str:

@@ -290,14 +290,23 @@ def loss_settings(configs: list[TrainConfig], epoch: int, device) -> dict:
     }
 
 
-def _accumulate(sums: dict, terms: dict, batch: int, reduction: str) -> None:
-    """Add a batch's terms as sums over examples (no device sync: tensors stay tensors)."""
+def _example_sums(terms: dict, batch: int, reduction: str) -> dict:
+    """A batch's terms as sums over its examples ("loss" stays the batch objective): the form
+    the epoch's figures are summed in, by :class:`Trainer` and by the batched trainer."""
+    out = {}
     for k, v in terms.items():
         v = v.detach()
         if k == "recon":
             v = v if reduction == "sum" else v * batch
         elif k != "loss":
             v = v * batch
+        out[k] = v
+    return out
+
+
+def _accumulate(sums: dict, terms: dict, batch: int, reduction: str) -> None:
+    """Add a batch's terms as sums over examples (no device sync: tensors stay tensors)."""
+    for k, v in _example_sums(terms, batch, reduction).items():
         sums[k] = sums[k] + v if k in sums else v
 
 
