@@ -4,7 +4,10 @@ One epoch = the 275 training examples at batch 16 (18 optimizer steps) plus a va
 over the 69 held-out examples, the real data set for both. The Keras reference
 (``../shared/bench/keras_reference.py``) runs in its own virtual environment (``make bench``
 installs it) on the same encoded tensors, written to a temporary file for it. Runs alternate:
-emovae fp32, Keras, emovae fp32, Keras, emovae bf16, so that drift of the machine shows.
+emovae at the default precision, Keras, again both, then each other precision (bf16,
+bf16-grad, fp32), then fp32 with the per-step oneDNN loop instead of the tiled one
+(``EMOVAE_GRU_TILED=0``), so that drift of the machine shows and each machine kind shows which
+float32 loop suits it. The default precision's line ends with "default".
 
 Prints s/epoch (the median over all timed epochs of each side), examples/s and the ratio.
 
@@ -31,6 +34,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from emovae.config import PRECISIONS
 from emovae.errors import EmovaeWarning
 from emovae.training import TrainConfig, Trainer, encode_dataset
 
@@ -61,14 +65,19 @@ def time_keras(python: str, script: str, npz: Path, epochs: int, warmup: int) ->
 
 
 def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux), so every figure names its machine."""
+    """The CPU's model name with its family and model numbers (from /proc/cpuinfo on Linux), so every
+    figure names its machine: a virtual machine may report only "AMD EPYC"."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']} model {fields['model']})"
+    return name
 
 
 def main() -> None:
@@ -92,9 +101,12 @@ def main() -> None:
     )
 
     results: dict[str, list[float]] = {}
+    default = TrainConfig().precision
 
-    def run_ours(tag, precision):
+    def run_ours(tag, precision, tiled=True):
+        os.environ["EMOVAE_GRU_TILED"] = "1" if tiled else "0"  # read on every GRU call
         times = time_emovae(data, precision, args.epochs, args.warmup, args.device)
+        os.environ["EMOVAE_GRU_TILED"] = "1"
         results.setdefault(tag, []).extend(times)
         print(
             f"  emovae {tag}: median {statistics.median(times):.3f} s/epoch "
@@ -114,12 +126,16 @@ def main() -> None:
             y_val=data.labels[data.heldout_idx],
         )
         for _ in range(2):
-            run_ours("fp32", "fp32")
+            run_ours(default, default)
             if args.keras_python:
                 keras_runs.append(time_keras(args.keras_python, args.keras_script, npz, args.epochs, args.warmup))
                 print(f"  keras: median {keras_runs[-1]:.3f} s/epoch", flush=True)
     if args.device == "cpu":
-        run_ours("bf16", "bf16")
+        for precision in PRECISIONS:
+            if precision != default:
+                run_ours(precision, precision)
+        # the float32 loop before the tiled one: each step one oneDNN product plus a gate pass
+        run_ours("fp32_step_loop", "fp32", tiled=False)
     keras = statistics.mean(keras_runs) if keras_runs else None
 
     print()
@@ -133,7 +149,7 @@ def main() -> None:
         line = f"emovae_{tag} cpu={cpu_name()!r} s_per_epoch={s:.3f} examples_per_s={n / s:.1f}"
         if keras:
             line += f" speedup_vs_keras={keras / s:.2f}x"
-        print(line + f" epochs_timed={len(times)}")
+        print(line + f" epochs_timed={len(times)}" + (" default" if tag == default else ""))
 
 
 if __name__ == "__main__":

@@ -517,7 +517,7 @@ class GraphTrainer:
 def fast_trainer(config: TrainConfig):
     """The trainer factory for ``emovae.training.train`` that suits ``config``: :class:`GraphTrainer`
     for fp32 on CUDA, None (the default :class:`~emovae.training.Trainer`) otherwise."""
-    if config.precision == "fp32" and resolve_device(config.device).type == "cuda":
+    if config.precision in ("fp32", "bf16-grad") and resolve_device(config.device).type == "cuda":
         return GraphTrainer
     return None
 

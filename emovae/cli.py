@@ -233,7 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=_positive_int, help=f"(preset: {d['checkpoint_every']})")
     t.add_argument("--no-validate", action="store_true", help="skip the held-out pass after each epoch")
     t.add_argument("--device", help="auto (GPU when present), cpu or cuda (default: auto)")
-    t.add_argument("--precision", choices=PRECISIONS, help=f"GRU matrix products (default: {d['precision']})")
+    t.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help=f"GRU matrix products; bf16-grad: fp32 forward, bf16 backward (default: {d['precision']})",
+    )
     t.add_argument(
         "--resume",
         action="store_true",

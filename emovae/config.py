@@ -31,7 +31,7 @@ __all__ = [
     "check_settings",
 ]
 
-PRECISIONS = ("fp32", "bf16")  # GRU matrix products; state, weights and gradients stay fp32
+PRECISIONS = ("fp32", "bf16", "bf16-grad")  # GRU matrix products; state, weights and gradients stay fp32
 
 
 _CHOICES = {
@@ -111,7 +111,7 @@ class TrainConfig:
     checkpoint_every: int = 10  # epochs between checkpoints (and at the end)
     validate: bool = True  # held-out L_R + L_KLD after every epoch, as the authors do
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
-    precision: str = "fp32"  # GRU matrix products: "fp32" or "bf16"
+    precision: str = "fp32"  # GRU matrix products: "fp32", "bf16", or "bf16-grad" (fp32 forward, bf16 backward)
     # -- recipe settings beyond the paper (all off by default: the paper's recipe) --
     emotion_loss: str = "cosine"  # "cosine": -cos over the batch (the paper); "hinge": per-example margin
     margin: float = 1.0  # hinge: no push once a coordinate is this far inside its half-plane

@@ -30,7 +30,8 @@ class CVAE(nn.Module):
     def __init__(
         self, config: CVAEConfig | None = None, precision: str = "fp32", gru: str = "emovae", init: bool = True
     ):
-        """``precision``: the GRUs' matrix products, "fp32" or "bf16"; ``gru``: "emovae" (the
+        """``precision``: the GRUs' matrix products, "fp32", "bf16" or "bf16-grad" (fp32 forward,
+        bf16 backward); ``gru``: "emovae" (the
         fast layer of :mod:`emovae.gru`) or "torch" (``torch.nn.GRU``'s kernel). Both are run-time
         settings, not architecture: the same weights load whichever is chosen. ``init=False``
         skips the initialisers (about 1 s for the orthogonal ones) when weights are loaded next."""

@@ -149,24 +149,42 @@ def test_constant_input_equals_repeated_input(impl):
         _close(a, b.grad, 1e-5, "parameter gradient")
 
 
+def _fp32_and(precision, impl, const, seed):
+    """One case run by a float32 layer and by the same weights at ``precision``: both results and the case."""
+    torch.manual_seed(seed)
+    g32 = GRU(7, 64)
+    gp = GRU(7, 64, precision=precision)
+    gp.load_state_dict(g32.state_dict())
+    g32.impl = gp.impl = impl
+    case = _case(5, 12, 7, 64, const, seed=seed + 1)
+    ref, got = _run(g32, *case), _run(gp, *case)
+    assert got[0].dtype == got[1].dtype == torch.float32
+    assert all(t.dtype == torch.float32 for t in got[2])
+    for k, (a, b) in enumerate(zip(got[2], ref[2])):
+        rel = ((a - b).norm() / b.norm()).item()
+        assert rel < 3e-2, f"{precision} gradient {k}: relative error {rel:.3g}"
+    return ref, got, gp, case
+
+
 @pytest.mark.parametrize("impl", CPU_IMPLS)
 @pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
 def test_bf16_close_to_fp32_with_fp32_grads(impl, const):
-    torch.manual_seed(5)
-    g32 = GRU(7, 64)
-    g16 = GRU(7, 64, precision="bf16")
-    g16.load_state_dict(g32.state_dict())
-    g32.impl = g16.impl = impl
-    case = _case(4, 12, 7, 64, const, seed=6)
-    o32, h32, gr32 = _run(g32, *case)
-    o16, h16, gr16 = _run(g16, *case)
-    assert o16.dtype == h16.dtype == torch.float32
-    assert all(t.dtype == torch.float32 for t in gr16)
+    (o32, h32, _), (o16, h16, _), _, _ = _fp32_and("bf16", impl, const, 5)
     _close(o16, o32, 3e-2, "bf16 outputs")
     _close(h16, h32, 3e-2, "bf16 h_T")
-    for k, (a, b) in enumerate(zip(gr16, gr32)):
-        rel = (a - b).norm() / b.norm()
-        assert rel < 3e-2, f"bf16 gradient {k}: relative error {rel:.3g}"
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+@pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
+def test_bf16_grad_forward_is_fp32_backward_is_bf16(impl, const):
+    """precision="bf16-grad": the forward is the float32 forward, bit for bit; the gradients come
+    from bfloat16 products (close to float32's, and not equal to them), returned as float32."""
+    (o32, h32, gr32), (om, hm, grm), gm, case = _fp32_and("bf16-grad", impl, const, 25)
+    assert torch.equal(om, o32) and torch.equal(hm, h32)
+    w_hh = 3 if case[1] is not None else 2  # x, [h0,] weight_ih, weight_hh, ...
+    assert not torch.equal(grm[w_hh], gr32[w_hh])  # the recurrent weight's gradient went through bf16
+    with torch.no_grad():  # inference: the fp32 forward too
+        assert torch.equal(gm(*case[:2], steps=case[2])[0], o32)
 
 
 @pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
@@ -552,3 +570,88 @@ def test_no_grad_forward_equals_recorded_forward(impl):
         with torch.no_grad():
             out_i, hT_i = g(x, steps=steps)
         assert torch.equal(out_i, out.detach()) and torch.equal(hT_i, hT.detach())
+
+
+def _tiled_here() -> bool:
+    ops = _extension._ext_ops()
+    return ops is not None and _extension._tiled(ops, 16, False)
+
+
+@pytest.mark.parametrize("H", [16, 32, 48, 64])  # backward panels: 16, 32, 48, 48 + 16 columns
+@pytest.mark.parametrize("const", [False, True], ids=["sequence", "constant"])
+def test_tiled_loop_equals_step_loop_and_torch(monkeypatch, H, const):
+    """The tiled float32 loops (AVX-512 builds) against the per-step oneDNN loop and torch.nn.GRU:
+    outputs, h_T and every gradient, with and without h0, for full and partial 8-row tiles."""
+    if not _tiled_here():
+        pytest.skip("tiled loops need the C++ extension built with AVX-512")
+    torch.manual_seed(30 + H)
+    g = GRU(5, H)
+    g.impl = "ext"
+    for B in (1, 8, 11, 17):
+        for h0 in (False, True):
+            case = _case(B, 9, 5, H, const, seed=B, h0=h0)
+            tiled = _run(g, *case)
+            monkeypatch.setenv("EMOVAE_GRU_TILED", "0")
+            step = _run(g, *case)
+            monkeypatch.delenv("EMOVAE_GRU_TILED")
+            _compare(tiled, step, 1e-5)
+            _compare(tiled, _run(_ref(g), *case), 1e-5)
+
+
+def test_tiled_rows_independent_of_batch_and_threads():
+    """With the tiled loops a row's outputs depend on that row only: the same bits in a batch of 19
+    as alone, on 1 thread as on 2 (a property the per-step oneDNN loop does not promise)."""
+    if not _tiled_here():
+        pytest.skip("tiled loops need the C++ extension built with AVX-512")
+    torch.manual_seed(40)
+    g = GRU(7, 64)
+    g.impl = "ext"
+    x = torch.randn(19, 12, 7)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        out, hT = g(x)
+        torch.set_num_threads(1)
+        out1, hT1 = g(x)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(out1, out) and torch.equal(hT1, hT)
+    for rows in (slice(0, 1), slice(5, 8), slice(9, 19)):
+        o, h = g(x[rows])
+        assert torch.equal(o, out[rows]) and torch.equal(h, hT[rows]), rows
+    # the input gradient of each row of a constant input, too (its own row of the recurrence)
+    xc = torch.randn(19, 7)
+    grads = []
+    for rows in (slice(0, 19), slice(4, 6)):
+        xr = xc[rows].clone().requires_grad_(True)
+        out, _ = g(xr, steps=10)
+        out.sum().backward()
+        grads.append(xr.grad)
+    _close(grads[1], grads[0][4:6], 1e-6, "constant input gradient rows")
+
+
+def test_tiled_switch_reads_the_environment(monkeypatch):
+    ops = _extension._ext_ops()
+    if not _tiled_here():
+        pytest.skip("tiled loops need the C++ extension built with AVX-512")
+    assert _extension._tiled(ops, 512, False)
+    assert not _extension._tiled(ops, 40, False)  # not a multiple of 16
+    assert not _extension._tiled(ops, 512, True)  # bf16: the oneDNN loop
+    assert not _extension._tiled(None, 512, False)
+    monkeypatch.setenv("EMOVAE_GRU_TILED", "0")
+    assert not _extension._tiled(ops, 512, False)
+
+
+def test_tiled_ops_check_their_arguments():
+    ops = _extension._ext_ops()
+    if not _tiled_here():
+        pytest.skip("tiled loops need the C++ extension built with AVX-512")
+    with pytest.raises(RuntimeError, match="W_h must be float32"):
+        ops.pack_fwd(torch.randn(40, 20), torch.empty(800))
+    w = torch.randn(48, 16)
+    wp = torch.empty(1, 16, 48)
+    ops.pack_fwd(w, wp)
+    # panel [0, k, 16 g + c] = W_h[16 g + c, k]
+    assert torch.equal(wp[0], w.t().contiguous())
+    with pytest.raises(RuntimeError, match="buffer sizes"):
+        ops.fwd_tiled(torch.randn(3, 2, 48), False, torch.zeros(4, 2, 16), torch.empty(5), wp, torch.zeros(48), True)

@@ -141,6 +141,22 @@ def _build():
     return ops
 
 
+def _tiled(ops, hidden: int, bf16: bool) -> bool:
+    """Whether a float32 pass runs the tiled loops (``fwd_tiled`` / ``bwd_tiled``): an AVX-512 build,
+    ``hidden`` a multiple of 16, and not switched off by ``EMOVAE_GRU_TILED=0`` (then each step is one
+    oneDNN product plus a gate pass, as in other builds)."""
+    if ops is None or bf16 or hidden % 16:
+        return False
+    ok = _EXT_STATE.get("tiled")
+    if ok is None:
+        try:
+            ok = bool(int(ops.tiled_caps()) & 1)
+        except (AttributeError, RuntimeError):
+            ok = False
+        _EXT_STATE["tiled"] = ok
+    return bool(ok) and os.environ.get("EMOVAE_GRU_TILED", "1").strip() not in _OFF
+
+
 def extension_status() -> str:
     """One line: whether the C++ step loop is in use (does not build it)."""
     if not _EXT_STATE["tried"]:

@@ -14,6 +14,7 @@ from ._passes import _backward_pass, _forward_pass
 
 
 def _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, keep_gates):
+    bf16 = bf16 is True  # "grad": the forward runs in float32
     sdt = torch.float32 if bf16 else x.dtype
     cdt = torch.bfloat16 if bf16 else x.dtype
     ops = _ext_ops() if (use_ext and sdt == torch.float32) else None
@@ -37,7 +38,10 @@ def _inference_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext):
 
 
 class _GRUFunction(torch.autograd.Function):
-    """``apply(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext) -> (outputs (B,T,H), h_T (B,H))``."""
+    """``apply(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext) -> (outputs (B,T,H), h_T (B,H))``.
+
+    ``bf16``: False (float32), True (bfloat16 products in both passes) or ``"grad"`` (a float32
+    forward, bfloat16 products in the backward pass only)."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext):
@@ -57,10 +61,13 @@ class _GRUFunction(torch.autograd.Function):
         if grad_out is None and grad_hT is None:
             return (None,) * 9
         sdt = hs.dtype
-        cdt = torch.bfloat16 if ctx.bf16 else sdt
+        bf16 = bool(ctx.bf16)  # True or "grad": the backward's products in bfloat16
+        cdt = torch.bfloat16 if bf16 else sdt
+        if bf16 and hsb.numel() == 0:  # a float32 forward: the states' bfloat16 copies for dW_h
+            hsb = hs[:-1].to(torch.bfloat16)
         ops = _ext_ops() if (ctx.use_ext and sdt == torch.float32) else None
         onednn, onednn_s = _onednn_usable(cdt), _onednn_usable(sdt)
-        args = (grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, ctx.steps, ctx.bf16, ctx.needs_input_grad, ops)
+        args = (grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, ctx.steps, bf16, ctx.needs_input_grad, ops)
         try:
             grads = _backward_pass(*args, onednn, onednn_s)
         except RuntimeError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from ._extension import _tiled
 from ._loops import _py_bwd, _py_fwd
 from ._onednn import _linear_fn, _recurrent_weight
 from ._pool import _POOL, _cast, _empty, _transposed
@@ -31,6 +32,18 @@ def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn, keep_
     x2 = x if const else x.transpose(0, 1).reshape(T * B, x.shape[2])
     gi = linear(x2.to(cdt).contiguous(), w_ih.to(cdt).contiguous(), b_ih.to(cdt))
     gi = gi.contiguous() if const else gi.contiguous().view(T, B, 3 * H)
+
+    if _tiled(ops, H, bf16):  # fp32, AVX-512: the tiled C++ loop (products and gates in one pass)
+        wp = _POOL.empty((H // 16, H, 48), sdt)
+        ops.pack_fwd(w_hh, wp)
+        hs = _POOL.empty((T + 1, B, H), sdt)
+        if h0 is None:
+            hs[0].zero_()
+        else:
+            hs[0].copy_(h0)
+        g = _POOL.empty((T, B, 4 * H), sdt) if keep_gates else _empty(sdt)
+        ops.fwd_tiled(gi, const, hs, g, wp, b_hh.contiguous(), h0 is None)
+        return hs, g, _empty(cdt)
     w = _recurrent_weight(_cast(w_hh, cdt), B, onednn)
     b = b_hh.to(cdt)
 
@@ -75,11 +88,14 @@ def _backward_pass(grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, steps, bf16
     dgi = _POOL.empty((B, 3 * H) if const else (T, B, 3 * H), sdt)  # d(W_i x + b_i)
     if const:
         dgi.zero_()
-    wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)  # logical (H, 3H)
     need_dh0 = h0 is not None and needs[1]
-    if ops is not None:
+    if _tiled(ops, H, bf16):
+        dh0 = ops.bwd_tiled(a, g, hs, dgh, dgi, const, w_hh.contiguous(), need_dh0)
+    elif ops is not None:
+        wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)  # logical (H, 3H)
         dh0 = ops.bwd(a, g, hs, dgh, dgi, const, wt, onednn, need_dh0)
     else:
+        wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)
         dh0 = _py_bwd(a, g, hs, dgh, dgi, const, wt, linear)
 
     # Input side, in the state dtype: d(W_i x + b_i) = dgi.

@@ -18,7 +18,7 @@ from ._function import _GRUFunction, _inference_forward
 
 __all__ = ["GRU", "GRUBase", "TorchGRU", "keras_init_", "make_gru"]
 
-_PRECISIONS = ("fp32", "bf16", "int16")
+_PRECISIONS = ("fp32", "bf16", "bf16-grad", "int16")
 _IMPLS = ("auto", "ext", "python", "native")  # GRU.impl: how emovae's layer runs a call
 _LAYERS = ("emovae", "torch")  # make_gru(impl=...): which layer
 # Inference (no autograd) on fewer examples than this runs PyTorch's fused GRU: the hand-written
@@ -38,7 +38,10 @@ class GRUBase(nn.Module):
         input_size: features per step.
         hidden_size: units.
         precision: ``"fp32"``, or ``"bf16"`` (bfloat16 matrix products; float32 state, float32
-            master weights and float32 gradients), or ``"int16"`` (inference only: 16-bit
+            master weights and float32 gradients), or ``"bf16-grad"`` (the forward in float32, so the
+            layer computes what fp32 computes; the backward pass's products in bfloat16: the state
+            gradient's recurrence and the weight gradients; on the native path, CUDA included, it
+            runs as fp32), or ``"int16"`` (inference only: 16-bit
             fixed-point recurrent products in the fused decoder of :mod:`emovae.gru._decode`;
             any other call runs as fp32, and a call autograd would record raises EmovaeError).
 
@@ -178,9 +181,9 @@ class GRU(GRUBase):
         wdt = self.weight_hh.dtype
         if x.dtype != wdt or (h0 is not None and h0.dtype != wdt):
             raise EmovaeError(f"GRU input dtype {x.dtype} does not match its weights' {wdt}")
-        bf16 = self.precision == "bf16"
+        bf16 = {"bf16": True, "bf16-grad": "grad"}.get(self.precision, False)
         if bf16 and wdt != torch.float32:
-            raise EmovaeError(f"GRU precision 'bf16' needs float32 weights, got {wdt}")
+            raise EmovaeError(f"GRU precision {self.precision!r} needs float32 weights, got {wdt}")
         args = (
             x,
             h0,

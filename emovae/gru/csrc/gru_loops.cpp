@@ -637,6 +637,264 @@ void decode_fused(const Tensor& x, const Tensor& wi, const Tensor& bi, const Ten
   (void)qscale; (void)chunk; (void)block;
 #endif
 }
+
+// -------------------------------------------------------------------------------------------------
+// Tiled training loops (fp32, AVX-512 builds): the forward and backward recurrences with each step's
+// product as register-tiled micro-kernels and the gate arithmetic right on the tile, instead of one
+// oneDNN call plus one gate pass per step. Rows are independent in both recurrences, so each thread
+// takes an even share of the rows (in tiles of MRT) and runs every step on them with no barrier; per
+// step it walks the weight panels once, each panel serving all of the thread's tiles while in cache.
+// The same buffers (hs, g, dgh, dgi) and the same gate arithmetic as fwd_rows / bwd_rows (sigmoid by
+// sigm_fast); the products sum in another order. A row's results depend on that row only, not on
+// the batch size or the number of threads.
+constexpr int64_t MRT = 8;  // rows per tile
+constexpr int64_t PW = 48;  // columns of W_h per backward panel (the last one 16 or 32), read in place
+
+inline int64_t bwd_width(int64_t H, int64_t p) { return std::min<int64_t>(PW, H - PW * p); }
+
+// Whether the tiled loops run in this build for hidden size H (AVX-512, H a multiple of 16).
+bool tiled_ok(int64_t H) {
+#if defined(CPU_CAPABILITY_AVX512)
+  return H > 0 && H % 16 == 0;
+#else
+  (void)H;
+  return false;
+#endif
+}
+
+int64_t tiled_caps() { return tiled_ok(16) ? 1 : 0; }
+
+void check_wh(const Tensor& w, const char* what) {
+  TORCH_CHECK(w.dim() == 2 && w.scalar_type() == at::kFloat && w.size(0) == 3 * w.size(1) && w.size(1) % 16 == 0,
+              "emovae gru ", what, ": W_h must be float32 (3H, H) with H a multiple of 16");
+}
+
+// Forward panels from W_h (3H, H) into out (3H H values): (H/16, H, 48), out[jb, k, 16 g + c] =
+// W_h[g H + 16 jb + c, k].
+void pack_fwd(const Tensor& w, const Tensor& out) {
+  check_wh(w, "pack_fwd");
+  const Tensor wc = w.contiguous();
+  const int64_t H = w.size(1), NB = H / 16;
+  TORCH_CHECK(out.is_contiguous() && out.scalar_type() == at::kFloat && out.numel() == w.numel(),
+              "emovae gru pack_fwd: out must be float32 with 3H H values");
+  const float* src = wc.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  at::parallel_for(0, NB, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t jb = b0; jb < b1; ++jb)
+      for (int64_t g = 0; g < 3; ++g)
+        for (int64_t k0 = 0; k0 < H; k0 += 16)  // 16 x 16 blocks, transposed in registers
+          at::vec::transpose_mxn<float>(src + (g * H + jb * 16) * H + k0, H, dst + (jb * H + k0) * 48 + g * 16, 48,
+                                        16, 16);
+  });
+}
+
+#if defined(CPU_CAPABILITY_AVX512)
+// out (R, 16 NV) = A (R rows, row stride lda, K columns) @ P (K rows, row stride ldp, 16 NV columns).
+template <int R, int NV>
+__attribute__((noinline)) void mk_tile(const float* __restrict A, int64_t lda, int64_t K,
+                                       const float* __restrict P, int64_t ldp, float* __restrict out) {
+  __m512 acc[R][NV];
+#pragma GCC unroll 8
+  for (int m = 0; m < R; ++m)
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < K; ++k) {
+    __m512 b[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(P + k * ldp + 16 * v);
+#pragma GCC unroll 8
+    for (int m = 0; m < R; ++m) {
+      const __m512 a = _mm512_set1_ps(A[m * lda + k]);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_fmadd_ps(a, b[v], acc[m][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int m = 0; m < R; ++m)
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(out + m * 16 * NV + 16 * v, acc[m][v]);
+}
+
+template <int NV>
+void mk_rows(int64_t R, const float* A, int64_t lda, int64_t K, const float* P, int64_t ldp, float* out) {
+  switch (R) {
+    case 8: mk_tile<8, NV>(A, lda, K, P, ldp, out); break;
+    case 7: mk_tile<7, NV>(A, lda, K, P, ldp, out); break;
+    case 6: mk_tile<6, NV>(A, lda, K, P, ldp, out); break;
+    case 5: mk_tile<5, NV>(A, lda, K, P, ldp, out); break;
+    case 4: mk_tile<4, NV>(A, lda, K, P, ldp, out); break;
+    case 3: mk_tile<3, NV>(A, lda, K, P, ldp, out); break;
+    case 2: mk_tile<2, NV>(A, lda, K, P, ldp, out); break;
+    default: mk_tile<1, NV>(A, lda, K, P, ldp, out); break;
+  }
+}
+
+inline void mk_any(int64_t R, int64_t NV, const float* A, int64_t lda, int64_t K, const float* P, int64_t ldp,
+                   float* out) {
+  if (NV == 3) mk_rows<3>(R, A, lda, K, P, ldp, out);
+  else if (NV == 2) mk_rows<2>(R, A, lda, K, P, ldp, out);
+  else mk_rows<1>(R, A, lda, K, P, ldp, out);
+}
+#endif  // CPU_CAPABILITY_AVX512
+
+// gi: (T,B,3H), or (B,3H) for a constant input; hs: (T+1,B,H), hs[0] set; g: (T,B,4H) out (rows
+// [r, z, n, W_hn h + b_hn]) or empty (inference); wp: pack_fwd(W_h); b: (3H,) b_h. All float32.
+void gru_fwd_tiled(const Tensor& gi, bool constant, const Tensor& hs, const Tensor& g, const Tensor& wp,
+                   const Tensor& b, bool h0_zero) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  const int64_t T = hs.size(0) - 1, B = hs.size(1), H = hs.size(2), G = 3 * H;
+  TORCH_CHECK(tiled_ok(H), "emovae gru fwd_tiled: not available in this build for hidden size ", H);
+  TORCH_CHECK(gi.is_contiguous() && hs.is_contiguous() && g.is_contiguous() && wp.is_contiguous() &&
+              b.is_contiguous(), "emovae gru fwd_tiled: buffers must be contiguous");
+  TORCH_CHECK(gi.scalar_type() == at::kFloat && hs.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat &&
+              wp.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat,
+              "emovae gru fwd_tiled: float32 tensors expected");
+  TORCH_CHECK(gi.numel() == (constant ? 1 : T) * B * G && (g.numel() == 0 || g.numel() == T * B * 4 * H) &&
+              wp.numel() == G * H && b.numel() == G, "emovae gru fwd_tiled: buffer sizes");
+#if defined(CPU_CAPABILITY_AVX512)
+  const float* gi_p = gi.data_ptr<float>();
+  float* hs_p = hs.data_ptr<float>();
+  float* g_p = g.numel() > 0 ? g.data_ptr<float>() : nullptr;
+  const float* wp_p = wp.data_ptr<float>();
+  const float* b_p = b.data_ptr<float>();
+  const int64_t NB = H / 16;
+  at::parallel_for(0, B, MRT, [&](int64_t b0, int64_t b1) {  // each thread a range of rows, in tiles
+    alignas(64) float acc[MRT * 48];
+    const __m512 one = _mm512_set1_ps(1.f), two = _mm512_set1_ps(2.f);
+    for (int64_t t = 0; t < T; ++t) {
+      const bool zero = t == 0 && h0_zero;  // h_0 = 0: the product is 0 and skipped
+      for (int64_t jb = 0; jb < NB; ++jb) {
+        const int64_t j = jb * 16;
+        const __m512 br = _mm512_loadu_ps(b_p + j), bz = _mm512_loadu_ps(b_p + H + j),
+                     bn = _mm512_loadu_ps(b_p + 2 * H + j);
+        for (int64_t r0 = b0; r0 < b1; r0 += MRT) {
+          const int64_t R = std::min(MRT, b1 - r0);
+          const float* h = hs_p + (t * B + r0) * H;
+          if (zero)
+            std::fill(acc, acc + R * 48, 0.f);
+          else
+            mk_rows<3>(R, h, H, H, wp_p + jb * H * 48, 48, acc);
+          for (int64_t m = 0; m < R; ++m) {
+            const int64_t row = r0 + m;
+            const float* gir = gi_p + ((constant ? 0 : t * B) + row) * G + j;
+            const float* ac = acc + m * 48;
+            const __m512 ghn = _mm512_add_ps(_mm512_loadu_ps(ac + 32), bn);
+            const __m512 r = sigm_fast(_mm512_add_ps(_mm512_loadu_ps(gir), _mm512_add_ps(_mm512_loadu_ps(ac), br)));
+            const __m512 z =
+                sigm_fast(_mm512_add_ps(_mm512_loadu_ps(gir + H), _mm512_add_ps(_mm512_loadu_ps(ac + 16), bz)));
+            const __m512 a = _mm512_fmadd_ps(r, ghn, _mm512_loadu_ps(gir + 2 * H));
+            const __m512 nn = _mm512_fmsub_ps(two, sigm_fast(_mm512_add_ps(a, a)), one);  // tanh(a)
+            const __m512 out = _mm512_fmadd_ps(z, _mm512_sub_ps(_mm512_loadu_ps(h + m * H + j), nn), nn);
+            _mm512_storeu_ps(hs_p + ((t + 1) * B + row) * H + j, out);
+            if (g_p) {
+              float* gr = g_p + (t * B + row) * 4 * H + j;
+              _mm512_storeu_ps(gr, r);
+              _mm512_storeu_ps(gr + H, z);
+              _mm512_storeu_ps(gr + 2 * H, nn);
+              _mm512_storeu_ps(gr + 3 * H, ghn);
+            }
+          }
+        }
+      }
+    }
+  });
+#else
+  (void)h0_zero;
+#endif
+}
+
+// a: (T,B,H), in: the output gradients (plus the h_T gradient at T-1), out: dL/dh_t; g, hs: from
+// the forward; dgh: (T,B,3H) out; dgi: (T,B,3H) out, or (B,3H) summed over the steps for a constant
+// input (zeroed by the caller); wb: W_h (3H, H) itself, read 48 columns at a time. All float32.
+// Returns dL/dh_0 when need_dh0.
+std::optional<Tensor> gru_bwd_tiled(const Tensor& a, const Tensor& g, const Tensor& hs, const Tensor& dgh,
+                                    const Tensor& dgi, bool constant, const Tensor& wb, bool need_dh0) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  const int64_t T = g.size(0), B = g.size(1), H = hs.size(2), G = 3 * H;
+  TORCH_CHECK(tiled_ok(H), "emovae gru bwd_tiled: not available in this build for hidden size ", H);
+  TORCH_CHECK(a.is_contiguous() && g.is_contiguous() && hs.is_contiguous() && dgh.is_contiguous() &&
+              dgi.is_contiguous() && wb.is_contiguous(), "emovae gru bwd_tiled: buffers must be contiguous");
+  TORCH_CHECK(a.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat && hs.scalar_type() == at::kFloat &&
+              dgh.scalar_type() == at::kFloat && dgi.scalar_type() == at::kFloat && wb.scalar_type() == at::kFloat,
+              "emovae gru bwd_tiled: float32 tensors expected");
+  TORCH_CHECK(a.numel() == T * B * H && hs.numel() == (T + 1) * B * H && g.numel() == T * B * 4 * H &&
+              dgh.numel() == T * B * G && dgi.numel() == (constant ? 1 : T) * B * G && wb.numel() == G * H,
+              "emovae gru bwd_tiled: buffer sizes");
+  Tensor dh0 = need_dh0 ? at::empty({B, H}, hs.options()) : Tensor();
+#if defined(CPU_CAPABILITY_AVX512)
+  float* a_p = a.data_ptr<float>();
+  const float* g_p = g.data_ptr<float>();
+  const float* hs_p = hs.data_ptr<float>();
+  float* dgh_p = dgh.data_ptr<float>();
+  float* dgi_p = dgi.data_ptr<float>();
+  const float* wb_p = wb.data_ptr<float>();
+  float* dh0_p = need_dh0 ? dh0.data_ptr<float>() : nullptr;
+  const int64_t NP = (H + PW - 1) / PW;
+  at::parallel_for(0, B, MRT, [&](int64_t b0, int64_t b1) {  // each thread a range of rows, in tiles
+    alignas(64) float acc[MRT * PW];
+    const __m512 one = _mm512_set1_ps(1.f);
+    // t = -1: only dL/dh_0 = d(gh)_0 @ W_h + a_0 z_0
+    for (int64_t t = T - 1; t >= (need_dh0 ? -1 : 0); --t) {
+      const bool have_m = t < T - 1;  // the product d(gh)_{t+1} @ W_h
+      for (int64_t p = 0; p < NP; ++p) {
+        const int64_t wd = bwd_width(H, p), NV = wd / 16;
+        for (int64_t r0 = b0; r0 < b1; r0 += MRT) {
+          const int64_t R = std::min(MRT, b1 - r0);
+          if (have_m) mk_any(R, NV, dgh_p + ((t + 1) * B + r0) * G, G, G, wb_p + PW * p, H, acc);
+          for (int64_t m = 0; m < R; ++m) {
+            const int64_t row = r0 + m;
+            for (int64_t v = 0; v < NV; ++v) {
+              const int64_t j = PW * p + 16 * v;
+              const __m512 mv = _mm512_loadu_ps(acc + m * wd + 16 * v);
+              if (t < 0) {
+                const __m512 an = _mm512_loadu_ps(a_p + row * H + j);
+                const __m512 zn = _mm512_loadu_ps(g_p + row * 4 * H + H + j);
+                _mm512_storeu_ps(dh0_p + row * H + j, _mm512_fmadd_ps(an, zn, mv));
+                continue;
+              }
+              float* ar = a_p + (t * B + row) * H + j;
+              __m512 av = _mm512_loadu_ps(ar);
+              if (have_m) {
+                const __m512 an = _mm512_loadu_ps(a_p + ((t + 1) * B + row) * H + j);
+                const __m512 zn = _mm512_loadu_ps(g_p + ((t + 1) * B + row) * 4 * H + H + j);
+                av = _mm512_add_ps(_mm512_add_ps(av, mv), _mm512_mul_ps(an, zn));
+                _mm512_storeu_ps(ar, av);
+              }
+              const float* gr = g_p + (t * B + row) * 4 * H + j;
+              const __m512 r = _mm512_loadu_ps(gr), z = _mm512_loadu_ps(gr + H);
+              const __m512 nn = _mm512_loadu_ps(gr + 2 * H), ghn = _mm512_loadu_ps(gr + 3 * H);
+              const __m512 hp = _mm512_loadu_ps(hs_p + (t * B + row) * H + j);
+              const __m512 dn = _mm512_mul_ps(_mm512_mul_ps(av, _mm512_sub_ps(one, z)),
+                                              _mm512_fnmadd_ps(nn, nn, one));  // a (1 - z) (1 - n^2)
+              const __m512 dz = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(av, _mm512_sub_ps(hp, nn)), z),
+                                              _mm512_sub_ps(one, z));  // a (h - n) z (1 - z)
+              const __m512 dr = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dn, ghn), r),
+                                              _mm512_sub_ps(one, r));  // dn ghn r (1 - r)
+              float* dg = dgh_p + (t * B + row) * G + j;
+              _mm512_storeu_ps(dg, dr);
+              _mm512_storeu_ps(dg + H, dz);
+              _mm512_storeu_ps(dg + 2 * H, _mm512_mul_ps(dn, r));
+              float* di = dgi_p + ((constant ? 0 : t * B) + row) * G + j;
+              if (constant) {
+                _mm512_storeu_ps(di, _mm512_add_ps(_mm512_loadu_ps(di), dr));
+                _mm512_storeu_ps(di + H, _mm512_add_ps(_mm512_loadu_ps(di + H), dz));
+                _mm512_storeu_ps(di + 2 * H, _mm512_add_ps(_mm512_loadu_ps(di + 2 * H), dn));
+              } else {
+                _mm512_storeu_ps(di, dr);
+                _mm512_storeu_ps(di + H, dz);
+                _mm512_storeu_ps(di + 2 * H, dn);
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+#endif
+  if (!need_dh0) return std::nullopt;
+  return dh0;
+}
 }  // namespace
 
 TORCH_LIBRARY(EMOVAE_NS, mod) {
@@ -644,5 +902,9 @@ TORCH_LIBRARY(EMOVAE_NS, mod) {
   mod.def("fwd(Tensor gi, bool constant, Tensor hs, Tensor g, Tensor hsb, Tensor w, Tensor b, bool onednn, bool h0_zero) -> ()", &gru_fwd);
   mod.def("decode(Tensor x, Tensor wi, Tensor bi, Tensor w32, Tensor b, Tensor w16, Tensor inv, float qscale, int k0, int chunk, Tensor wo, Tensor bo, Tensor logits, int block) -> ()", &decode_fused);
   mod.def("decode_caps() -> int", &decode_caps);
+  mod.def("tiled_caps() -> int", &tiled_caps);
+  mod.def("pack_fwd(Tensor w, Tensor out) -> ()", &pack_fwd);
+  mod.def("fwd_tiled(Tensor gi, bool constant, Tensor hs, Tensor g, Tensor wp, Tensor b, bool h0_zero) -> ()", &gru_fwd_tiled);
+  mod.def("bwd_tiled(Tensor a, Tensor g, Tensor hs, Tensor dgh, Tensor dgi, bool constant, Tensor wb, bool need_dh0) -> Tensor?", &gru_bwd_tiled);
   mod.def("bwd(Tensor a, Tensor g, Tensor hs, Tensor dgh, Tensor dgi, bool constant, Tensor wt, bool onednn, bool need_dh0) -> Tensor?", &gru_bwd);
 }
