@@ -27,7 +27,7 @@ What this package does instead (CPU):
   one fused, vectorised pass over the gates (``tanh(a)`` as ``2 sigmoid(2a) - 1``).
 * The step loops (forward and backward) run in a small C++ extension (``csrc/gru_loops.cpp``),
   compiled on first use with ``torch.utils.cpp_extension`` and cached under
-  ``TORCH_EXTENSIONS_DIR`` (default ``~/.cache/torch_extensions``; about 10 s on 2 cores, once per
+  ``TORCH_EXTENSIONS_DIR`` (default ``~/.cache/torch_extensions``; 10-20 s on 2 cores, once per
   machine and torch version). Without a compiler or ninja (or with ``EMOVAE_GRU_EXT=0``) the same
   loops run as PyTorch ops after a one-line warning; they are about 1.4x slower per training
   batch. ``EMOVAE_REQUIRE_EXT=1`` makes that an error (EmovaeError) instead.
