@@ -11,8 +11,11 @@ from emovae.config import CVAEConfig, TrainConfig
 from emovae.errors import EmovaeError
 from emovae.training import train
 
-# float rounding only: the batched GRU sums its gates in another order than the C++ pass
-TOL = dict(rtol=1e-4, atol=2e-5)
+# Float rounding only: the batched GRU sums its products in another order than the C++ pass. Three
+# epochs of RMSprop amplify it where a gradient is near zero (a step is about lr = 1e-3 whatever the
+# gradient's size, so rounding can flip a tiny one): measured up to 3e-5 here, depending on the
+# thread count. A different seed, loss weight or data order moves weights by 1e-3 and more.
+TOL = dict(rtol=1e-4, atol=1e-4)
 
 
 def configs():
