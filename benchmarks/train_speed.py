@@ -6,8 +6,9 @@ over the 69 held-out examples, the real data set for both. The Keras reference
 installs it) on the same encoded tensors, written to a temporary file for it. Runs alternate:
 emovae at the default precision, Keras, again both, then each other precision (bf16,
 bf16-grad, fp32), then fp32 with the per-step oneDNN loop instead of the tiled one
-(``EMOVAE_GRU_TILED=0``), so that drift of the machine shows and each machine kind shows which
-float32 loop suits it. The default precision's line ends with "default".
+(``EMOVAE_GRU_TILED=0``), then fp32 on one thread. So drift of the machine shows, and each
+machine kind shows which float32 loop suits it and what its second thread brings (a second
+core, or a second hardware thread of one core). The default precision's line ends with "default".
 
 Prints s/epoch (the median over all timed epochs of each side), examples/s and the ratio.
 
@@ -103,10 +104,15 @@ def main() -> None:
     results: dict[str, list[float]] = {}
     default = TrainConfig().precision
 
-    def run_ours(tag, precision, tiled=True):
+    def run_ours(tag, precision, tiled=True, threads=None):
         os.environ["EMOVAE_GRU_TILED"] = "1" if tiled else "0"  # read on every GRU call
-        times = time_emovae(data, precision, args.epochs, args.warmup, args.device)
-        os.environ["EMOVAE_GRU_TILED"] = "1"
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads or before)
+        try:
+            times = time_emovae(data, precision, args.epochs, args.warmup, args.device)
+        finally:
+            os.environ["EMOVAE_GRU_TILED"] = "1"
+            torch.set_num_threads(before)
         results.setdefault(tag, []).extend(times)
         print(
             f"  emovae {tag}: median {statistics.median(times):.3f} s/epoch "
@@ -136,6 +142,8 @@ def main() -> None:
                 run_ours(precision, precision)
         # the float32 loop before the tiled one: each step one oneDNN product plus a gate pass
         run_ours("fp32_step_loop", "fp32", tiled=False)
+        if torch.get_num_threads() > 1:  # what the second thread brings (two cores, or one core's two threads)
+            run_ours("fp32_1_thread", "fp32", threads=1)
     keras = statistics.mean(keras_runs) if keras_runs else None
 
     print()
