@@ -91,12 +91,12 @@ def _backward_pass(grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, steps, bf16
     need_dh0 = h0 is not None and needs[1]
     if _tiled(ops, H, bf16):
         dh0 = ops.bwd_tiled(a, g, hs, dgh, dgi, const, w_hh.contiguous(), need_dh0)
-    elif ops is not None:
-        wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)  # logical (H, 3H)
-        dh0 = ops.bwd(a, g, hs, dgh, dgi, const, wt, onednn, need_dh0)
     else:
-        wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)
-        dh0 = _py_bwd(a, g, hs, dgh, dgi, const, wt, linear)
+        wt = _recurrent_weight(_transposed(w_hh, cdt, ops), B, onednn)  # logical (H, 3H)
+        if ops is not None:
+            dh0 = ops.bwd(a, g, hs, dgh, dgi, const, wt, onednn, need_dh0)
+        else:
+            dh0 = _py_bwd(a, g, hs, dgh, dgi, const, wt, linear)
 
     # Input side, in the state dtype: d(W_i x + b_i) = dgi.
     g_x = g_w_ih = g_b_ih = None
