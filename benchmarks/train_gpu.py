@@ -5,20 +5,26 @@
 Prints, with the device and CPU names: seconds per epoch of one run of the paper's
 configuration (validation included) with the step captured as a CUDA graph and eagerly, the
 700-epoch time that rate gives, and the aggregate epochs per second of K runs trained as one
-batched model (fp32, and with TF32 matrix products). The first epoch (graph capture) is timed
-apart. Also checks, on a tiny configuration, that the graph path gives the eager path's
+batched model (fp32, and with TF32 matrix products), for each way of running the K GRUs
+(``--k-ways``): ``triton`` (emovae's stacked GRU with its Triton gate kernels, the default on
+CUDA), ``torch`` (the same Function with PyTorch ops for the gates, ``EMOVAE_TRITON=0``) and
+``autograd`` (the loop of batched products under autograd that emovae used before, kept here as
+the baseline). The first epoch (graph capture) is timed apart. Also checks, on a tiny configuration, that the graph path gives the eager path's
 weights. Runs on the CPU too (no graphs there), slowly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
 import platform
 import time
 
 import torch
 
+import emovae.batched
 from emovae.batched import BatchedTrainer, train_batched
 from emovae.config import CVAEConfig, TrainConfig
 
@@ -31,6 +37,38 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def autograd_gru(gx, w_hh, b_hh, steps):
+    """The K GRUs as a loop of autograd ops (emovae before its stacked-GRU Function): the baseline."""
+    K, B = gx.shape[:2]
+    H = w_hh.shape[-1]
+    w, b, h, out = w_hh.transpose(1, 2), b_hh.unsqueeze(1), gx.new_zeros(K, B, H), []
+    for t in range(steps):
+        g = gx if gx.dim() == 3 else gx[:, :, t]
+        gh = torch.baddbmm(b, h, w)
+        rz = torch.sigmoid(g[..., : 2 * H] + gh[..., : 2 * H])
+        n = torch.tanh(g[..., 2 * H :] + rz[..., :H] * gh[..., 2 * H :])
+        h = n + rz[..., H:] * (h - n)
+        out.append(h)
+    return torch.stack(out, dim=2), h
+
+
+@contextlib.contextmanager
+def k_way(way: str):
+    """Run the batched model's GRUs one way (see the module's docstring)."""
+    saved_fn, saved_env = emovae.batched.stacked_gru, os.environ.get("EMOVAE_TRITON")
+    if way == "autograd":
+        emovae.batched.stacked_gru = autograd_gru
+    os.environ["EMOVAE_TRITON"] = "0" if way == "torch" else "1"
+    try:
+        yield
+    finally:
+        emovae.batched.stacked_gru = saved_fn
+        if saved_env is None:
+            os.environ.pop("EMOVAE_TRITON", None)
+        else:
+            os.environ["EMOVAE_TRITON"] = saved_env
 
 
 def load_data(spec):
@@ -65,6 +103,12 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=32, help="runs trained as one batched model (default 32)")
     ap.add_argument("--k-epochs", type=int, default=20, help="epochs of the batched runs (default 20)")
     ap.add_argument("--device", default="auto")
+    ap.add_argument(
+        "--k-ways",
+        default="triton:fp32,triton:tf32,torch:tf32,autograd:tf32",
+        help="K-batched variants to time, WAY:PRECISION comma-separated (WAY: triton, torch, autograd; "
+        "PRECISION: fp32, tf32; default: triton:fp32,triton:tf32,torch:tf32,autograd:tf32)",
+    )
     ap.add_argument(
         "--ways",
         default="graph-fused,graph-loop,eager-fused",
@@ -105,13 +149,21 @@ def main() -> None:
             f"one run, paper configuration, {how}: first epoch {first:.2f} s, then {per:.3f} s/epoch "
             f"over {epochs - 1} epochs -> 700 epochs in {per * 700:.0f} s"
         )
-    for tf32 in ([False, True] if dev.type == "cuda" else [False]) if args.k else []:
-        torch.set_float32_matmul_precision("high" if tf32 else "highest")
+    from emovae.gru import gate_kernels
+
+    kinds = [w.split(":") for w in args.k_ways.split(",") if w] if args.k else []
+    for way, prec in kinds if dev.type == "cuda" else [("triton", "fp32")] * bool(args.k):
+        torch.set_float32_matmul_precision("high" if prec == "tf32" else "highest")
         cfgs = [dataclasses.replace(base, epochs=args.k_epochs, seed=s) for s in range(args.k)]
-        tr = BatchedTrainer(data, CVAEConfig(), cfgs)
-        first, per = time_epochs(tr, args.k_epochs)
+        with k_way(way):
+            tr = BatchedTrainer(data, CVAEConfig(), cfgs)
+            # the old loop is slow: fewer epochs for it
+            first, per = time_epochs(tr, args.k_epochs if way != "autograd" else max(3, args.k_epochs // 3))
+            what = {"autograd": "autograd loop", "torch": "stacked GRU, PyTorch gate ops"}.get(
+                way, f"stacked GRU, gates: {gate_kernels(dev)}"
+            )
         print(
-            f"{args.k} runs as one batched model ({'TF32' if tf32 else 'fp32'}): first epoch {first:.2f} s, then "
+            f"{args.k} runs as one batched model ({what}, {prec.upper()}): first epoch {first:.2f} s, then "
             f"{per:.3f} s per epoch of all -> {args.k / per:.1f} epochs/s in all"
         )
     torch.set_float32_matmul_precision("highest")

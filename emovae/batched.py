@@ -40,6 +40,7 @@ from .atomic import check_output, stale_temporaries, write_text
 from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device, save_checkpoint
 from .config import CVAEConfig, TrainConfig
 from .errors import EmovaeError
+from .gru import stacked_gru
 from .losses import recipe_terms, recipe_total
 from .model import CVAE
 from .training import EncodedData, KerasRMSprop, _example_sums, loss_settings
@@ -71,26 +72,6 @@ def group_key(model_config: CVAEConfig, config: TrainConfig) -> tuple:
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """K linear layers at once: x (K, N, I), weight (K, O, I), bias (K, O) -> (K, N, O)."""
     return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
-
-
-def _gru(gx: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor, steps: int):
-    """K GRUs (gate order r, z, n; Keras reset_after) over ``steps`` steps. ``gx`` holds the
-    input projections W_i x + b_i: (K, B, T, 3H), or (K, B, 3H) for the same input at every
-    step. Returns the states (K, B, T, H) and the last one (K, B, H)."""
-    K, B = gx.shape[:2]
-    H = weight_hh.shape[-1]
-    w = weight_hh.transpose(1, 2)
-    b = bias_hh.unsqueeze(1)
-    h = gx.new_zeros(K, B, H)
-    out = []
-    for t in range(steps):
-        g = gx if gx.dim() == 3 else gx[:, :, t]
-        gh = torch.baddbmm(b, h, w)
-        rz = torch.sigmoid(g[..., : 2 * H] + gh[..., : 2 * H])
-        n = torch.tanh(g[..., 2 * H :] + rz[..., :H] * gh[..., 2 * H :])
-        h = n + rz[..., H:] * (h - n)
-        out.append(h)
-    return torch.stack(out, dim=2), h
 
 
 class BatchedCVAE(nn.Module):
@@ -134,9 +115,9 @@ class BatchedCVAE(nn.Module):
         K, B = x.shape[:2]
         if self.rnn == "loop":
             if x.dim() == 3:
-                return _gru(_linear(x, w_ih, b_ih), w_hh, b_hh, steps)
+                return stacked_gru(_linear(x, w_ih, b_ih), w_hh, b_hh, steps)
             gx = _linear(x.reshape(K, B * steps, -1), w_ih, b_ih).view(K, B, steps, -1)
-            return _gru(gx, w_hh, b_hh, steps)
+            return stacked_gru(gx, w_hh, b_hh, steps)
         outs, last = [], []
         for k in range(K):
             xk = x[k] if x.dim() == 4 else x[k].unsqueeze(1).expand(B, steps, x.shape[-1]).contiguous()

@@ -81,6 +81,7 @@ Modules, one concern each:
 
 from ._decode import decode_caps, fused_decode, fused_decoding
 from ._extension import build_extension, extension_status
+from ._stacked import gate_kernels, stacked_gru
 from .layer import GRU, GRUBase, TorchGRU, keras_init_, make_gru
 
 __all__ = [
@@ -92,6 +93,8 @@ __all__ = [
     "extension_status",
     "fused_decode",
     "fused_decoding",
+    "gate_kernels",
     "keras_init_",
     "make_gru",
+    "stacked_gru",
 ]
