@@ -18,7 +18,10 @@ hinge, on mu or on z too), schedules, margins, free bits and seeds may differ.
 On CUDA one training step (forward, backward, optimizer) is captured as a CUDA graph (one for
 the full batch, one for a shorter last batch) and replayed: no kernel launches from Python and
 no host synchronisation inside an epoch (the epoch's figures are read once, at its end). The
-batches and the noise are copied into the graph's input buffers before each replay.
+batches and the noise are copied into the graph's input buffers before each replay. The K GRUs
+run as :func:`emovae.gru.stacked_gru` (two launches per step, the gates in one Triton kernel):
+32 runs of the paper configuration train at about 100 epochs/s in all on an H100 with TF32
+products (``benchmarks/train_gpu.py``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from .atomic import check_output, stale_temporaries, write_text
 from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device, save_checkpoint
 from .config import CVAEConfig, TrainConfig
 from .errors import EmovaeError
-from .gru import stacked_gru
+from .gru import gate_kernels, stacked_gru
 from .losses import recipe_terms, recipe_total
 from .model import CVAE
 from .training import EncodedData, KerasRMSprop, _example_sums, loss_settings
@@ -170,8 +173,11 @@ class BatchedTrainer:
     """K models, one optimizer over their stacked weights, the data on the device once.
 
     ``graphs``: capture the training step as CUDA graphs ("auto": on CUDA; False: eager).
-    ``rnn``: "loop" (the K GRUs as batched products, step by step), "fused" (PyTorch's fused
-    GRU, cuDNN on CUDA, once per model) or "auto" ("fused" for one model on CUDA, else "loop")."""
+    ``rnn``: "loop" (the K GRUs step by step, :func:`emovae.gru.stacked_gru`: a batched product
+    and one gate pass per step), "fused" (PyTorch's fused GRU, cuDNN on CUDA, once per model)
+    or "auto": "loop", except for one model on CUDA without Triton's gate kernels, where cuDNN
+    is faster (with them, one run of the paper configuration took 0.075 s/epoch against
+    cuDNN's 0.081 on an H100)."""
 
     def __init__(
         self,
@@ -195,7 +201,8 @@ class BatchedTrainer:
             torch.manual_seed(c.seed)
             nets.append(CVAE(model_config))
         if rnn == "auto":
-            rnn = "fused" if self.device.type == "cuda" and len(configs) == 1 else "loop"
+            alone_on_cuda = self.device.type == "cuda" and len(configs) == 1
+            rnn = "fused" if alone_on_cuda and gate_kernels(self.device) != "triton" else "loop"
         self.model = BatchedCVAE(nets, rnn=rnn).to(self.device)
         self.optimizer = KerasRMSprop(
             self.model.parameters(), lr=first.lr, rho=first.rho, eps=first.eps, weight_decay=first.weight_decay
@@ -444,8 +451,9 @@ class BatchedTrainer:
 class GraphTrainer:
     """One model trained by :class:`BatchedTrainer` behind :class:`emovae.training.Trainer`'s
     interface, for ``emovae.training.train(trainer_factory=GraphTrainer)``: on CUDA each training
-    step is a CUDA graph around cuDNN's GRU (the paper configuration in about 58 s on an H100,
-    ``docs/RESULTS.md``); checkpoints, callbacks, Ctrl-C and resume are ``train``'s own."""
+    step is a CUDA graph around the stacked GRU with Triton's gate kernels, or cuDNN's GRU without
+    Triton (the paper configuration in 52 s and 57 s on an H100, ``docs/RESULTS.md``);
+    checkpoints, callbacks, Ctrl-C and resume are ``train``'s own."""
 
     def __init__(self, data: EncodedData, model_config: CVAEConfig | None, config: TrainConfig):
         self.inner = BatchedTrainer(data, model_config, [config])
