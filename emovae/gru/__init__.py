@@ -76,6 +76,9 @@ Modules, one concern each:
 * ``_function``: the autograd Function, and the same forward for inference;
 * ``_decode``: the fused decoder (:func:`fused_decode`, :func:`fused_decoding`,
   :func:`decode_caps`) and the int16 weight scales;
+* ``_stacked``: :func:`stacked_gru`, K GRUs with K weight sets as one autograd Function (the
+  batched trainer's recurrence: a product and one gate pass per step), :func:`gate_kernels`;
+* ``_triton``: its gate passes as Triton kernels (CUDA);
 * ``layer``: :class:`GRU`, :class:`TorchGRU`, :func:`make_gru`, :func:`keras_init_`.
 """
 
