@@ -73,6 +73,8 @@ def gate_kernels(device: torch.device) -> str:
 
 
 def _passes(device: torch.device):
+    """The (forward, backward) gate passes for ``device``; on the CPU with Triton's interpreter
+    switched on (``TRITON_INTERPRET=1``, as the tests do) the Triton kernels, interpreted."""
     if gate_kernels(device) == "triton" or (device.type == "cpu" and os.environ.get("TRITON_INTERPRET") == "1"):
         from . import _triton
 

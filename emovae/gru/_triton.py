@@ -8,8 +8,6 @@ reads the r, z and n columns of those units; ``tanh(a)`` is ``2 sigmoid(2a) - 1`
 
 from __future__ import annotations
 
-import functools
-
 import torch
 
 __all__ = ["available", "gates_fwd", "gates_bwd"]
@@ -21,8 +19,8 @@ except ImportError:  # pragma: no cover - depends on the installation
     triton = None
 
 
-@functools.lru_cache(maxsize=1)
 def available() -> bool:
+    """Whether Triton could be imported (its kernels then run on CUDA tensors)."""
     return triton is not None
 
 
