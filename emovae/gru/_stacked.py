@@ -8,13 +8,11 @@ Why a Function, not a loop of autograd ops: autograd of such a loop computes and
 the recurrent weight gradient at every step (64 writes of a K x 3H x H tensor, 100 MB at K = 32
 and H = 512, per recurrence) and turns every slice and gate op into kernels of its own, a dozen
 per step forward and more backward. Here each step of the forward is one batched product
-(``baddbmm`` over the K models) and one pass over the gates; each step of the backward one pass
-over the gates and one batched product for the state's gradient. The gates' pre-activation
-gradients of all steps are kept, so the weight and bias gradients are one product (over all
-``T * B`` rows) and one sum after the loop, as the CPU layer does.
-
-The bias b_h is added in the gate pass, and the state's gradient is updated in place, so
-each step is one product and one pass.
+(``bmm`` over the K models) and one pass over the gates, which adds the bias b_h; each step of
+the backward one pass over the gates and one in-place batched product (``baddbmm_``) for the
+state's gradient. The gates' pre-activation gradients of all steps are kept, so the weight and
+bias gradients are one product (over all ``T * B`` rows) and one sum after the loop, as the
+CPU layer does.
 
 The passes over the gates are one Triton kernel each on CUDA (:mod:`._triton`, where Triton is
 installed; ``EMOVAE_TRITON=0`` switches it off) and a few PyTorch ops elsewhere. Nothing in a
