@@ -65,12 +65,14 @@ class CVAE(nn.Module):
         """x: (B, T) token indices or (B, T, V) one-hot; emotion: (B,) 0..3 (ignored by a label-free
         encoder, ``encoder_condition=False``). Returns mu, logvar (B, latent)."""
         c = self.config
-        if x.dim() == 2:
-            x = F.one_hot(x, c.vocab_size).float()
+        cond = None
         if self.cond is not None:
             e = F.one_hot(emotion, c.n_emotions).float()
-            x = torch.cat([x, self.cond(e).view(-1, c.n_steps, c.cond_features)], dim=-1)
-        _, h = self.enc_gru(x)
+            cond = self.cond(e).view(-1, c.n_steps, c.cond_features)
+        if x.dim() == 2:  # token indices: the GRU reads their one-hot as a lookup of W_i's columns
+            _, h = self.enc_gru(cond, tokens=x)
+        else:
+            _, h = self.enc_gru(x if cond is None else torch.cat([x, cond], dim=-1))
         h = F.relu(self.enc_dense(h))
         return self.to_mu(h), self.to_logvar(h)
 
@@ -83,6 +85,9 @@ class CVAE(nn.Module):
         if logits is not None:
             return logits
         seq, _ = self.dec_gru(x, steps=c.n_steps)
+        steps_first = seq.transpose(0, 1)
+        if steps_first.is_contiguous():  # emovae's CPU GRU stores the states step by step: no copy
+            return self.out(steps_first).transpose(0, 1).contiguous()
         return self.out(seq)
 
     def forward(self, x, emotion, generator: torch.Generator | None = None):

@@ -35,7 +35,6 @@ from typing import Protocol
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import data as data_mod
@@ -44,6 +43,7 @@ from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device,
 from .config import CVAEConfig, TrainConfig
 from .emotions import LABELS, NAMES
 from .errors import EmovaeError, EmovaeWarning, TrainingInterrupted
+from .gru import fused_rmsprop
 from .losses import recipe_terms, recipe_total
 from .model import CVAE
 
@@ -64,7 +64,11 @@ class KerasRMSprop(torch.optim.Optimizer):
 
     (PyTorch's RMSprop puts eps outside the root, sqrt(v) + eps, with other defaults.)
     ``weight_decay`` > 0 first shrinks every weight, w -= lr * weight_decay * w (decoupled, as
-    AdamW does: Loshchilov & Hutter, 2019)."""
+    AdamW does: Loshchilov & Hutter, 2019).
+
+    On the CPU (float32) a step is one C++ pass over each tensor (:func:`emovae.gru.fused_rmsprop`;
+    about 4x fewer memory passes than the foreach ops, which run elsewhere). Both round alike except
+    the square root: the C++ one is IEEE's correctly rounded root, ATen's may be 1 ulp off."""
 
     def __init__(self, params, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-7, weight_decay: float = 0.0):
         super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay})
@@ -82,8 +86,11 @@ class KerasRMSprop(torch.optim.Optimizer):
                 if "v" not in state:
                     state["v"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 vs.append(state["v"])
-            if group.get("weight_decay", 0.0):
-                torch._foreach_mul_(params, 1.0 - group["lr"] * group["weight_decay"])
+            decay = 1.0 - group["lr"] * group["weight_decay"] if group.get("weight_decay", 0.0) else 1.0
+            if fused_rmsprop(params, grads, vs, lr=group["lr"], rho=group["rho"], eps=group["eps"], decay=decay):
+                continue  # the same step in one C++ pass over each tensor (CPU float32)
+            if decay != 1.0:
+                torch._foreach_mul_(params, decay)
             torch._foreach_mul_(vs, group["rho"])
             torch._foreach_addcmul_(vs, grads, grads, value=1 - group["rho"])
             denom = torch._foreach_add(vs, group["eps"])
@@ -144,11 +151,10 @@ class Trainer:
         # tensors on the device, built once
         idx = torch.as_tensor(data.indices, dtype=torch.long, device=self.device)
         lab = torch.as_tensor(data.labels, dtype=torch.long, device=self.device)
-        onehot = F.one_hot(idx, data.vocab.size).float()
-        self.splits = {}
+        self.splits = {}  # (encoder input, targets, labels): the encoder reads the tokens themselves
         for name, rows in (("train", data.train_idx), ("heldout", data.heldout_idx)):
             rows = torch.as_tensor(rows, dtype=torch.long, device=self.device)
-            self.splits[name] = (onehot[rows], idx[rows], lab[rows])
+            self.splits[name] = (idx[rows], idx[rows], lab[rows])
 
     # -- one epoch -------------------------------------------------------------------------
     def train_epoch(self) -> dict:

@@ -658,3 +658,98 @@ def test_tiled_ops_check_their_arguments():
     assert torch.equal(wp[0], w.t().contiguous())
     with pytest.raises(RuntimeError, match="buffer sizes"):
         ops.fwd_tiled(torch.randn(3, 2, 48), False, torch.zeros(4, 2, 16), torch.empty(5), wp, torch.zeros(48), True)
+
+
+def _token_grads(g, x, tokens, w_out, w_h, dense: bool):
+    """Outputs, h_T and the gradients (x if any, then the parameters) of a token call, or of the
+    dense call it stands for."""
+    xa = None if x is None else x.detach().clone().requires_grad_(True)
+    if dense:
+        n = g.input_size - (0 if x is None else x.shape[-1])
+        one = torch.nn.functional.one_hot(tokens, n).float()
+        out, hT = g(one if xa is None else torch.cat([one, xa], -1))
+    else:
+        out, hT = g(xa, tokens=tokens)
+    loss = (out * w_out).sum() + (hT * w_h).sum()
+    grads = torch.autograd.grad(loss, ([] if xa is None else [xa]) + list(g.parameters()))
+    return out.detach(), hT.detach(), grads
+
+
+@pytest.mark.parametrize("layer", ["ext", "python", "torch"])
+@pytest.mark.parametrize("m", [3, 0, 9], ids=["tokens+dense", "tokens-only", "9-dense"])
+@pytest.mark.parametrize("H", [32, 20])  # 32: the tiled loops; 20: the per-step loop
+def test_tokens_equal_their_one_hot(monkeypatch, layer, m, H):
+    """forward(x, tokens=t) is forward(cat([one_hot(t, n), x])): the same outputs, h_T and every
+    gradient. emovae's C++ loop reads the one-hot as a column lookup (up to 8 dense features; with
+    9 it builds the one-hot), the others build it."""
+    from emovae.gru import _passes
+
+    calls = []
+    real = _passes._token_rows
+    monkeypatch.setattr(_passes, "_token_rows", lambda *a: calls.append(1) or real(*a))
+    torch.manual_seed(5)
+    n, B, T = 6, 5, 9
+    g = TorchGRU(n + m, H) if layer == "torch" else GRU(n + m, H)
+    if layer != "torch":
+        g.impl = layer
+    gen = torch.Generator().manual_seed(8)
+    tokens = torch.randint(0, n, (B, T), generator=gen)
+    tokens[0, :3] = n - 1  # repeats and both ends of the range
+    tokens[1, 0] = 0
+    x = torch.randn(B, T, m, generator=gen) if m else None
+    w_out, w_h = torch.randn(B, T, H, generator=gen), torch.randn(B, H, generator=gen)
+    a = _token_grads(g, x, tokens, w_out, w_h, dense=False)
+    b = _token_grads(g, x, tokens, w_out, w_h, dense=True)
+    _compare(a, b, 2e-5)
+    looked_up = layer == "ext" and m <= 8 and _extension._ext_ops() is not None
+    assert bool(calls) == looked_up  # the lookup ran where it should, and only there
+    with torch.no_grad():  # the inference path: the recorded forward's outputs, bit for bit
+        out, hT = g(x, tokens=tokens)
+    assert torch.equal(out, a[0]) and torch.equal(hT, a[1])
+
+
+def test_token_calls_check_their_input():
+    g = GRU(7, 16)
+    tokens = torch.tensor([[0, 3, 4], [1, 1, 2]])
+    x = torch.randn(2, 3, 2)
+    g(x, tokens=tokens)  # n = 5 token classes, 2 dense features
+    with pytest.raises(EmovaeError, match=r"tokens must lie in \[0, 5\), got values from 0 to 5"):
+        g(x, tokens=torch.tensor([[0, 3, 5], [1, 1, 5]]))
+    with pytest.raises(EmovaeError, match=r"tokens must lie in \[0, 7\)"):
+        g(None, tokens=torch.tensor([[-1, 0, 0], [0, 0, 0]]))
+    with pytest.raises(EmovaeError, match="integer indices of shape"):
+        g(x, tokens=tokens.float())
+    with pytest.raises(EmovaeError, match="integer indices of shape"):
+        g(x, tokens=tokens[0])
+    with pytest.raises(EmovaeError, match="without steps"):
+        g(x, steps=3, tokens=tokens)
+    with pytest.raises(EmovaeError, match=r"must have shape \(2, 3, m\) with m < 7"):
+        g(torch.randn(2, 4, 2), tokens=tokens)
+    with pytest.raises(EmovaeError, match=r"must have shape \(2, 3, m\) with m < 7"):
+        g(torch.randn(2, 3, 7), tokens=tokens)
+    with pytest.raises(EmovaeError, match="h0 must have shape"):
+        g(x, torch.zeros(3, 16), tokens=tokens)
+    with pytest.raises(EmovaeError, match=r"tokens must lie in \[0, 5\)"):
+        TorchGRU(7, 16)(x, tokens=tokens + 1)
+    ops = _extension._ext_ops()
+    if ops is not None:  # the kernels check the range themselves too
+        with pytest.raises(RuntimeError, match="outside"):
+            ops.embed_fwd(
+                torch.tensor([0, 7]), torch.empty(0), torch.randn(48, 7), torch.zeros(48), 7, torch.empty(2, 48)
+            )
+
+
+def test_tiled_weight_gradient_kernel():
+    """dw_tiled: d(gh)^T h over the rows from k0 on, read as they lie (no transposes), against a
+    float64 product; with k0 = B the first step's rows are left out (h_0 = 0 adds nothing)."""
+    if not _tiled_here():
+        pytest.skip("tiled loops need the C++ extension built with AVX-512")
+    ops = _extension._ext_ops()
+    gen = torch.Generator().manual_seed(2)
+    for N, H, k0 in ((40, 48, 0), (40, 48, 8), (33, 64, 5), (7, 16, 7)):
+        dgh, h = torch.randn(N, 3 * H, generator=gen), torch.randn(N, H, generator=gen)
+        out = torch.full((3 * H, H), float("nan"))
+        ops.dw_tiled(dgh, h, k0, out)
+        _close(out, dgh[k0:].double().t() @ h[k0:].double(), 1e-5, f"dW N={N} H={H} k0={k0}")
+    with pytest.raises(RuntimeError, match="dw_tiled"):
+        ops.dw_tiled(torch.randn(4, 48), torch.randn(4, 16), 5, torch.empty(48, 16))

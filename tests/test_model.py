@@ -81,3 +81,66 @@ def test_keras_rmsprop_puts_epsilon_inside_the_root():
     ref.step()
     keras_first = -2.0 - 0.1 * 1e-4 / (0.1 * 1e-8 + 1e-7) ** 0.5
     assert abs(w2.detach()[1].item() - keras_first) > 0.1
+
+
+def _rmsprop_reference(params, grads, vs, lr, rho, eps, decay):
+    """Keras's RMSprop as the foreach ops round it, with a correctly rounded square root."""
+    if decay != 1.0:
+        torch._foreach_mul_(params, decay)
+    torch._foreach_mul_(vs, rho)
+    torch._foreach_addcmul_(vs, grads, grads, value=1 - rho)
+    denom = [torch.sqrt(d.double()).float() for d in torch._foreach_add(vs, eps)]
+    torch._foreach_addcdiv_(params, grads, denom, value=-lr)
+
+
+def test_fused_rmsprop_rounds_as_the_foreach_ops(monkeypatch):
+    """The optimizer's C++ step gives the foreach ops' bits (with an exact root) over sizes with and
+    without a vector tail, with and without weight decay; where it cannot run (no extension, or a
+    float64 tensor) the foreach step runs instead, within an ulp of it."""
+    from emovae import training
+    from emovae.gru import _extension, fused_rmsprop
+
+    if _extension._ext_ops() is None:
+        import pytest
+
+        pytest.skip("needs the C++ extension")
+    gen = torch.Generator().manual_seed(4)
+    shapes = [(48, 16), (1536,), (35,), (3,), (2, 100), (40000,)]
+    for wd in (0.0, 0.05):
+        params = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
+        ref_p = [p.detach().clone() for p in params]
+        ref_v = [torch.zeros(s) for s in shapes]
+        opt = KerasRMSprop(params, lr=1e-3, rho=0.9, eps=1e-7, weight_decay=wd)
+        for _ in range(3):
+            grads = [torch.randn(s, generator=gen) * 10.0 ** torch.randint(-6, 2, s, generator=gen) for s in shapes]
+            for p, gr in zip(params, grads):
+                p.grad = gr.clone()
+            opt.step()
+            _rmsprop_reference(ref_p, grads, ref_v, 1e-3, 0.9, 1e-7, 1.0 - 1e-3 * wd)
+        for p, r, s in zip(params, ref_p, shapes):
+            assert torch.equal(p.detach(), r), (s, wd)
+        for p, s in zip(params, shapes):
+            assert torch.equal(opt.state[p]["v"], ref_v[shapes.index(s)])
+    # the foreach fallback: the same step within float32 rounding
+    monkeypatch.setattr(training, "fused_rmsprop", lambda *a, **k: False)
+    p2 = [torch.nn.Parameter(r.clone()) for r in ref_p]
+    opt2 = KerasRMSprop(p2, lr=1e-3)
+    p3 = [torch.nn.Parameter(r.clone()) for r in ref_p]
+    monkeypatch.undo()
+    opt3 = KerasRMSprop(p3, lr=1e-3)
+    for p, q in zip(p2, p3):
+        g = torch.randn(p.shape, generator=gen)
+        p.grad, q.grad = g.clone(), g.clone()
+    monkeypatch.setattr(training, "fused_rmsprop", lambda *a, **k: False)
+    opt2.step()
+    monkeypatch.undo()
+    opt3.step()
+    for p, q in zip(p2, p3):
+        assert torch.allclose(p, q, rtol=1e-6, atol=1e-9)
+    # not float32, or not contiguous: False and nothing touched
+    d = torch.ones(4, dtype=torch.float64)
+    assert not fused_rmsprop([d], [d.clone()], [torch.zeros_like(d)], lr=0.1, rho=0.9, eps=1e-7)
+    assert torch.equal(d, torch.ones(4, dtype=torch.float64))
+    w = torch.ones(4, 4)
+    assert not fused_rmsprop([w.t()], [w.clone()], [torch.zeros(4, 4)], lr=0.1, rho=0.9, eps=1e-7)
+    assert torch.equal(w, torch.ones(4, 4))

@@ -79,11 +79,13 @@ Modules, one concern each:
 * ``_stacked``: :func:`stacked_gru`, K GRUs with K weight sets as one autograd Function (the
   batched trainer's recurrence: a product and one gate pass per step), :func:`gate_kernels`;
 * ``_triton``: its gate passes as Triton kernels (CUDA);
+* ``_extension`` also holds :func:`fused_rmsprop`, the training optimizer's step as one C++ pass
+  (it lives with the GRU's kernels because it is built with them);
 * ``layer``: :class:`GRU`, :class:`TorchGRU`, :func:`make_gru`, :func:`keras_init_`.
 """
 
 from ._decode import decode_caps, fused_decode, fused_decoding
-from ._extension import build_extension, extension_status
+from ._extension import build_extension, extension_status, fused_rmsprop
 from ._stacked import gate_kernels, stacked_gru
 from .layer import GRU, GRUBase, TorchGRU, keras_init_, make_gru
 
@@ -96,6 +98,7 @@ __all__ = [
     "extension_status",
     "fused_decode",
     "fused_decoding",
+    "fused_rmsprop",
     "gate_kernels",
     "keras_init_",
     "make_gru",

@@ -157,6 +157,23 @@ def _tiled(ops, hidden: int, bf16: bool) -> bool:
     return bool(ok) and os.environ.get("EMOVAE_GRU_TILED", "1").strip() not in _OFF
 
 
+def fused_rmsprop(params, grads, vs, *, lr: float, rho: float, eps: float, decay: float = 1.0) -> bool:
+    """One step of Keras's RMSprop over the lists, in one C++ call: ``p *= decay`` (when not 1),
+    ``v = rho v + (1 - rho) g^2``, ``p -= lr g / sqrt(v + eps)``, each tensor read and written once.
+
+    It rounds as the foreach ops do (a fused multiply-add for ``(1 - rho) g * g``), except that the
+    square root is IEEE's correctly rounded one. Returns False, changing nothing, where the extension is
+    not built (or switched off) or a tensor is not a contiguous float32 CPU tensor: the caller then runs
+    its own step.
+    """
+    if not params or any(p.device.type != "cpu" for p in params):
+        return False
+    ops = _ext_ops()
+    if ops is None or not hasattr(ops, "rmsprop"):
+        return False
+    return bool(ops.rmsprop(params, grads, vs, float(lr), float(rho), float(eps), float(decay)))
+
+
 def extension_status() -> str:
     """One line: whether the C++ step loop is in use (does not build it)."""
     if not _EXT_STATE["tried"]:

@@ -13,40 +13,43 @@ from ._onednn import _onednn_usable
 from ._passes import _backward_pass, _forward_pass
 
 
-def _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, keep_gates):
+def _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, keep_gates, tokens=None):
     bf16 = bf16 is True  # "grad": the forward runs in float32
-    sdt = torch.float32 if bf16 else x.dtype
-    cdt = torch.bfloat16 if bf16 else x.dtype
+    dt = w_hh.dtype
+    sdt = torch.float32 if bf16 else dt
+    cdt = torch.bfloat16 if bf16 else dt
     ops = _ext_ops() if (use_ext and sdt == torch.float32) else None
     onednn = _onednn_usable(cdt)
     args = (x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops)
     try:
-        return _forward_pass(*args, onednn, keep_gates)
+        return _forward_pass(*args, onednn, keep_gates, tokens)
     except RuntimeError:
         if not onednn:
             raise
         _onednn._ONEDNN_OK[cdt] = False  # a private op that fails: never again, use F.linear
-        return _forward_pass(*args, False, keep_gates)
+        return _forward_pass(*args, False, keep_gates, tokens)
 
 
-def _inference_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext):
+def _inference_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, tokens=None):
     """``(outputs (B,T,H), h_T (B,H))`` as ``_GRUFunction.apply`` gives them, bit for bit, without
     storing the gates (with the C++ loop); for calls that autograd does not record."""
-    hs, _, _ = _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, False)
+    hs, _, _ = _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, False, tokens)
     T = hs.shape[0] - 1
     return hs[1:].transpose(0, 1), hs[T]
 
 
 class _GRUFunction(torch.autograd.Function):
-    """``apply(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext) -> (outputs (B,T,H), h_T (B,H))``.
+    """``apply(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, tokens) -> (outputs (B,T,H), h_T (B,H))``.
 
     ``bf16``: False (float32), True (bfloat16 products in both passes) or ``"grad"`` (a float32
-    forward, bfloat16 products in the backward pass only)."""
+    forward, bfloat16 products in the backward pass only). ``tokens``: None, or (B, T) token
+    indices whose one-hot are the first input features, ``x`` (or None) the rest (float32, C++
+    loop)."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext):
-        hs, g, hsb = _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, True)
-        ctx.save_for_backward(x, h0, w_ih, w_hh, hs, g, hsb)
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, tokens=None):
+        hs, g, hsb = _run_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, use_ext, True, tokens)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, hs, g, hsb, tokens)
         ctx.steps = steps
         ctx.bf16 = bf16
         ctx.use_ext = use_ext
@@ -57,9 +60,9 @@ class _GRUFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out, grad_hT):
-        x, h0, w_ih, w_hh, hs, g, hsb = ctx.saved_tensors
+        x, h0, w_ih, w_hh, hs, g, hsb, tokens = ctx.saved_tensors
         if grad_out is None and grad_hT is None:
-            return (None,) * 9
+            return (None,) * 10
         sdt = hs.dtype
         bf16 = bool(ctx.bf16)  # True or "grad": the backward's products in bfloat16
         cdt = torch.bfloat16 if bf16 else sdt
@@ -69,10 +72,10 @@ class _GRUFunction(torch.autograd.Function):
         onednn, onednn_s = _onednn_usable(cdt), _onednn_usable(sdt)
         args = (grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, ctx.steps, bf16, ctx.needs_input_grad, ops)
         try:
-            grads = _backward_pass(*args, onednn, onednn_s)
+            grads = _backward_pass(*args, onednn, onednn_s, tokens)
         except RuntimeError:
             if not (onednn or onednn_s):
                 raise
             _onednn._ONEDNN_OK[cdt] = _onednn._ONEDNN_OK[sdt] = False
-            grads = _backward_pass(*args, False, False)
-        return (*grads, None, None, None)
+            grads = _backward_pass(*args, False, False, tokens)
+        return (*grads, None, None, None, None)

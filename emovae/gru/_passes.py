@@ -15,23 +15,44 @@ from ._onednn import _linear_fn, _recurrent_weight
 from ._pool import _POOL, _cast, _empty, _transposed
 
 
-def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn, keep_gates=True):
+def _token_rows(x, tokens):
+    """Token inputs, time-major as the C++ kernels take them: the tokens (T B,), the dense features
+    (T B, m) (an empty tensor when there are none) and m."""
+    B, T = tokens.shape
+    tok = tokens.t().contiguous().view(T * B)
+    if x is None:
+        return tok, _empty(torch.float32), 0
+    return tok, x.transpose(0, 1).reshape(T * B, x.shape[2]).contiguous(), x.shape[2]
+
+
+def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn, keep_gates=True, tokens=None):
     """The forward recurrence. Returns the buffers hs (T+1,B,H), g (T,B,4H), hsb (T,B,H).
 
     ``keep_gates=False`` (inference, C++ loop only): the gates are not stored (``g`` comes back
-    empty); the states are computed exactly as with them."""
+    empty); the states are computed exactly as with them. ``tokens`` (B, T) (float32 with the C++
+    loop only): the first features of each step are the one-hot of a token, ``x`` (B, T, m) or None
+    the rest; the one-hot's projection is a column lookup (``embed_fwd``)."""
     const = steps is not None
-    B = x.shape[0]
-    T = steps if const else x.shape[1]
     H = w_hh.shape[1]
-    sdt = torch.float32 if bf16 else x.dtype  # state dtype
-    cdt = torch.bfloat16 if bf16 else x.dtype  # matrix-product dtype
+    if tokens is not None:
+        B, T = tokens.shape
+        sdt = cdt = torch.float32
+    else:
+        B = x.shape[0]
+        T = steps if const else x.shape[1]
+        sdt = torch.float32 if bf16 else x.dtype  # state dtype
+        cdt = torch.bfloat16 if bf16 else x.dtype  # matrix-product dtype
     linear = _linear_fn(onednn)
 
     # Input projection W_i x + b_i, once for all steps: (T, B, 3H) time-major, or (B, 3H).
-    x2 = x if const else x.transpose(0, 1).reshape(T * B, x.shape[2])
-    gi = linear(x2.to(cdt).contiguous(), w_ih.to(cdt).contiguous(), b_ih.to(cdt))
-    gi = gi.contiguous() if const else gi.contiguous().view(T, B, 3 * H)
+    if tokens is not None:
+        tok, xr, m = _token_rows(x, tokens)
+        gi = _POOL.empty((T, B, 3 * H), sdt)
+        ops.embed_fwd(tok, xr, w_ih.contiguous(), b_ih.contiguous(), w_ih.shape[1] - m, gi)
+    else:
+        x2 = x if const else x.transpose(0, 1).reshape(T * B, x.shape[2])
+        gi = linear(x2.to(cdt).contiguous(), w_ih.to(cdt).contiguous(), b_ih.to(cdt))
+        gi = gi.contiguous() if const else gi.contiguous().view(T, B, 3 * H)
 
     if _tiled(ops, H, bf16):  # fp32, AVX-512: the tiled C++ loop (products and gates in one pass)
         wp = _POOL.empty((H // 16, H, 48), sdt)
@@ -65,8 +86,10 @@ def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn, keep_
     return hs, g, hsb
 
 
-def _backward_pass(grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, steps, bf16, needs, ops, onednn, onednn_s):
-    """The backward recurrence and the parameter gradients."""
+def _backward_pass(
+    grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, steps, bf16, needs, ops, onednn, onednn_s, tokens=None
+):
+    """The backward recurrence and the parameter gradients (``tokens``: as in :func:`_forward_pass`)."""
     const = steps is not None
     T, B, H4 = g.shape
     H = H4 // 4
@@ -101,13 +124,20 @@ def _backward_pass(grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, steps, bf16
     # Input side, in the state dtype: d(W_i x + b_i) = dgi.
     g_x = g_w_ih = g_b_ih = None
     dgi2 = dgi if const else dgi.view(TB, 3 * H)
-    db_i = dgi2.sum(0)
-    if const:
+    if tokens is not None:  # one pass over d(gi): per-token sums, the dense features' products, the bias
+        tok, xr, m = _token_rows(x, tokens)
+        need_dx = bool(needs[0]) and m > 0
+        g_w_ih, db_i, dx = ops.embed_bwd(dgi2, tok, xr, w_ih.contiguous(), w_ih.shape[1] - m, need_dx)
+        g_x = dx.view(T, B, m).transpose(0, 1) if need_dx else None
+        g_w_ih = g_w_ih if needs[2] else None
+    elif const:
+        db_i = dgi2.sum(0)
         if needs[0]:
             g_x = torch.mm(dgi2, w_ih)
         if needs[2]:
             g_w_ih = torch.mm(dgi2.t(), x)
     else:
+        db_i = dgi2.sum(0)
         if needs[0]:
             g_x = linear_s(dgi2, w_ih.t()).view(T, B, -1).transpose(0, 1)  # K-major weight
         if needs[2]:
@@ -120,7 +150,10 @@ def _backward_pass(grad_out, grad_hT, x, h0, w_ih, w_hh, hs, g, hsb, steps, bf16
     g_w_hh = g_b_hh = None
     dgh2 = dgh.view(TB, 3 * H)
     if needs[3]:
-        if bf16:
+        if _tiled(ops, H, bf16):  # the tiled kernel reads both as they lie; step 0 adds nothing when h_0 = 0
+            g_w_hh = _POOL.empty((3 * H, H), sdt)  # free again once the optimizer drops the gradient
+            ops.dw_tiled(dgh2, hs[:T].view(TB, H), B if h0 is None else 0, g_w_hh)
+        elif bf16:
             g_w_hh = torch.mm(dgh2.t(), hsb.view(TB, H)).to(sdt)
         elif onednn:  # oneDNN with K-major operands: about twice MKL's speed here
             hT = _transposed(hs[:T].reshape(TB, H), sdt, ops)  # (H, TB)

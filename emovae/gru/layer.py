@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from emovae.errors import EmovaeError
 
+from ._extension import _ext_ops
 from ._function import _GRUFunction, _inference_forward
 
 __all__ = ["GRU", "GRUBase", "TorchGRU", "keras_init_", "make_gru"]
@@ -25,6 +26,7 @@ _LAYERS = ("emovae", "torch")  # make_gru(impl=...): which layer
 # pass pays oneDNN's set-up on its first call (0.2-0.5 s), the fused kernel does not, and at such
 # batches neither is faster. Training, and inference on larger batches, take the hand-written pass.
 SMALL_BATCH = 32
+_EMBED_DENSE = 8  # dense features beside tokens that the C++ lookup takes (more: the one-hot is built)
 
 
 class GRUBase(nn.Module):
@@ -45,9 +47,12 @@ class GRUBase(nn.Module):
             fixed-point recurrent products in the fused decoder of :mod:`emovae.gru._decode`;
             any other call runs as fp32, and a call autograd would record raises EmovaeError).
 
-    ``forward(x, h0=None, steps=None)``: ``x`` (B, T, I) gives ``(outputs (B, T, H), h_T (B, H))``.
-    With ``steps=T`` and ``x`` (B, I) the same input is fed at each of the T steps; the result
-    equals passing ``x`` repeated T times. ``h0`` (B, H) defaults to zeros.
+    ``forward(x, h0=None, steps=None, tokens=None)``: ``x`` (B, T, I) gives ``(outputs (B, T, H),
+    h_T (B, H))``. With ``steps=T`` and ``x`` (B, I) the same input is fed at each of the T steps;
+    the result equals passing ``x`` repeated T times. ``h0`` (B, H) defaults to zeros. With
+    ``tokens`` (B, T) integer indices, the first ``n = I - m`` features of each step are the one-hot
+    of the token and ``x`` (B, T, m) (or None: m = 0) holds the rest; the result equals passing
+    ``cat([one_hot(tokens, n), x], -1)``, and emovae's layer reads the one-hot as a column lookup.
     """
 
     def __init__(self, input_size: int, hidden_size: int, precision: str = "fp32") -> None:
@@ -107,8 +112,49 @@ class GRUBase(nn.Module):
         except Exception:  # noqa: BLE001 - flattening only saves a copy per call
             pass
 
+    def _check_tokens(self, x: Tensor | None, tokens: Tensor, steps: int | None) -> int:
+        """Checks a token call; returns the number of token classes n."""
+        I = self.input_size
+        if steps is not None:
+            raise EmovaeError("GRU tokens give one token per step: pass them without steps")
+        if not isinstance(tokens, Tensor) or tokens.dim() != 2 or tokens.is_floating_point() or tokens.is_complex():
+            shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
+            raise EmovaeError(f"GRU tokens must be integer indices of shape (batch, steps), got {shape}")
+        B, T = tokens.shape
+        m = 0 if x is None else x.shape[-1]
+        if x is not None and (x.dim() != 3 or tuple(x.shape[:2]) != (B, T) or m >= I):
+            raise EmovaeError(
+                f"GRU input beside tokens {tuple(tokens.shape)} must have shape ({B}, {T}, m) with m < {I}, "
+                f"got {tuple(x.shape)}"
+            )
+        n = I - m
+        if tokens.device.type == "cpu" and tokens.numel():
+            lo, hi = int(tokens.min()), int(tokens.max())
+            if lo < 0 or hi >= n:
+                raise EmovaeError(f"GRU tokens must lie in [0, {n}), got values from {lo} to {hi}")
+        return n
+
+    def _lookup(self, x: Tensor | None, tokens: Tensor, n: int, impl: str) -> bool:
+        """Whether a token call runs the C++ column lookup (a float32 pass on the CPU with the C++
+        loop, at most ``_EMBED_DENSE`` dense features); otherwise the one-hot is built."""
+        if impl == "auto":
+            small_inference = not torch.is_grad_enabled() and tokens.shape[0] < SMALL_BATCH
+            impl = "ext" if tokens.device.type == "cpu" and not small_inference else "native"
+        if impl != "ext" or tokens.device.type != "cpu" or self.precision not in ("fp32", "int16"):
+            return False
+        if self.weight_hh.dtype != torch.float32 or self.input_size - n > _EMBED_DENSE:
+            return False
+        if x is not None and (x.dtype != torch.float32 or x.device.type != "cpu"):
+            return False
+        return _ext_ops() is not None  # without the C++ loop the PyTorch loops take the dense input
+
+    def _expand_tokens(self, x: Tensor | None, tokens: Tensor, n: int) -> Tensor:
+        """The dense input a token call stands for: ``cat([one_hot(tokens, n), x], -1)``."""
+        one = torch.nn.functional.one_hot(tokens.long(), n).to(self.weight_ih.dtype)
+        return one if x is None else torch.cat([one, x], dim=-1)
+
     def _check(self, x: Tensor, h0: Tensor | None, steps: int | None) -> int:
-        I, H = self.input_size, self.hidden_size
+        I = self.input_size
         if steps is None:
             if x.dim() != 3 or x.shape[2] != I:
                 raise EmovaeError(f"GRU input must have shape (batch, steps, {I}), got {tuple(x.shape)}")
@@ -121,18 +167,24 @@ class GRUBase(nn.Module):
             T = int(steps)
         if T < 1 or x.shape[0] < 1:
             raise EmovaeError(f"GRU input needs at least one example and one step, got {tuple(x.shape)} steps {T}")
-        if h0 is not None and tuple(h0.shape) != (x.shape[0], H):
-            raise EmovaeError(f"GRU h0 must have shape ({x.shape[0]}, {H}), got {tuple(h0.shape)}")
-        if self.precision == "int16" and self._records(x, h0):
-            raise EmovaeError("GRU precision 'int16' is for inference only (no autograd); train with 'fp32' or 'bf16'")
+        self._check_state(x.shape[0], x, h0)
         return T
 
-    def _records(self, x: Tensor, h0: Tensor | None) -> bool:
+    def _check_state(self, batch: int, x: Tensor | None, h0: Tensor | None) -> None:
+        H = self.hidden_size
+        if h0 is not None and tuple(h0.shape) != (batch, H):
+            raise EmovaeError(f"GRU h0 must have shape ({batch}, {H}), got {tuple(h0.shape)}")
+        if self.precision == "int16" and self._records(x, h0):
+            raise EmovaeError("GRU precision 'int16' is for inference only (no autograd); train with 'fp32' or 'bf16'")
+
+    def _records(self, x: Tensor | None, h0: Tensor | None) -> bool:
         """Whether autograd records this call (grad mode on and some input needs a gradient)."""
         if not torch.is_grad_enabled():
             return False
         return (
-            x.requires_grad or (h0 is not None and h0.requires_grad) or any(p.requires_grad for p in self.parameters())
+            (x is not None and x.requires_grad)
+            or (h0 is not None and h0.requires_grad)
+            or any(p.requires_grad for p in self.parameters())
         )
 
     def _forward_native(self, x: Tensor, h0: Tensor | None, steps: int | None, T: int):
@@ -166,11 +218,22 @@ class GRU(GRUBase):
         super().__init__(input_size, hidden_size, precision)
         self.impl = "auto"
 
-    def forward(self, x: Tensor, h0: Tensor | None = None, steps: int | None = None) -> tuple[Tensor, Tensor]:
-        T = self._check(x, h0, steps)
+    def forward(
+        self, x: Tensor | None, h0: Tensor | None = None, steps: int | None = None, tokens: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
         impl = self.impl
         if impl not in _IMPLS:
             raise EmovaeError(f"GRU impl {impl!r} is not one of {', '.join(_IMPLS)}")
+        if tokens is not None:
+            n = self._check_tokens(x, tokens, steps)
+            if not self._lookup(x, tokens, n, impl):  # the dense input it stands for, through the usual path
+                return self.forward(self._expand_tokens(x, tokens, n), h0)
+            self._check_state(tokens.shape[0], x, h0)
+            args = (x, h0, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, None, False, True, tokens.long())
+            if not self._records(x, h0):
+                return _inference_forward(*args)
+            return _GRUFunction.apply(*args)
+        T = self._check(x, h0, steps)
         if impl == "auto":
             small_inference = not torch.is_grad_enabled() and x.shape[0] < SMALL_BATCH
             impl = "ext" if x.device.type == "cpu" and not small_inference else "native"
@@ -208,7 +271,11 @@ class TorchGRU(GRUBase):
     runs it under ``torch.autocast`` (float32 results).
     """
 
-    def forward(self, x: Tensor, h0: Tensor | None = None, steps: int | None = None) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, x: Tensor | None, h0: Tensor | None = None, steps: int | None = None, tokens: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        if tokens is not None:
+            return self.forward(self._expand_tokens(x, tokens, self._check_tokens(x, tokens, steps)), h0)
         T = self._check(x, h0, steps)
         return self._forward_native(x, h0, steps, T)
 

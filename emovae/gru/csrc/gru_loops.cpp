@@ -652,6 +652,15 @@ constexpr int64_t PW = 48;  // columns of W_h per backward panel (the last one 1
 
 inline int64_t bwd_width(int64_t H, int64_t p) { return std::min<int64_t>(PW, H - PW * p); }
 
+// Whether a tiled loop over B rows splits each step's columns among the threads (with a barrier
+// per step) rather than the rows: when a thread would get fewer than 4 rows (the last batch of an
+// epoch, a short melody), every thread would stream all of W_h for a tile of a few rows, whose
+// products wait on the FMA latency. Either way each row's results are computed alike.
+bool split_columns(int64_t B) {
+  const int64_t threads = at::get_num_threads();
+  return threads > 1 && B < 4 * threads && !at::in_parallel_region();
+}
+
 // Whether the tiled loops run in this build for hidden size H (AVX-512, H a multiple of 16).
 bool tiled_ok(int64_t H) {
 #if defined(CPU_CAPABILITY_AVX512)
@@ -738,6 +747,76 @@ inline void mk_any(int64_t R, int64_t NV, const float* A, int64_t lda, int64_t K
 }
 #endif  // CPU_CAPABILITY_AVX512
 
+#if defined(CPU_CAPABILITY_AVX512)
+// out (8 rows, stride ldo; 16 NV columns) = A^T @ P over K: A (K rows, stride lda; 8 columns read),
+// P (K rows, stride ldp; 16 NV columns). For dW_h: A = d(gh) rows, P = h rows, both in their own layout.
+template <int NV>
+__attribute__((noinline)) void mk_tile_at(const float* __restrict A, int64_t lda, int64_t K,
+                                          const float* __restrict P, int64_t ldp, float* __restrict out,
+                                          int64_t ldo) {
+  __m512 acc[8][NV];
+#pragma GCC unroll 8
+  for (int m = 0; m < 8; ++m)
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < K; ++k) {
+    __m512 b[NV];
+    // A's rows lie 3H floats apart, more than a page: the hardware prefetcher does not follow them
+    _mm_prefetch(reinterpret_cast<const char*>(A + (k + 16) * lda), _MM_HINT_T0);
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(P + k * ldp + 16 * v);
+#pragma GCC unroll 8
+    for (int m = 0; m < 8; ++m) {
+      const __m512 a = _mm512_set1_ps(A[k * lda + m]);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_fmadd_ps(a, b[v], acc[m][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int m = 0; m < 8; ++m)
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(out + m * ldo + 16 * v, acc[m][v]);
+}
+#endif
+
+// The recurrent weight's gradient from the backward's buffers as they lie, with no transposes:
+// out (3H, H) = sum over the rows k >= k0 of dgh (T B, 3H) and h (T B, H): dgh[k]^T h[k] (out =
+// dgh^T h). k0 = B skips step 0 when h_0 = 0 (its rows add nothing). Each thread takes a share of
+// out's rows; per panel of 48 columns (h's panel stays in L2), 8 x 48 register tiles over all k.
+void dw_tiled(const Tensor& dgh, const Tensor& h, int64_t k0, const Tensor& out) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  TORCH_CHECK(dgh.dim() == 2 && h.dim() == 2 && out.dim() == 2 && dgh.size(0) == h.size(0) &&
+              dgh.size(1) == 3 * h.size(1) && out.size(0) == dgh.size(1) && out.size(1) == h.size(1) &&
+              tiled_ok(h.size(1)) && k0 >= 0 && k0 <= h.size(0),
+              "emovae gru dw_tiled: dgh (N, 3H), h (N, H), out (3H, H), H a multiple of 16, 0 <= k0 <= N");
+  TORCH_CHECK(dgh.is_contiguous() && h.is_contiguous() && out.is_contiguous() && dgh.scalar_type() == at::kFloat &&
+              h.scalar_type() == at::kFloat && out.scalar_type() == at::kFloat,
+              "emovae gru dw_tiled: contiguous float32 tensors expected");
+#if defined(CPU_CAPABILITY_AVX512)
+  const int64_t N = h.size(0), H = h.size(1), G = 3 * H, K = N - k0;
+  const float* a_p = dgh.data_ptr<float>() + k0 * G;
+  const float* h_p = h.data_ptr<float>() + k0 * H;
+  float* o_p = out.data_ptr<float>();
+  if (K == 0) {
+    out.zero_();
+    return;
+  }
+  at::parallel_for(0, G / 8, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t j = 0; j < H; j += PW) {
+      const int64_t nv = std::min<int64_t>(PW, H - j) / 16;
+      for (int64_t ib = i0; ib < i1; ++ib) {
+        const float* A = a_p + ib * 8;
+        float* o = o_p + ib * 8 * H + j;
+        if (nv == 3) mk_tile_at<3>(A, G, K, h_p + j, H, o, H);
+        else if (nv == 2) mk_tile_at<2>(A, G, K, h_p + j, H, o, H);
+        else mk_tile_at<1>(A, G, K, h_p + j, H, o, H);
+      }
+    }
+  });
+#endif
+}
+
 // gi: (T,B,3H), or (B,3H) for a constant input; hs: (T+1,B,H), hs[0] set; g: (T,B,4H) out (rows
 // [r, z, n, W_hn h + b_hn]) or empty (inference); wp: pack_fwd(W_h); b: (3H,) b_h. All float32.
 void gru_fwd_tiled(const Tensor& gi, bool constant, const Tensor& hs, const Tensor& g, const Tensor& wp,
@@ -759,12 +838,13 @@ void gru_fwd_tiled(const Tensor& gi, bool constant, const Tensor& hs, const Tens
   const float* wp_p = wp.data_ptr<float>();
   const float* b_p = b.data_ptr<float>();
   const int64_t NB = H / 16;
-  at::parallel_for(0, B, MRT, [&](int64_t b0, int64_t b1) {  // each thread a range of rows, in tiles
+  // One step t for rows [b0, b1) and panels [jb0, jb1).
+  auto step = [&](int64_t t, int64_t b0, int64_t b1, int64_t jb0, int64_t jb1) {
     alignas(64) float acc[MRT * 48];
     const __m512 one = _mm512_set1_ps(1.f), two = _mm512_set1_ps(2.f);
-    for (int64_t t = 0; t < T; ++t) {
+    {
       const bool zero = t == 0 && h0_zero;  // h_0 = 0: the product is 0 and skipped
-      for (int64_t jb = 0; jb < NB; ++jb) {
+      for (int64_t jb = jb0; jb < jb1; ++jb) {
         const int64_t j = jb * 16;
         const __m512 br = _mm512_loadu_ps(b_p + j), bz = _mm512_loadu_ps(b_p + H + j),
                      bn = _mm512_loadu_ps(b_p + 2 * H + j);
@@ -798,7 +878,14 @@ void gru_fwd_tiled(const Tensor& gi, bool constant, const Tensor& hs, const Tens
         }
       }
     }
-  });
+  };
+  if (split_columns(B)) {  // few rows: the threads share each step's panels, a barrier per step
+    for (int64_t t = 0; t < T; ++t) at::parallel_for(0, NB, 1, [&](int64_t j0, int64_t j1) { step(t, 0, B, j0, j1); });
+  } else {
+    at::parallel_for(0, B, MRT, [&](int64_t b0, int64_t b1) {  // each thread a range of rows, in tiles
+      for (int64_t t = 0; t < T; ++t) step(t, b0, b1, 0, NB);
+    });
+  }
 #else
   (void)h0_zero;
 #endif
@@ -831,13 +918,13 @@ std::optional<Tensor> gru_bwd_tiled(const Tensor& a, const Tensor& g, const Tens
   const float* wb_p = wb.data_ptr<float>();
   float* dh0_p = need_dh0 ? dh0.data_ptr<float>() : nullptr;
   const int64_t NP = (H + PW - 1) / PW;
-  at::parallel_for(0, B, MRT, [&](int64_t b0, int64_t b1) {  // each thread a range of rows, in tiles
+  // One step t (t = -1: only dL/dh_0 = d(gh)_0 @ W_h + a_0 z_0) for rows [b0, b1), panels [p0, p1).
+  auto step = [&](int64_t t, int64_t b0, int64_t b1, int64_t p0, int64_t p1) {
     alignas(64) float acc[MRT * PW];
     const __m512 one = _mm512_set1_ps(1.f);
-    // t = -1: only dL/dh_0 = d(gh)_0 @ W_h + a_0 z_0
-    for (int64_t t = T - 1; t >= (need_dh0 ? -1 : 0); --t) {
+    {
       const bool have_m = t < T - 1;  // the product d(gh)_{t+1} @ W_h
-      for (int64_t p = 0; p < NP; ++p) {
+      for (int64_t p = p0; p < p1; ++p) {
         const int64_t wd = bwd_width(H, p), NV = wd / 16;
         for (int64_t r0 = b0; r0 < b1; r0 += MRT) {
           const int64_t R = std::min(MRT, b1 - r0);
@@ -890,15 +977,207 @@ std::optional<Tensor> gru_bwd_tiled(const Tensor& a, const Tensor& g, const Tens
         }
       }
     }
-  });
+  };
+  const int64_t t_end = need_dh0 ? -1 : 0;
+  if (split_columns(B)) {  // few rows: the threads share each step's panels, a barrier per step
+    for (int64_t t = T - 1; t >= t_end; --t)
+      at::parallel_for(0, NP, 1, [&](int64_t p0, int64_t p1) { step(t, 0, B, p0, p1); });
+  } else {
+    at::parallel_for(0, B, MRT, [&](int64_t b0, int64_t b1) {  // each thread a range of rows, in tiles
+      for (int64_t t = T - 1; t >= t_end; --t) step(t, b0, b1, 0, NP);
+    });
+  }
 #endif
   if (!need_dh0) return std::nullopt;
   return dh0;
+}
+// -------------------------------------------------------------------------------------------------
+// Token inputs: the first n input features of each step are the one-hot of a token (the encoder's
+// melody), the other m are dense (its per-step condition). The input projection of a one-hot is a
+// column of W_i, and its weight gradient a sum of d(gi) rows per token, so neither needs a product
+// over the n zero-or-one features. Rows k are steps x examples (time-major, N = T B).
+
+// gi (N, 3H) = W_i[:, tok[k]] + b_i + W_i[:, n:] xr[k] for each row k. w: W_i (3H, n + m) float32;
+// tok: (N,) int64 in [0, n); xr: (N, m) float32 (m may be 0); b: (3H,).
+void embed_fwd(const Tensor& tok, const Tensor& xr, const Tensor& w, const Tensor& b, int64_t n, const Tensor& gi) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  const int64_t N = tok.numel(), G = w.size(0), m = w.size(1) - n;
+  TORCH_CHECK(tok.scalar_type() == at::kLong && tok.is_contiguous() && w.dim() == 2 && n >= 1 && m >= 0 &&
+              xr.scalar_type() == at::kFloat && xr.is_contiguous() && xr.numel() == N * m &&
+              w.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && b.numel() == G &&
+              b.is_contiguous() && gi.scalar_type() == at::kFloat && gi.is_contiguous() && gi.numel() == N * G,
+              "emovae gru embed_fwd: bad arguments");
+  const int64_t* t_p = tok.data_ptr<int64_t>();
+  for (int64_t k = 0; k < N; ++k)
+    TORCH_CHECK(t_p[k] >= 0 && t_p[k] < n, "emovae gru embed_fwd: token ", t_p[k], " outside [0, ", n, ")");
+  const Tensor wt = w.narrow(1, 0, n).t().contiguous();  // (n, 3H)
+  const Tensor wr = w.narrow(1, n, m).t().contiguous();  // (m, 3H)
+  const float* wt_p = wt.data_ptr<float>();
+  const float* wr_p = wr.data_ptr<float>();
+  const float* x_p = m ? xr.data_ptr<float>() : nullptr;
+  const float* b_p = b.data_ptr<float>();
+  float* o_p = gi.data_ptr<float>();
+  at::parallel_for(0, N, 64, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      const float* wk = wt_p + t_p[k] * G;
+      for (int64_t j = 0; j < G; j += VS) {
+        const int64_t len = std::min(VS, G - j);
+        Vec v = Vec::loadu(wk + j, len) + Vec::loadu(b_p + j, len);
+        for (int64_t c = 0; c < m; ++c) v = at::vec::fmadd(Vec(x_p[k * m + c]), Vec::loadu(wr_p + c * G + j, len), v);
+        v.store(o_p + k * G + j, len);
+      }
+    }
+  });
+}
+
+constexpr int64_t kEmbedDense = 8;  // dense features beside the tokens that embed_bwd takes
+
+// One strip of len <= VS columns of dgi (row stride ld) over its N rows: per token sums into acc
+// (n x VS), per dense feature (M of them) and the bias into aw ((M + 1) x VS), kept in registers.
+template <int M>
+void embed_cols(const float* d, int64_t ld, int64_t len, const int64_t* tok, const float* x, int64_t N, float* acc,
+                float* aw) {
+  Vec sw[M + 1];
+  for (int c = 0; c <= M; ++c) sw[c] = Vec(0.f);
+  for (int64_t k = 0; k < N; ++k) {
+    const Vec v = Vec::loadu(d + k * ld, len);
+    float* a = acc + tok[k] * VS;
+    (Vec::loadu(a) + v).store(a);
+    for (int c = 0; c < M; ++c) sw[c] = at::vec::fmadd(Vec(x[k * M + c]), v, sw[c]);
+    sw[M] = sw[M] + v;
+  }
+  for (int c = 0; c <= M; ++c) sw[c].store(aw + c * VS);
+}
+
+// The input side of the backward pass for token inputs, from dgi = d(gi) (N, 3H):
+// returns (dW_i (3H, n + m), db_i (3H,), dxr (N, m) or an empty tensor when not need_dx).
+// dW_i[:, t] sums the rows whose token is t; dW_i[:, n + c] = sum_k xr[k, c] dgi[k]; db_i sums all
+// rows. Each thread takes whole columns (every sum runs over k in order: the same bits for any
+// thread count); dxr[k] = W_i[:, n:]^T dgi[k], each thread whole rows.
+std::tuple<Tensor, Tensor, Tensor> embed_bwd(const Tensor& dgi, const Tensor& tok, const Tensor& xr, const Tensor& w,
+                                             int64_t n, bool need_dx) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  const int64_t N = tok.numel(), G = w.size(0), m = w.size(1) - n;
+  TORCH_CHECK(tok.scalar_type() == at::kLong && tok.is_contiguous() && w.dim() == 2 && n >= 1 && m >= 0 &&
+              xr.scalar_type() == at::kFloat && xr.is_contiguous() && xr.numel() == N * m &&
+              w.scalar_type() == at::kFloat && dgi.scalar_type() == at::kFloat && dgi.is_contiguous() &&
+              dgi.numel() == N * G && m <= kEmbedDense, "emovae gru embed_bwd: bad arguments");
+  const int64_t* t_p = tok.data_ptr<int64_t>();
+  for (int64_t k = 0; k < N; ++k)
+    TORCH_CHECK(t_p[k] >= 0 && t_p[k] < n, "emovae gru embed_bwd: token ", t_p[k], " outside [0, ", n, ")");
+  const Tensor dw = at::empty({G, n + m}, w.options());
+  const Tensor db = at::empty({G}, w.options());
+  const float* d_p = dgi.data_ptr<float>();
+  const float* x_p = m ? xr.data_ptr<float>() : nullptr;
+  float* dw_p = dw.data_ptr<float>();
+  float* db_p = db.data_ptr<float>();
+  at::parallel_for(0, (G + VS - 1) / VS, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<float> acc(n * VS);  // per token: VS columns
+    for (int64_t cb = c0; cb < c1; ++cb) {
+      const int64_t j = cb * VS, len = std::min(VS, G - j);
+      std::fill(acc.begin(), acc.end(), 0.f);
+      alignas(64) float aw[(kEmbedDense + 1) * VS];  // per dense feature, then the bias
+      switch (m) {
+        case 0: embed_cols<0>(d_p + j, G, len, t_p, x_p, N, acc.data(), aw); break;
+        case 1: embed_cols<1>(d_p + j, G, len, t_p, x_p, N, acc.data(), aw); break;
+        case 2: embed_cols<2>(d_p + j, G, len, t_p, x_p, N, acc.data(), aw); break;
+        case 3: embed_cols<3>(d_p + j, G, len, t_p, x_p, N, acc.data(), aw); break;
+        case 4: embed_cols<4>(d_p + j, G, len, t_p, x_p, N, acc.data(), aw); break;
+        case 5: embed_cols<5>(d_p + j, G, len, t_p, x_p, N, acc.data(), aw); break;
+        case 6: embed_cols<6>(d_p + j, G, len, t_p, x_p, N, acc.data(), aw); break;
+        case 7: embed_cols<7>(d_p + j, G, len, t_p, x_p, N, acc.data(), aw); break;
+        default: embed_cols<8>(d_p + j, G, len, t_p, x_p, N, acc.data(), aw); break;
+      }
+      for (int64_t i = 0; i < len; ++i) {
+        float* row = dw_p + (j + i) * (n + m);
+        for (int64_t t = 0; t < n; ++t) row[t] = acc[t * VS + i];
+        for (int64_t c = 0; c < m; ++c) row[n + c] = aw[c * VS + i];
+        db_p[j + i] = aw[m * VS + i];
+      }
+    }
+  });
+  Tensor dx;
+  if (need_dx && m > 0) {
+    dx = at::empty({N, m}, w.options());
+    const Tensor wr = w.narrow(1, n, m).t().contiguous();  // (m, 3H)
+    const float* wr_p = wr.data_ptr<float>();
+    float* dx_p = dx.data_ptr<float>();
+    at::parallel_for(0, N, 64, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k)
+        for (int64_t c = 0; c < m; ++c) {
+          Vec s(0.f);
+          for (int64_t j = 0; j < G; j += VS) {
+            const int64_t len = std::min(VS, G - j);
+            s = at::vec::fmadd(Vec::loadu(d_p + k * G + j, len), Vec::loadu(wr_p + c * G + j, len), s);
+          }
+          dx_p[k * m + c] = at::vec::vec_reduce_all<float>([](Vec& a, Vec& b) { return a + b; }, s);
+        }
+    });
+  } else {
+    dx = at::empty({0}, w.options());
+  }
+  return {dw, db, dx};
+}
+
+// -------------------------------------------------------------------------------------------------
+// Keras's RMSprop step over a list of float32 tensors, one pass over each (the optimizer of
+// emovae.training): p *= decay (when decay != 1); v = v rho + (1 - rho) g g; p += -lr g / sqrt(v + eps).
+// Each operation rounds as ATen's ops in the foreach version do (mul_; addcmul_ as one fused
+// multiply-add of (1 - rho) g and g; add; addcdiv_ with no fused multiply-add) except the square
+// root, which is IEEE's correctly rounded one here (ATen's vectorised sqrt may be 1 ulp off). It
+// reads and writes each tensor once instead of five times, in one call for all of them.
+__attribute__((optimize("fp-contract=off"))) void rmsprop_chunk(float* p, const float* g, float* v, int64_t n,
+                                                                float lr_neg, float rho, float one_m_rho,
+                                                                float eps, float decay, bool decayed) {
+  const Vec vr(rho), vc(one_m_rho), ve(eps), vl(lr_neg), vd(decay);
+  for (int64_t i = 0; i < n; i += VS) {
+    const int64_t m = std::min(VS, n - i);
+    const Vec gv = Vec::loadu(g + i, m);
+    Vec pv = Vec::loadu(p + i, m);
+    if (decayed) pv = pv * vd;
+    const Vec vv = at::vec::fmadd(vc * gv, gv, Vec::loadu(v + i, m) * vr);
+    pv = pv + (vl * gv) / (vv + ve).sqrt();
+    vv.store(v + i, m);
+    pv.store(p + i, m);
+  }
+}
+
+// Returns false, touching nothing, unless every tensor is a contiguous float32 CPU tensor and each
+// triple has one size (the caller then runs its own step).
+bool rmsprop(at::TensorList params, at::TensorList grads, at::TensorList vs, double lr, double rho, double eps,
+             double decay) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  if (params.size() != grads.size() || params.size() != vs.size()) return false;
+  for (size_t k = 0; k < params.size(); ++k)
+    for (const Tensor* t : {&params[k], &grads[k], &vs[k]})
+      if (!t->defined() || t->scalar_type() != at::kFloat || !t->is_contiguous() || !t->device().is_cpu() ||
+          t->numel() != params[k].numel())
+        return false;
+  const float lr_neg = static_cast<float>(-lr), rho_f = static_cast<float>(rho);
+  const float one_m_rho = static_cast<float>(1.0 - rho), eps_f = static_cast<float>(eps);
+  const float decay_f = static_cast<float>(decay);
+  const bool decayed = decay != 1.0;
+  for (size_t k = 0; k < params.size(); ++k) {
+    float* p = params[k].data_ptr<float>();
+    const float* g = grads[k].data_ptr<float>();
+    float* v = vs[k].data_ptr<float>();
+    const int64_t n = params[k].numel();
+    // 2048 vectors (128 KiB of each tensor) per task: small tensors stay on one thread
+    at::parallel_for(0, (n + VS - 1) / VS, 2048, [&](int64_t c0, int64_t c1) {
+      const int64_t i0 = c0 * VS, i1 = std::min(n, c1 * VS);
+      rmsprop_chunk(p + i0, g + i0, v + i0, i1 - i0, lr_neg, rho_f, one_m_rho, eps_f, decay_f, decayed);
+    });
+  }
+  return true;
 }
 }  // namespace
 
 TORCH_LIBRARY(EMOVAE_NS, mod) {
   mod.def("transpose(Tensor src, Tensor out) -> ()", &transpose_into);
+  mod.def("embed_fwd(Tensor tok, Tensor xr, Tensor w, Tensor b, int n, Tensor gi) -> ()", &embed_fwd);
+  mod.def("embed_bwd(Tensor dgi, Tensor tok, Tensor xr, Tensor w, int n, bool need_dx) -> (Tensor, Tensor, Tensor)", &embed_bwd);
+  mod.def("dw_tiled(Tensor dgh, Tensor h, int k0, Tensor out) -> ()", &dw_tiled);
+  mod.def("rmsprop(Tensor[] params, Tensor[] grads, Tensor[] vs, float lr, float rho, float eps, float decay) -> bool", &rmsprop);
   mod.def("fwd(Tensor gi, bool constant, Tensor hs, Tensor g, Tensor hsb, Tensor w, Tensor b, bool onednn, bool h0_zero) -> ()", &gru_fwd);
   mod.def("decode(Tensor x, Tensor wi, Tensor bi, Tensor w32, Tensor b, Tensor w16, Tensor inv, float qscale, int k0, int chunk, Tensor wo, Tensor bo, Tensor logits, int block) -> ()", &decode_fused);
   mod.def("decode_caps() -> int", &decode_caps);
