@@ -33,7 +33,17 @@ What this package does instead (CPU):
   batch. ``EMOVAE_REQUIRE_EXT=1`` makes that an error (EmovaeError) instead.
 * The backward pass keeps the gradients of the gate pre-activations of every step, so the
   weight and bias gradients are one large matrix product (and one sum) over all ``B * T``
-  steps; large fp32 products use oneDNN with K-major operands (about 2x MKL here).
+  steps. With the tiled loops the recurrent weight's gradient is one C++ call (``dw_tiled``) that
+  reads both operands as the backward pass left them (no transposes; step 0's rows skipped when
+  ``h_0 = 0``); otherwise large fp32 products use oneDNN with K-major operands (about 2x MKL here).
+* Few rows (fewer than 4 per thread: an epoch's last short batch): the tiled loops share each
+  step's columns among the threads, with a barrier per step, instead of giving each thread a few
+  rows and all of ``W_h`` to stream; each row's arithmetic is the same either way.
+* Token inputs (``forward(x, tokens=...)``; the encoder's melody): the first features of each
+  step are the one-hot of a token. The C++ path projects them by looking up a column of ``W_i``
+  (``embed_fwd``) and sums their weight gradient per token in one pass over ``d(W_i x)``
+  (``embed_bwd``, with the dense features' products and the bias): no products over the
+  zeros of a one-hot. Elsewhere the one-hot is built and the usual path runs.
 * Big work buffers come from a small pool and are reused once nothing holds them any more:
   fresh memory costs a page fault per 4 KiB on first touch, more than the gate arithmetic.
 * A private op that is missing or fails is replaced by ``F.linear`` / ``torch.mm``.
@@ -79,8 +89,8 @@ Modules, one concern each:
 * ``_stacked``: :func:`stacked_gru`, K GRUs with K weight sets as one autograd Function (the
   batched trainer's recurrence: a product and one gate pass per step), :func:`gate_kernels`;
 * ``_triton``: its gate passes as Triton kernels (CUDA);
-* ``_extension`` also holds :func:`fused_rmsprop`, the training optimizer's step as one C++ pass
-  (it lives with the GRU's kernels because it is built with them);
+* ``_extension`` also holds :func:`fused_rmsprop`, the training optimizer's step (Keras's RMSprop)
+  as one C++ pass over each tensor: it lives with the GRU's kernels because it is built with them;
 * ``layer``: :class:`GRU`, :class:`TorchGRU`, :func:`make_gru`, :func:`keras_init_`.
 """
 
