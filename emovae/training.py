@@ -66,9 +66,9 @@ class KerasRMSprop(torch.optim.Optimizer):
     ``weight_decay`` > 0 first shrinks every weight, w -= lr * weight_decay * w (decoupled, as
     AdamW does: Loshchilov & Hutter, 2019).
 
-    On the CPU (float32) a step is one C++ pass over each tensor (:func:`emovae.gru.fused_rmsprop`;
-    about 4x fewer memory passes than the foreach ops, which run elsewhere). Both round alike except
-    the square root: the C++ one is IEEE's correctly rounded root, ATen's may be 1 ulp off."""
+    On the CPU (float32) a step is one C++ pass over each tensor (:func:`emovae.gru.fused_rmsprop`)
+    instead of the five foreach passes that run elsewhere. Both round alike except the square
+    root: the C++ one is IEEE's correctly rounded root, ATen's may be 1 ulp off."""
 
     def __init__(self, params, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-7, weight_decay: float = 0.0):
         super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay})

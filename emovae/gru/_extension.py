@@ -169,7 +169,7 @@ def fused_rmsprop(params, grads, vs, *, lr: float, rho: float, eps: float, decay
     if not params or any(p.device.type != "cpu" for p in params):
         return False
     ops = _ext_ops()
-    if ops is None or not hasattr(ops, "rmsprop"):
+    if ops is None:
         return False
     return bool(ops.rmsprop(params, grads, vs, float(lr), float(rho), float(eps), float(decay)))
 

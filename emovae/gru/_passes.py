@@ -34,22 +34,20 @@ def _forward_pass(x, h0, w_ih, w_hh, b_ih, b_hh, steps, bf16, ops, onednn, keep_
     the rest; the one-hot's projection is a column lookup (``embed_fwd``)."""
     const = steps is not None
     H = w_hh.shape[1]
+    linear = _linear_fn(onednn)
+
+    # Input projection W_i x + b_i, once for all steps: (T, B, 3H) time-major, or (B, 3H).
     if tokens is not None:
         B, T = tokens.shape
         sdt = cdt = torch.float32
+        tok, xr, m = _token_rows(x, tokens)
+        gi = _POOL.empty((T, B, 3 * H), sdt)
+        ops.embed_fwd(tok, xr, w_ih.contiguous(), b_ih.contiguous(), w_ih.shape[1] - m, gi)
     else:
         B = x.shape[0]
         T = steps if const else x.shape[1]
         sdt = torch.float32 if bf16 else x.dtype  # state dtype
         cdt = torch.bfloat16 if bf16 else x.dtype  # matrix-product dtype
-    linear = _linear_fn(onednn)
-
-    # Input projection W_i x + b_i, once for all steps: (T, B, 3H) time-major, or (B, 3H).
-    if tokens is not None:
-        tok, xr, m = _token_rows(x, tokens)
-        gi = _POOL.empty((T, B, 3 * H), sdt)
-        ops.embed_fwd(tok, xr, w_ih.contiguous(), b_ih.contiguous(), w_ih.shape[1] - m, gi)
-    else:
         x2 = x if const else x.transpose(0, 1).reshape(T * B, x.shape[2])
         gi = linear(x2.to(cdt).contiguous(), w_ih.to(cdt).contiguous(), b_ih.to(cdt))
         gi = gi.contiguous() if const else gi.contiguous().view(T, B, 3 * H)

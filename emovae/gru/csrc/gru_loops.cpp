@@ -997,19 +997,27 @@ std::optional<Tensor> gru_bwd_tiled(const Tensor& a, const Tensor& g, const Tens
 // column of W_i, and its weight gradient a sum of d(gi) rows per token, so neither needs a product
 // over the n zero-or-one features. Rows k are steps x examples (time-major, N = T B).
 
+// The checks embed_fwd and embed_bwd share: tok (N,) int64 in [0, n), xr (N, m) float32 and
+// w = W_i (3H, n + m) float32, m = w.size(1) - n >= 0.
+void check_tokens(const Tensor& tok, const Tensor& xr, const Tensor& w, int64_t n, const char* what) {
+  const int64_t N = tok.numel(), m = w.dim() == 2 ? w.size(1) - n : -1;
+  TORCH_CHECK(tok.scalar_type() == at::kLong && tok.is_contiguous() && n >= 1 && m >= 0 &&
+              xr.scalar_type() == at::kFloat && xr.is_contiguous() && xr.numel() == N * m &&
+              w.scalar_type() == at::kFloat, "emovae gru ", what, ": bad arguments");
+  const int64_t* t_p = tok.data_ptr<int64_t>();
+  for (int64_t k = 0; k < N; ++k)
+    TORCH_CHECK(t_p[k] >= 0 && t_p[k] < n, "emovae gru ", what, ": token ", t_p[k], " outside [0, ", n, ")");
+}
+
 // gi (N, 3H) = W_i[:, tok[k]] + b_i + W_i[:, n:] xr[k] for each row k. w: W_i (3H, n + m) float32;
 // tok: (N,) int64 in [0, n); xr: (N, m) float32 (m may be 0); b: (3H,).
 void embed_fwd(const Tensor& tok, const Tensor& xr, const Tensor& w, const Tensor& b, int64_t n, const Tensor& gi) {
   at::AutoDispatchBelowADInplaceOrView guard;
   const int64_t N = tok.numel(), G = w.size(0), m = w.size(1) - n;
-  TORCH_CHECK(tok.scalar_type() == at::kLong && tok.is_contiguous() && w.dim() == 2 && n >= 1 && m >= 0 &&
-              xr.scalar_type() == at::kFloat && xr.is_contiguous() && xr.numel() == N * m &&
-              w.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && b.numel() == G &&
-              b.is_contiguous() && gi.scalar_type() == at::kFloat && gi.is_contiguous() && gi.numel() == N * G,
-              "emovae gru embed_fwd: bad arguments");
+  check_tokens(tok, xr, w, n, "embed_fwd");
+  TORCH_CHECK(b.scalar_type() == at::kFloat && b.numel() == G && b.is_contiguous() && gi.scalar_type() == at::kFloat &&
+              gi.is_contiguous() && gi.numel() == N * G, "emovae gru embed_fwd: bad arguments");
   const int64_t* t_p = tok.data_ptr<int64_t>();
-  for (int64_t k = 0; k < N; ++k)
-    TORCH_CHECK(t_p[k] >= 0 && t_p[k] < n, "emovae gru embed_fwd: token ", t_p[k], " outside [0, ", n, ")");
   const Tensor wt = w.narrow(1, 0, n).t().contiguous();  // (n, 3H)
   const Tensor wr = w.narrow(1, n, m).t().contiguous();  // (m, 3H)
   const float* wt_p = wt.data_ptr<float>();
@@ -1058,13 +1066,10 @@ std::tuple<Tensor, Tensor, Tensor> embed_bwd(const Tensor& dgi, const Tensor& to
                                              int64_t n, bool need_dx) {
   at::AutoDispatchBelowADInplaceOrView guard;
   const int64_t N = tok.numel(), G = w.size(0), m = w.size(1) - n;
-  TORCH_CHECK(tok.scalar_type() == at::kLong && tok.is_contiguous() && w.dim() == 2 && n >= 1 && m >= 0 &&
-              xr.scalar_type() == at::kFloat && xr.is_contiguous() && xr.numel() == N * m &&
-              w.scalar_type() == at::kFloat && dgi.scalar_type() == at::kFloat && dgi.is_contiguous() &&
-              dgi.numel() == N * G && m <= kEmbedDense, "emovae gru embed_bwd: bad arguments");
+  check_tokens(tok, xr, w, n, "embed_bwd");
+  TORCH_CHECK(dgi.scalar_type() == at::kFloat && dgi.is_contiguous() && dgi.numel() == N * G && m <= kEmbedDense,
+              "emovae gru embed_bwd: bad arguments");
   const int64_t* t_p = tok.data_ptr<int64_t>();
-  for (int64_t k = 0; k < N; ++k)
-    TORCH_CHECK(t_p[k] >= 0 && t_p[k] < n, "emovae gru embed_bwd: token ", t_p[k], " outside [0, ", n, ")");
   const Tensor dw = at::empty({G, n + m}, w.options());
   const Tensor db = at::empty({G}, w.options());
   const float* d_p = dgi.data_ptr<float>();
