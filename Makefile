@@ -3,11 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 KERAS_VENV ?= .venv-keras
-# the training set, read in place (grekowj/musgenvae, CC BY-NC); override: make test EMOVAE_DATA=/path/to/dataset
-EMOVAE_DATA ?= $(abspath ../shared/data/musgenvae/dataset)
+# The training set (Grekow and Dimitrova-Grekow 2021; labels CC BY-NC): $EMOVAE_DATA if set, else the
+# authors' files beside the clone (../shared), else the set rebuilt from music21's corpus into the user
+# cache by `emovae data build` (no download). Override: make test EMOVAE_DATA=/path/to/dataset
+SHARED_DATA := $(abspath ../shared/data/musgenvae/dataset)
+REBUILT_DATA := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/emovae/musgenvae
+EMOVAE_DATA ?= $(if $(wildcard $(SHARED_DATA)/e1),$(SHARED_DATA),$(REBUILT_DATA))
 export EMOVAE_DATA
 
-.PHONY: install demo test lint system-deps report serve screenshot reproduce sweep bench bench-gpu bench-generate bench-web clean
+.PHONY: install data demo test lint system-deps report serve screenshot reproduce sweep bench bench-gpu bench-generate bench-web clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +20,15 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The training set rebuilt from music21's corpus, every hash checked (about a minute once; cached). The
+# tests compare it with the authors' files where those are present.
+data: install
+	$(BIN)/emovae data build --quiet "$(REBUILT_DATA)"
+
 # The main job, with the bundled models (no training): one melody per emotion as MIDI + score (SVG)
 # + audio (WAV), a 16-bar melody moving happy -> sad -> relaxed, where a training melody sits on the
 # plane, the plane on the training data, and Table 3 of 20 generated melodies per emotion.
-demo: install
+demo: install data
 	rm -rf demo
 	$(BIN)/emovae generate --out demo/melodies -n 1 --seed 0 --format midi,svg,wav --plot
 	$(BIN)/emovae generate --out demo/journey --path happy,sad,relaxed --bars 16 --format midi,svg,wav
@@ -32,15 +41,15 @@ demo: install
 
 # Evaluation beyond the paper (emotion control, every point a melody, copies) of the bundled models
 # beside the authors' published sets: report/report.md.
-report: install
+report: install data
 	$(BIN)/emovae report --data "$(EMOVAE_DATA)" --out report
 
 # The emotion-plane recipe sweep (about 100 runs: meant for a GPU); resumable, same command again.
-sweep: install
+sweep: install data
 	$(BIN)/emovae sweep docs/sweeps/recipes.toml --data "$(EMOVAE_DATA)" --out sweeps/recipes
 
 # The emotion plane in the browser: http://127.0.0.1:8000/
-serve: install
+serve: install data
 	$(BIN)/emovae serve --data "$(EMOVAE_DATA)"
 
 # The browser test, writing the README's screenshot.
@@ -49,7 +58,7 @@ screenshot: install system-deps
 
 # The gate: lint and format (ruff), the layering contract (import-linter), then the tests. The C++
 # GRU extension must build here (EMOVAE_REQUIRE_EXT=1): a silent fall-back would hide a regression.
-test: install system-deps
+test: install system-deps data
 	$(BIN)/ruff check emovae tests benchmarks
 	$(BIN)/ruff format --check emovae tests benchmarks
 	$(BIN)/lint-imports
@@ -68,7 +77,7 @@ system-deps:
 	  || echo "emovae: warning: could not install fluidsynth/chromium (needs root); WAV uses NumPy, the browser test skips"
 
 # The paper end to end: trains CVAE-Base and CVAE-EmoReg (700 epochs each; a GPU is used when present).
-reproduce: install
+reproduce: install data
 	$(BIN)/emovae reproduce --data "$(EMOVAE_DATA)" --out reproduction
 
 $(KERAS_VENV)/.installed:
@@ -77,17 +86,17 @@ $(KERAS_VENV)/.installed:
 	touch $@
 
 # Training speed: emovae against the authors' Keras model, side by side on this machine.
-bench: install $(KERAS_VENV)/.installed
+bench: install data $(KERAS_VENV)/.installed
 	$(BIN)/python benchmarks/train_speed.py --keras-python $(KERAS_VENV)/bin/python
 
 # Training on a GPU: one run (CUDA graph + cuDNN), and 32 runs as one batched model.
-bench-gpu: install
+bench-gpu: install data
 	$(BIN)/python benchmarks/train_gpu.py --data "$(EMOVAE_DATA)"
 
 # Generation and web latency (emovae alone).
 bench-generate: install
 	$(BIN)/python benchmarks/generate_speed.py
-bench-web: install system-deps
+bench-web: install system-deps data
 	$(BIN)/python benchmarks/web_latency.py
 
 clean:

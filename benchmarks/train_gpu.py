@@ -74,10 +74,10 @@ def k_way(way: str):
 def load_data(spec):
     if spec and spec.endswith(".pt"):
         return torch.load(spec, weights_only=False)
-    from emovae import data as data_mod
+    from emovae.corpus import resolve_data_root
     from emovae.training import encode_dataset
 
-    return encode_dataset(data_mod.resolve_data_root(spec))
+    return encode_dataset(resolve_data_root(spec))
 
 
 def time_epochs(trainer: BatchedTrainer, epochs: int) -> tuple[float, float]:

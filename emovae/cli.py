@@ -168,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="emovae",
         description="Melodies with a chosen emotion: a conditional VAE whose latent "
-        "plane is Russell's valence-arousal plane (Grekow 2025). Data: --data DIR or $EMOVAE_DATA.",
+        "plane is Russell's valence-arousal plane (Grekow 2025). Data: --data DIR, $EMOVAE_DATA, or the "
+        "training set rebuilt from music21's corpus (emovae data build).",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -448,6 +449,28 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--epochs", type=_positive_int, help="override every configuration's epochs")
     sw.add_argument("--device", help="override the device: auto, cpu or cuda")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    da = sub.add_parser(
+        "data",
+        help="the training set: rebuild it from music21's corpus, or check a folder against the manifest",
+        description="The 344 melodies of Grekow and Dimitrova-Grekow (2021) are Bach chorale lines from "
+        "music21's corpus; the manifest (emovae/manifest/musgenvae.csv, labels CC BY-NC) says where each one "
+        "starts. Commands that need the data set and get neither --data nor $EMOVAE_DATA use the rebuilt set.",
+    )
+    dsub = da.add_subparsers(dest="data_command", required=True, metavar="ACTION", parser_class=_Parser)
+    db = dsub.add_parser("build", help="write the 344 MIDI files from music21's corpus and check every hash")
+    db.add_argument(
+        "folder", nargs="?", help="where to write e1..e4 (default: the user cache, ~/.cache/emovae/musgenvae)"
+    )
+    db.add_argument("--quiet", action="store_true", help="no progress bar")
+    dc = dsub.add_parser("check", help="compare a data set folder with the manifest, file by file")
+    dc.add_argument("folder", nargs="?", help="the folder holding e1..e4 (default: --data's rules)")
+    dm = dsub.add_parser(
+        "manifest", help="match a folder of melodies named after music21's Bach chorales against the corpus"
+    )
+    dm.add_argument("folder", help="the folder holding e1..e4/bwvNNN.N.mxl.mid (the authors' files)")
+    dm.add_argument("--out", required=True, help="the manifest CSV to write")
+    dm.add_argument("--quiet", action="store_true", help="no progress bar")
 
     r = sub.add_parser("reproduce", help="train both paper presets and write a report of Tables 2, 3 and Figs. 5-7")
     r.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
@@ -983,6 +1006,38 @@ def _sweep(args) -> str:
     return f"sweep: {len(rows)} runs ({collapsed} collapsed) in {Path(args.out) / 'sweep.csv'}"
 
 
+def _data(args) -> str:
+    from . import corpus
+
+    if args.data_command == "build":
+        folder = Path(args.folder) if args.folder else corpus.default_dir()
+        if corpus.is_built(folder):
+            return f"{folder}: already built (344 melodies from music21's corpus); use it with --data or EMOVAE_DATA"
+        n = len(corpus.load_manifest())
+        corpus.build(folder, progress=not args.quiet)
+        return f"{folder}: {n} melodies rebuilt from music21's corpus, every hash as in the manifest"
+    if args.data_command == "check":
+        folder = corpus.resolve_data_root(args.folder, build_missing=False)
+        ok, problems = corpus.check(folder)
+        for line in problems[:20]:
+            print(f"emovae: {_single_line(line)}", file=sys.stderr)
+        if len(problems) > 20:
+            print(f"emovae: ... and {len(problems) - 20} more", file=sys.stderr)
+        if problems:
+            raise EmovaeError(f"{folder}: {len(problems)} files differ from the manifest ({ok} match)")
+        return f"{folder}: all {ok} melodies as in the manifest"
+    from .atomic import check_output, write_text
+
+    out = check_output(args.out, "file", what="--out")
+    if out.exists():
+        raise EmovaeError(f"--out {out}: exists; choose another file name")
+    entries, unmatched = corpus.derive_manifest(corpus.resolve_data_root(args.folder), progress=not args.quiet)
+    for line in unmatched:
+        print(f"emovae: warning: {_single_line(line)}", file=sys.stderr)
+    write_text(out, corpus.manifest_text(entries))
+    return f"{out}: {len(entries)} melodies matched, {len(unmatched)} not"
+
+
 def _serve(args) -> str:
     from .server import serve
 
@@ -991,6 +1046,7 @@ def _serve(args) -> str:
 
 
 COMMANDS = {
+    "data": _data,
     "report": _report,
     "serve": _serve,
     "sweep": _sweep,

@@ -96,15 +96,16 @@ __all__ = [
     "read_segments",
     "read_steps",
     "notes_of",
+    "skyline",
     "melody_to_music",
     "midi_file",
+    "notes_midi",
     "midi_bytes",
     "write_midi",
     "Vocabulary",
     "Dataset",
     "load_dataset",
     "midi_files",
-    "resolve_data_root",
     "split",
     "SilentFileError",
 ]
@@ -221,7 +222,7 @@ def _to_step(tick: int, resolution: int) -> int:
     return (2 * STEPS_PER_QUARTER * tick + resolution) // (2 * resolution)
 
 
-def _skyline(notes: list[tuple[int, int, int]]) -> tuple[list[tuple[int, int, int]], int]:
+def skyline(notes: list[tuple[int, int, int]]) -> tuple[list[tuple[int, int, int]], int]:
     """Rule 6: reduce (onset, end, pitch) notes to their highest line.
 
     Returns the monophonic notes, sorted by onset, and the number of notes that were dropped
@@ -355,7 +356,7 @@ def _read(path, limit: int) -> tuple[np.ndarray, int, tuple[int, int] | None]:
     if not notes:
         raise EmovaeError(f"{path}: no notes in the first 4 bars ({N_STEPS} sixteenths)")
     length = max(max(e for _, e, _ in notes), min(_to_step(end_tick, res), limit))
-    notes, n_overlapping = _skyline(notes)
+    notes, n_overlapping = skyline(notes)
     if n_overlapping:
         warnings.warn(
             f"{path}: polyphonic ({n_overlapping} overlapping notes); reduced to its highest line",
@@ -420,14 +421,22 @@ TICKS_PER_STEP = 1  # MIDI files we write: 4 ticks per quarter note (one per six
 
 
 def midi_file(tokens) -> mido.MidiFile:
-    """The MIDI file of raw tokens (:func:`notes_of`), built with mido: 4 ticks per quarter (one per step),
-    tempo 120 BPM, 4/4, one track on channel 1 with program 0 (piano), velocity 64; the note track ends
+    """The MIDI file of raw tokens (:func:`notes_of`; :func:`notes_midi`): the note track ends
     (``end_of_track``) at the melody's full length, trailing rests included."""
+    arr = np.asarray(tokens).reshape(-1)
+    return notes_midi([(s, s + d, p) for s, d, p in notes_of(arr)], len(arr))
+
+
+def notes_midi(notes, steps: int) -> mido.MidiFile:
+    """A MIDI file of ``(onset step, end step, pitch)`` notes (they may overlap), built with mido:
+    4 ticks per quarter (one per step), tempo 120 BPM, 4/4, one track on channel 1 with program 0
+    (piano), velocity 64; the note track ends (``end_of_track``) at step ``steps`` or at the last
+    note's end, whichever is later."""
     import mido
 
     events = []
-    for start, duration, pitch in notes_of(tokens):
-        events.append(((start + duration) * TICKS_PER_STEP, 0, pitch))  # note-offs first at a tick
+    for start, end, pitch in notes:
+        events.append((end * TICKS_PER_STEP, 0, pitch))  # note-offs first at a tick
         events.append((start * TICKS_PER_STEP, 1, pitch))
     events.sort()
     meta = mido.MidiTrack(
@@ -443,8 +452,7 @@ def midi_file(tokens) -> mido.MidiFile:
         track.append(mido.Message("note_on", note=pitch, velocity=VELOCITY if on else 0, channel=0, time=tick - now))
         now = tick
     # the track ends where the melody does, trailing rests included: read back, it is as long as written
-    length = len(np.asarray(tokens).reshape(-1)) * TICKS_PER_STEP
-    track.append(mido.MetaMessage("end_of_track", time=max(0, length - now)))
+    track.append(mido.MetaMessage("end_of_track", time=max(0, steps * TICKS_PER_STEP - now)))
     return mido.MidiFile(type=1, ticks_per_beat=STEPS_PER_QUARTER * TICKS_PER_STEP, tracks=[meta, track])
 
 
@@ -622,24 +630,6 @@ def load_dataset(root: str | os.PathLike) -> Dataset:
         labels=np.asarray(labels, dtype=np.int64),
         paths=paths,
     )
-
-
-def resolve_data_root(arg: str | None) -> Path:
-    """The data set folder: ``arg`` (from --data) if given, else $EMOVAE_DATA; must be a folder."""
-    if arg is not None and str(arg) != "":
-        path, source = Path(arg).expanduser(), ""
-    else:
-        env = os.environ.get("EMOVAE_DATA", "")
-        if not env:
-            raise EmovaeError(
-                "no data set: pass --data DIR or set EMOVAE_DATA (the grekowj/musgenvae dataset folder holding e1..e4)"
-            )
-        path, source = Path(env).expanduser(), " (from EMOVAE_DATA)"
-    if not path.exists():
-        raise EmovaeError(f"{path}{source}: no such directory")
-    if not path.is_dir():
-        raise EmovaeError(f"{path}{source}: not a directory")
-    return path
 
 
 def split(labels, test_size: float = 0.2, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:

@@ -246,14 +246,14 @@ def table2_markdown(results: dict[str, QuadrantAccuracy], paper: bool = True) ->
 def model_split(model, data_root=None, data=None):
     """The data set encoded with the model's vocabulary and split as the model's run split it
     (an :class:`emovae.train.EncodedData`)."""
-    from . import data as data_mod
+    from .corpus import resolve_data_root
     from .training import encode_dataset
 
     if data is not None:
         return data
     tc = model.train_config
     data = encode_dataset(
-        data_mod.resolve_data_root(data_root),
+        resolve_data_root(data_root),
         vocab=model.vocab,
         split_seed=tc.split_seed,
         heldout=tc.heldout,

@@ -419,7 +419,8 @@ def report(
     classifier. All input is checked (and the sets read) before the long work; nothing is put in
     ``out_dir`` until every file is computed.
     """
-    from .data import load_dataset, resolve_data_root
+    from .corpus import resolve_data_root
+    from .data import load_dataset
 
     started = time.perf_counter()
     grid = _check_int(grid, "grid", 2, MAX_GRID)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
-from . import data as data_mod
 from .atomic import write_text
 from .batched import fast_trainer
 from .config import CVAEConfig, preset
+from .corpus import resolve_data_root
 from .evaluate import QuadrantAccuracy, QuadrantLog, evaluate_model, table2_markdown
 from .generation import generate_set
 from .metrics import folder_metrics, table3_markdown
@@ -65,7 +65,7 @@ def reproduce(
 
     ``model_config`` changes the network's sizes (the paper's by default)."""
     out = Path(out_dir)
-    root = data_mod.resolve_data_root(data_root)
+    root = resolve_data_root(data_root)
     data = encode_dataset(root)
     figures = out / "figures"
     results, tables2, seconds = {}, {"train": {}, "heldout": {}}, {}

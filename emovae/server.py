@@ -385,7 +385,11 @@ def _training_root(data_root) -> tuple[Path | None, str | None]:
         return root, None
     env = os.environ.get("EMOVAE_DATA")
     if not env:
-        return None, "no training melodies: set $EMOVAE_DATA or pass --data to show them"
+        from .corpus import default_dir, is_built
+
+        if is_built(default_dir()):  # the training set rebuilt by `emovae data build`
+            return default_dir(), None
+        return None, "no training melodies: set $EMOVAE_DATA, pass --data, or run `emovae data build` to show them"
     root = Path(env).expanduser()
     if not root.is_dir():
         return None, f"no training melodies: $EMOVAE_DATA={env} is not a directory"

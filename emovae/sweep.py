@@ -322,9 +322,9 @@ def _train_group(
     if data_path:
         data = torch.load(data_path, weights_only=False)
     else:
-        from . import data as data_mod
+        from .corpus import resolve_data_root
 
-        data = encode_dataset(data_mod.resolve_data_root(data_root), split_seed=first.split_seed, heldout=first.heldout)
+        data = encode_dataset(resolve_data_root(data_root), split_seed=first.split_seed, heldout=first.heldout)
     dirs = [Path(out_root) / "runs" / r.name for r in runs]
     t0 = time.perf_counter()
     if resolve_device(first.device).type == "cuda":  # one batched model (CUDA graphs)

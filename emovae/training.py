@@ -41,6 +41,7 @@ from . import data as data_mod
 from .atomic import check_output, stale_temporaries, write_text
 from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device, save_checkpoint
 from .config import CVAEConfig, TrainConfig
+from .corpus import resolve_data_root
 from .emotions import LABELS, NAMES
 from .errors import EmovaeError, EmovaeWarning, TrainingInterrupted
 from .gru import fused_rmsprop
@@ -402,7 +403,7 @@ def train(
     config = config or TrainConfig()
     if data is None:
         vocab = previous.vocab if previous else None
-        root = data_mod.resolve_data_root(data_root)
+        root = resolve_data_root(data_root)
         data = encode_dataset(root, vocab=vocab, split_seed=config.split_seed, heldout=config.heldout)
         if not previous:
             _warn_missing_emotions(data, str(root))

@@ -1,8 +1,8 @@
-"""Shared fixtures: the real data set (read in place from $EMOVAE_DATA) and tiny configurations."""
+"""Shared fixtures: the real data set ($EMOVAE_DATA: the authors' files read in place, or the set
+rebuilt from music21's corpus that `make test` builds) and tiny configurations."""
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -14,10 +14,24 @@ from emovae.errors import EmovaeWarning
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
-    root = os.environ.get("EMOVAE_DATA")
-    if not root or not Path(root).is_dir():
-        pytest.skip("EMOVAE_DATA is not set to the musgenvae dataset folder (make test sets it)")
-    return Path(root).resolve()
+    """$EMOVAE_DATA, else the rebuilt set if `emovae data build` has made it (never built here)."""
+    from emovae.corpus import resolve_data_root
+    from emovae.errors import EmovaeError
+
+    try:
+        return resolve_data_root(None, build_missing=False).resolve()
+    except EmovaeError as exc:
+        pytest.skip(f"no data set ({exc}); make test builds it")
+
+
+@pytest.fixture(scope="session")
+def authors_root(data_root) -> Path:
+    """The authors' own files (not a rebuild): tests of their quirks (stray time signatures)."""
+    from emovae.corpus import STAMP
+
+    if (data_root / STAMP).exists():
+        pytest.skip("the authors' files are not here (the data set is the one rebuilt from music21's corpus)")
+    return data_root
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from emovae import data
+from emovae.corpus import resolve_data_root
 from emovae.data import (
     HOLD,
     N_STEPS,
@@ -27,7 +28,6 @@ from emovae.data import (
     load_dataset,
     melody_to_music,
     read_melody,
-    resolve_data_root,
     split,
     write_midi,
 )
@@ -200,19 +200,21 @@ def test_real_round_trip_through_music_objects(real):
         assert np.array_equal(pad_or_trim(again), tokens), path
 
 
-@needs_data
-def test_real_odd_files_load(real):
-    root = Path(DATA_ENV)
+def test_authors_files_with_stray_time_signatures_load(authors_root):
     for name in ("bwv27.6.mxl.mid", "bwv304.mxl.mid", "bwv362.mxl.mid"):
-        path = root / "e4" / name
+        path = authors_root / "e4" / name
         music = muspy.read_midi(path)
         # the file really carries a non-4/4 signature (after its music)
         assert any((s.numerator, s.denominator) != (4, 4) for s in music.time_signatures)
         tokens = read_quiet(path)
         assert tokens.shape == (N_STEPS,)
         assert (tokens < REST).any()
-    # bwv27.6 starts with six beats of rest: kept as leading rests
-    tokens = read_quiet(root / "e4" / "bwv27.6.mxl.mid")
+
+
+@needs_data
+def test_real_leading_rests_are_kept(real):
+    # bwv27.6 starts with six beats of rest: kept as leading rests (in the authors' file and the rebuilt one)
+    tokens = read_quiet(Path(DATA_ENV) / "e4" / "bwv27.6.mxl.mid")
     assert (tokens[:24] == REST).all() and tokens[24] < REST
 
 
@@ -741,24 +743,10 @@ def test_split_synthetic_stratified():
     assert all(abs(c - n / 4) <= 1 for c, n in zip(counts, [10, 20, 30, 40])), counts
 
 
-# ------------------------------------------------------------------ resolve_data_root
+# ------------------------------------------------------------------ resolve_data_root (emovae.corpus)
 
 
-def test_resolve_data_root(tmp_path, monkeypatch):
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir()
-    b.mkdir()
-    monkeypatch.setenv("EMOVAE_DATA", str(b))
-    assert resolve_data_root(str(a)) == a  # the argument wins
-    assert resolve_data_root(None) == b  # else the environment
-    monkeypatch.delenv("EMOVAE_DATA")
-    with pytest.raises(EmovaeError) as excinfo:
-        resolve_data_root(None)
-    assert str(excinfo.value) == (
-        "no data set: pass --data DIR or set EMOVAE_DATA (the grekowj/musgenvae dataset folder holding e1..e4)"
-    )
-    with pytest.raises(EmovaeError, match="no such directory"):
-        resolve_data_root(str(tmp_path / "missing"))
+def test_resolve_data_root_refuses_a_file(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("x")
     monkeypatch.setenv("EMOVAE_DATA", str(tmp_path / "file"))
     with pytest.raises(EmovaeError, match="not a directory") as excinfo:

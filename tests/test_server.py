@@ -458,11 +458,13 @@ def test_training_dots_are_the_models_points(client, models):
     _error(client.get(f"/api/training/{len(data.paths)}.wav"), 404)
 
 
-def test_without_data_there_are_no_dots(models, monkeypatch):
+def test_without_data_there_are_no_dots(models, monkeypatch, tmp_path):
     monkeypatch.delenv("EMOVAE_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no rebuilt set either
     c = TestClient(server.create_app(models))
     r = c.get("/api/training").json()
     assert r["available"] is False and r["dots"] == [] and "EMOVAE_DATA" in r["reason"]
+    assert "emovae data build" in r["reason"]
     assert "EMOVAE_DATA" in _error(c.get("/api/training/0.wav"), 404)
     assert c.get("/api/info").json()["training"]["available"] is False
 
