@@ -158,14 +158,25 @@ class Model:
         ]
 
     def generate(
-        self, emotion="happy", n: int = 4, *, seed: int = 0, temperature: float = 0.0, shift: bool | None = None
+        self,
+        emotion="happy",
+        n: int = 4,
+        *,
+        seed: int = 0,
+        temperature: float = 0.0,
+        shift: bool | None = None,
+        sampler: str | None = None,  # "paper" (z ~ N(0, 2^2) around the quadrant centre) or "fitted"; None: the model's
+        spread: float = 1.0,  # fitted sampler: the codes' own spread times this
+        unique: bool = False,  # the copy guard: a melody equal to a training melody is drawn again nearby
     ) -> list[Melody]:
-        """n melodies of an emotion, sampled as the paper does (z ~ N(0, 2^2) around the
-        quadrant centre for CVAE-EmoReg); ``temperature`` 0 = argmax (the paper)."""
+        """n melodies of an emotion (:mod:`emovae.samplers`): the paper's sampler, or the density
+        fitted to the training codes where the model carries one; ``temperature`` 0 = argmax."""
         e = emotion_index(emotion)
         n, seed, temperature = check_count(n), check_seed(seed), check_temperature(temperature)
-        z = self.trained.sample_points(e, n, seed=seed, shift=shift)
+        z = self.trained.sample_points(e, n, seed=seed, shift=shift, sampler=sampler, spread=spread)
         tokens = self.trained.decode(z, e, temperature=temperature, seed=seed)
+        if unique:
+            z, tokens = self.trained.redraw_copies(z, e, tokens, seed=seed, temperature=temperature)
         return self._melodies(tokens, [e] * len(z), z, LABELS[e], temperature=temperature, seed=seed)
 
     def at(
@@ -264,4 +275,19 @@ def _shift_back(tokens: np.ndarray, shift: int) -> np.ndarray:
 def load(spec: str | os.PathLike | None = None, *, device: str = "cpu", precision: str | None = None) -> Model:
     """A :class:`Model`: the bundled CVAE-EmoReg (``None`` or "emoreg"), the bundled CVAE-Base
     ("base"), a checkpoint file or a run folder."""
-    return Model(load_model(spec, device=device, precision=precision))
+    trained = load_model(spec, device=device, precision=precision)
+    if not trained.training_hashes and _bundled(spec):  # trained on the manifest's melodies: its hashes
+        from .corpus import load_manifest
+
+        trained.training_hashes = frozenset(e.sha256 for e in load_manifest())
+    return Model(trained)
+
+
+def _bundled(spec) -> bool:
+    from .checkpoint import resolve_checkpoint
+    from .weights import NAMES, bundled
+
+    if isinstance(spec, TrainedModel):
+        return False
+    path = resolve_checkpoint(spec)
+    return path.resolve() in {bundled(name).resolve() for name in NAMES}

@@ -40,13 +40,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .atomic import check_output, stale_temporaries, write_text
-from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device, save_checkpoint
+from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device
 from .config import CVAEConfig, TrainConfig
 from .errors import EmovaeError
 from .gru import gate_kernels, stacked_gru
 from .losses import recipe_terms, recipe_total
 from .model import CVAE
-from .training import EncodedData, KerasRMSprop, _example_sums, loss_settings
+from .training import EncodedData, KerasRMSprop, _example_sums, fit_to_data, loss_settings
 
 __all__ = ["BatchedCVAE", "BatchedTrainer", "GraphTrainer", "fast_trainer", "group_key", "train_batched"]
 
@@ -410,20 +410,13 @@ class BatchedTrainer:
                     noise_rng=self.noise_rngs[i].get_state(),
                     noise_device=self.device.type,
                 )
-            out.append(TrainedModel(net, self.data.vocab, c, epoch=self.epoch, history=self.histories[i], state=state))
+            model = TrainedModel(net, self.data.vocab, c, epoch=self.epoch, history=self.histories[i], state=state)
+            out.append(fit_to_data(model, self.data))
         return out
 
     def save(self, out_dirs: list[Path]) -> None:
-        for model, out in zip(self.trained_models(), out_dirs):
-            save_checkpoint(
-                out / "checkpoint.pt",
-                net=model.net,
-                vocab=model.vocab,
-                train_config=model.train_config,
-                epoch=model.epoch,
-                history=model.history,
-                state=model.state,
-            )
+        for model, out in zip(self.trained_models(full=True), out_dirs):
+            model.save(out / "checkpoint.pt")
             write_text(out / "history.json", json.dumps(model.history, indent=1))
 
     def restore(self, models: list[TrainedModel]) -> None:
@@ -490,10 +483,7 @@ class GraphTrainer:
         return self.inner.trained_models(full)[0]
 
     def save(self, path) -> Path:
-        m = self.trained_model(full=True)
-        return save_checkpoint(
-            path, net=m.net, vocab=m.vocab, train_config=m.train_config, epoch=m.epoch, history=m.history, state=m.state
-        )
+        return self.trained_model(full=True).save(path)
 
     def restore(self, ckpt: TrainedModel) -> None:
         st = ckpt.state

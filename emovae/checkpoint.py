@@ -29,11 +29,12 @@ import torch
 
 from .atomic import atomic_path
 from .config import ALIASES, PRESETS, CVAEConfig, TrainConfig
-from .data import N_STEPS, Vocabulary
+from .data import N_STEPS, Vocabulary, token_hash
 from .emotions import emotion_index, quadrant_centre
 from .errors import EmovaeError
 from .gru import fused_decoding
 from .model import CVAE
+from .samplers import FittedSampler, check_sampler
 
 __all__ = [
     "FORMAT",
@@ -57,6 +58,8 @@ MAX_BATCH = 4096  # melodies decoded at once: memory stays bounded whatever n is
 MAX_COUNT = 100_000  # melodies per emotion (per call) at most
 MAX_SEED = 2**32 - 1  # seeds are whole numbers 0..MAX_SEED
 MIN_TEMPERATURE = 1e-3  # a temperature is 0 (argmax) or at least this (below, logits / T overflow)
+GUARD_TRIES = 20  # unique=True: a copy of a training melody is drawn again this many times at most
+GUARD_STEP = 0.5  # ... each time this far (standard deviation on the plane) from its last point
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
@@ -122,6 +125,8 @@ class TrainedModel:
         history: list | None = None,
         state: TrainingState | None = None,
         path: Path | None = None,
+        sampler: FittedSampler | None = None,
+        training_hashes=(),
     ):
         self.net = net  # the torch module
         self.vocab = vocab  # raw token <-> index
@@ -130,6 +135,8 @@ class TrainedModel:
         self.history = list(history or [])  # one dict per epoch
         self.state = state or TrainingState()  # split (+ optimizer and RNGs in a training file)
         self.path = path  # the file it was loaded from, if any
+        self.sampler = sampler  # the density fitted to the training codes (emovae.samplers), if any
+        self.training_hashes = frozenset(training_hashes)  # token_hash of each data-set melody: the copy guard
 
     def __repr__(self) -> str:
         return f"TrainedModel({self.title}, epoch {self.epoch}, {self.path or 'in memory'})"
@@ -238,15 +245,50 @@ class TrainedModel:
             return np.zeros((0, self.model_config.n_steps), np.int64)
         return self.vocab.decode(torch.cat(out).numpy())
 
+    @property
+    def default_sampler(self) -> str:
+        """ "fitted" where the checkpoint carries a fitted density, else "paper"."""
+        return "fitted" if self.sampler is not None else "paper"
+
+    @torch.no_grad()
+    def fit_sampler(self, tokens, labels, all_tokens=None) -> FittedSampler:
+        """Fit the per-emotion density to the codes of raw-token melodies (the training split)
+        with their labels, store it, and remember the hashes of ``all_tokens`` (default: the
+        same melodies) for the copy guard."""
+        self.sampler = FittedSampler.fit(self.encode(tokens, labels), labels)
+        self.training_hashes = frozenset(token_hash(t) for t in (tokens if all_tokens is None else all_tokens))
+        return self.sampler
+
     def sample_points(
-        self, emotion, n: int = 20, *, seed: int = 0, shift: bool | None = None, std: float = 2.0, radius: float = 2.0
+        self,
+        emotion,
+        n: int = 20,
+        *,
+        seed: int = 0,
+        shift: bool | None = None,
+        std: float = 2.0,
+        radius: float = 2.0,
+        sampler: str | None = None,
+        spread: float = 1.0,
     ) -> np.ndarray:
-        """n latent points z ~ N(0, std^2 I), for CVAE-EmoReg shifted to the emotion's quadrant
-        centre (+-radius, +-radius) (``shift`` None = as the model calls for). Seeded by
+        """n latent points of one emotion (:mod:`emovae.samplers`). ``sampler`` "paper":
+        z ~ N(0, std^2 I), for CVAE-EmoReg shifted to the emotion's quadrant centre (+-radius,
+        +-radius) (``shift`` None = as the model calls for); "fitted": z ~ N(m_e, spread^2 S_e),
+        the density fitted to the training codes; None = :attr:`default_sampler`. Seeded by
         ``seed`` and the emotion, so each emotion draws its own points."""
         n = check_count(n)
         e = emotion_index(emotion)
         seed = check_seed(seed)
+        sampler = self.default_sampler if sampler is None else check_sampler(sampler)
+        if sampler == "fitted":
+            if self.sampler is None:
+                raise EmovaeError(
+                    "this model carries no fitted sampler: use sampler 'paper', or fit one into a checkpoint "
+                    "of your own (emovae fit-sampler)"
+                )
+            if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not (0 < spread <= 10):
+                raise EmovaeError(f"spread {_show(spread)}: a number above 0 and at most 10 is needed")
+            return self.sampler.points(e, n, np.random.default_rng([seed, e]), spread=float(spread)).astype(np.float32)
         if (
             isinstance(std, bool)
             or not isinstance(std, (int, float, np.integer, np.floating))
@@ -269,10 +311,37 @@ class TrainedModel:
         shift: bool | None = None,
         std: float = 2.0,
         temperature: float = 0.0,
+        sampler: str | None = None,
+        spread: float = 1.0,
+        unique: bool = False,
     ) -> np.ndarray:
-        """n melodies (raw tokens (n, 64)) of one emotion: the paper's generation."""
-        z = self.sample_points(emotion, n, seed=seed, shift=shift, std=std)
-        return self.decode(z, emotion, temperature=temperature, seed=seed)
+        """n melodies (raw tokens (n, 64)) of one emotion, at :meth:`sample_points`. With
+        ``unique`` (the copy guard) a melody equal to one of the data set is drawn again near its
+        point (``GUARD_STEP`` away, at most ``GUARD_TRIES`` times)."""
+        z = self.sample_points(emotion, n, seed=seed, shift=shift, std=std, sampler=sampler, spread=spread)
+        tokens = self.decode(z, emotion, temperature=temperature, seed=seed)
+        return self.redraw_copies(z, emotion, tokens, seed=seed, temperature=temperature)[1] if unique else tokens
+
+    def copies(self, tokens) -> np.ndarray:
+        """(N,) bool: which raw-token melodies equal a melody of the data set (by hash)."""
+        if not self.training_hashes:
+            raise EmovaeError("this model holds no hashes of its training melodies: refit it (emovae fit-sampler)")
+        return np.array([token_hash(t) in self.training_hashes for t in np.asarray(tokens)], dtype=bool)
+
+    def redraw_copies(self, z, emotion, tokens, *, seed: int = 0, temperature: float = 0.0):
+        """The copy guard: each melody equal to one of the data set is decoded again at a point
+        ``GUARD_STEP`` (sd) from its last one, at most ``GUARD_TRIES`` times (seeded by ``seed``
+        and the emotion). Returns the points and the melodies ``(z, tokens)``; a melody still a
+        copy after the last try is kept."""
+        gen = np.random.default_rng([seed, emotion_index(emotion), 1])
+        z, tokens = np.array(z, dtype=np.float32), np.array(tokens)
+        for attempt in range(GUARD_TRIES):
+            rows = np.flatnonzero(self.copies(tokens))
+            if len(rows) == 0:
+                break
+            z[rows] += (gen.standard_normal((len(rows), 2)) * GUARD_STEP).astype(np.float32)
+            tokens[rows] = self.decode(z[rows], emotion, temperature=temperature, seed=seed + 1 + attempt)
+        return z, tokens
 
     # -- files -----------------------------------------------------------------------------
     def save(self, path, optimizer_state: bool = True) -> Path:
@@ -286,6 +355,8 @@ class TrainedModel:
             epoch=self.epoch,
             history=self.history,
             state=state,
+            sampler=self.sampler,
+            training_hashes=self.training_hashes,
         )
 
     def export(self, path) -> Path:
@@ -347,6 +418,8 @@ def save_checkpoint(
     epoch: int = 0,
     history: list | None = None,
     state: TrainingState | None = None,
+    sampler: FittedSampler | None = None,
+    training_hashes=(),
 ) -> Path:
     """Write a checkpoint atomically (a crash never leaves a half-written file)."""
     payload = {
@@ -358,6 +431,8 @@ def save_checkpoint(
         "epoch": int(epoch),
         "history": list(history or []),
         "state": (state or TrainingState()).to_dict(),
+        "sampler": sampler.to_dict() if sampler is not None else None,
+        "training_hashes": sorted(training_hashes),
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -411,6 +486,8 @@ def load_model(
         epoch = int(payload.get("epoch", 0))
         history = list(payload.get("history", []))
         state = TrainingState.from_dict(payload.get("state"))
+        sampler = FittedSampler.from_dict(payload["sampler"]) if payload.get("sampler") else None
+        hashes = [str(h) for h in payload.get("training_hashes") or []]
     except EmovaeError as exc:
         raise EmovaeError(f"{path}: a damaged emovae checkpoint ({exc})") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -428,7 +505,17 @@ def load_model(
             f"{path}: its weights do not fit the model configuration stored with them (a damaged emovae checkpoint)"
         ) from None
     net.to(resolve_device(device))
-    return TrainedModel(net, vocab, train_config, epoch=epoch, history=history, state=state, path=path)
+    return TrainedModel(
+        net,
+        vocab,
+        train_config,
+        epoch=epoch,
+        history=history,
+        state=state,
+        path=path,
+        sampler=sampler,
+        training_hashes=hashes,
+    )
 
 
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6: a zip archive

@@ -318,6 +318,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="sample around the quadrant centre (auto: yes for CVAE-EmoReg; default: auto)",
     )
     g.add_argument(
+        "--sampler",
+        choices=["paper", "fitted"],
+        default=None,
+        help="paper: z ~ N(0, 2^2) around the quadrant centre; fitted: a Gaussian fitted to where the model put "
+        "each emotion's training melodies (default: fitted where the checkpoint carries it, else paper)",
+    )
+    g.add_argument(
+        "--spread", type=_positive_float, default=1.0, help="fitted sampler: its spread times this (default: 1)"
+    )
+    g.add_argument(
+        "--unique",
+        action="store_true",
+        help="the copy guard: a melody equal to a training melody is drawn again near its point",
+    )
+    g.add_argument(
         "--force",
         action="store_true",
         help="write into an e1..e4 folder (or over plane.png, path melodies) that holds an earlier run's "
@@ -449,6 +464,15 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--epochs", type=_positive_int, help="override every configuration's epochs")
     sw.add_argument("--device", help="override the device: auto, cpu or cuda")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    fs = sub.add_parser(
+        "fit-sampler",
+        help="fit the sampler (a Gaussian per emotion over the training codes) into an older checkpoint",
+        description="Encodes the checkpoint's training split, fits a Gaussian per emotion to the codes, stores it "
+        "and the data set's melody hashes (the copy guard) in the checkpoint (atomically).",
+    )
+    fs.add_argument("checkpoint", help="checkpoint file or run folder")
+    fs.add_argument("--data", help="the data set it was trained on (default: $EMOVAE_DATA or the rebuilt set)")
 
     da = sub.add_parser(
         "data",
@@ -795,13 +819,26 @@ def _generate(args) -> str:
 
     model = load(args.checkpoint)
     shift = {None: None, "auto": None, "yes": True, "no": False}[args.shift]
+    sampler = args.sampler or model.trained.default_sampler
+    if args.spread != 1.0 and (args.at is not None or sampler == "paper"):
+        why = "--at decodes one point" if args.at is not None else "the paper sampler is in use"
+        warnings.warn(f"--spread ignored: it widens the fitted sampler, and {why}", EmovaeWarning, stacklevel=2)
     paths, points, count = [], [], 0
     for e in emotions:  # one emotion at a time: memory holds one emotion's melodies, not all of them
         if args.at is not None:
             found = model.at(*args.at, emotion=e, n=args.count or 1, seed=seed, temperature=args.temperature)
             melodies = found if isinstance(found, list) else [found]
         else:
-            melodies = model.generate(e, n=args.count or 20, seed=seed, temperature=args.temperature, shift=shift)
+            melodies = model.generate(
+                e,
+                n=args.count or 20,
+                seed=seed,
+                temperature=args.temperature,
+                shift=shift,
+                sampler=args.sampler,
+                spread=args.spread,
+                unique=args.unique,
+            )
         paths += _write_melodies(melodies, out.path / LABELS[e], formats)
         points += [m.point for m in melodies]
         count += len(melodies)
@@ -1006,6 +1043,27 @@ def _sweep(args) -> str:
     return f"sweep: {len(rows)} runs ({collapsed} collapsed) in {Path(args.out) / 'sweep.csv'}"
 
 
+def _fit_sampler(args) -> str:
+    from .checkpoint import load_model, resolve_checkpoint
+    from .evaluate import model_split
+    from .training import fit_to_data
+
+    path = resolve_checkpoint(args.checkpoint)
+    from .weights import HERE
+
+    if HERE in path.resolve().parents:
+        raise EmovaeError(f"{path}: a bundled model; copy it first (its sampler is fitted when you use it)")
+    model = load_model(path)
+    fit_to_data(model, model_split(model, args.data))
+    if model.sampler is None:
+        raise EmovaeError(f"{path}: its codes are not finite numbers; no sampler can be fitted")
+    model.save(path, optimizer_state=model.state.optimizer is not None)
+    means = "; ".join(
+        f"{lab} ({v:+.2f}, {a:+.2f})" for lab, (v, a) in zip(("Q1", "Q2", "Q3", "Q4"), model.sampler.means)
+    )
+    return f"{path}: sampler fitted to {int(model.sampler.counts.sum())} training codes; centres {means}"
+
+
 def _data(args) -> str:
     from . import corpus
 
@@ -1046,6 +1104,7 @@ def _serve(args) -> str:
 
 
 COMMANDS = {
+    "fit-sampler": _fit_sampler,
     "data": _data,
     "report": _report,
     "serve": _serve,

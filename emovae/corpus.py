@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import check_output
-from .data import midi_files, notes_midi, notes_of, read_melody, read_steps, skyline
+from .data import midi_files, notes_midi, notes_of, read_melody, read_steps, skyline, token_hash
 from .emotions import LABELS
 from .errors import EmovaeError, EmovaeWarning
 
@@ -144,12 +144,6 @@ def load_manifest(path: str | os.PathLike = MANIFEST) -> list[Entry]:
 
 def _manifest_hash(path: Path = MANIFEST) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def token_hash(tokens) -> str:
-    """SHA-256 of 64 raw tokens written as decimal numbers joined by commas ("60,129,...")."""
-    arr = np.asarray(tokens).reshape(-1)
-    return hashlib.sha256(",".join(str(int(t)) for t in arr).encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------ the score side

@@ -100,6 +100,7 @@ __all__ = [
     "melody_to_music",
     "midi_file",
     "notes_midi",
+    "token_hash",
     "midi_bytes",
     "write_midi",
     "Vocabulary",
@@ -418,6 +419,15 @@ def melody_to_music(tokens) -> muspy.Music:
 
 
 TICKS_PER_STEP = 1  # MIDI files we write: 4 ticks per quarter note (one per sixteenth), as MusPy wrote them
+
+
+def token_hash(tokens) -> str:
+    """SHA-256 of raw tokens written as decimal numbers joined by commas ("60,129,..."): a
+    melody's identity without its notes (the manifest's and the copy guard's)."""
+    import hashlib
+
+    arr = np.asarray(tokens).reshape(-1)
+    return hashlib.sha256(",".join(str(int(t)) for t in arr).encode()).hexdigest()
 
 
 def midi_file(tokens) -> mido.MidiFile:

@@ -57,6 +57,7 @@ import numpy as np
 
 from .emotions import LABELS, NAMES, QUADRANTS
 from .errors import EmovaeError, EmovaeWarning
+from .evaluate import reconstruction, reconstruction_accuracy
 from .metrics import SIGMA_SHARE, within_sigma
 
 __all__ = [
@@ -158,25 +159,6 @@ def axis_profiles(values) -> tuple[np.ndarray, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN line gives NaN, as documented
         return np.nanmean(v, axis=0), np.nanmean(v, axis=1)
-
-
-def reconstruction_accuracy(reconstructed, original) -> dict:
-    """Token and melody accuracy of reconstructions ``(N, T)`` against the originals ``(N, T)``.
-
-    ``token_accuracy = #{(n, t) : r[n, t] = x[n, t]} / (N T)``;
-    ``melody_accuracy = #{n : r[n] = x[n] at every step} / N``; both 0 for ``N = 0``.
-    """
-    r, x = np.asarray(reconstructed), np.asarray(original)
-    if r.shape != x.shape or r.ndim != 2:
-        raise EmovaeError(f"reconstruction: expected two (N, T) token arrays of one shape, got {r.shape} and {x.shape}")
-    if not r.size:
-        return {"n": int(r.shape[0]), "token_accuracy": 0.0, "melody_accuracy": 0.0}
-    same = r == x
-    return {
-        "n": int(r.shape[0]),
-        "token_accuracy": float(same.mean()),
-        "melody_accuracy": float(same.all(axis=1).mean()),
-    }
 
 
 def mean_sd(values) -> dict:
@@ -694,9 +676,9 @@ def _order(model, data, evaluate_model) -> dict:
     for split_name, ev in evaluate_model(model, data=data).items():
         rows = data.train_idx if split_name == "train" else data.heldout_idx
         raw = model.vocab.decode(data.indices[rows])
-        rec = model.reconstruct(raw, ev.labels)
+        rec = reconstruction(model, raw, ev.labels)
         acc = ev.accuracy.to_dict()
-        out[split_name] = {**acc, **reconstruction_accuracy(rec, raw)}
+        out[split_name] = {**acc, **{k: rec[k] for k in ("n", "token_accuracy", "melody_accuracy")}}
     return out
 
 

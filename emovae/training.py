@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from . import data as data_mod
 from .atomic import check_output, stale_temporaries, write_text
-from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device, save_checkpoint
+from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device
 from .config import CVAEConfig, TrainConfig
 from .corpus import resolve_data_root
 from .emotions import LABELS, NAMES
@@ -224,8 +224,9 @@ class Trainer:
         )
 
     def trained_model(self, full: bool = False) -> TrainedModel:
-        """The model as it stands, with its settings and history."""
-        return TrainedModel(
+        """The model as it stands, with its settings and history, and the sampler fitted to its
+        training codes (:func:`fit_to_data`)."""
+        model = TrainedModel(
             self.model,
             self.data.vocab,
             self.config,
@@ -233,17 +234,10 @@ class Trainer:
             history=self.history,
             state=self.training_state(full),
         )
+        return fit_to_data(model, self.data)
 
     def save(self, path) -> Path:
-        return save_checkpoint(
-            path,
-            net=self.model,
-            vocab=self.data.vocab,
-            train_config=self.config,
-            epoch=self.epoch,
-            history=self.history,
-            state=self.training_state(),
-        )
+        return self.trained_model(full=True).save(path)
 
     def restore(self, ckpt: TrainedModel) -> None:
         st = ckpt.state
@@ -357,6 +351,17 @@ def _warn_missing_emotions(data: EncodedData, where: str) -> None:
             EmovaeWarning,
             stacklevel=3,
         )
+
+
+def fit_to_data(model: TrainedModel, data: EncodedData) -> TrainedModel:
+    """Fit ``model``'s sampler to the codes of its training split and give it the hashes of the
+    whole data set (the copy guard); a model whose codes are not finite keeps no sampler."""
+    raw = data.vocab.decode(data.indices)
+    try:
+        model.fit_sampler(raw[data.train_idx], data.labels[data.train_idx], all_tokens=raw)
+    except EmovaeError:
+        model.sampler = None
+    return model
 
 
 def train(

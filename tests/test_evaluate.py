@@ -129,3 +129,33 @@ def test_table2_markdown_rows_and_columns():
     without = table2_markdown({"ours": quadrant_accuracy(points, labels)}, paper=False)
     assert "paper" not in without
     assert PAPER_TABLE2["CVAE-EmoReg"][4] == 88
+
+
+def test_reconstruction_is_the_argmax_of_the_decoded_mean_with_its_ce_and_kl(tiny_data):
+    """The one reconstruction measure (report and sweep): checked against the model's own verbs."""
+    import torch
+
+    from emovae.checkpoint import TrainedModel
+    from emovae.evaluate import reconstruction
+    from emovae.model import CVAE, CVAEConfig
+
+    torch.manual_seed(0)
+    net = CVAE(CVAEConfig(hidden=16, dense=8, vocab_size=tiny_data.vocab.size))
+    model = TrainedModel(net, tiny_data.vocab)
+    raw = tiny_data.vocab.decode(tiny_data.indices[:12])
+    labels = tiny_data.labels[:12]
+    out = reconstruction(model, raw, labels)
+    rebuilt = model.reconstruct(raw, labels)
+    assert out["n"] == 12
+    assert out["token_accuracy"] == pytest.approx(float((rebuilt == raw).mean()))
+    assert out["melody_accuracy"] == pytest.approx(float((rebuilt == raw).all(axis=1).mean()))
+    mu, logvar = model.latent(raw, labels)
+    kl = np.mean(np.sum(-0.5 * (1 + logvar - mu**2 - np.exp(logvar)), axis=1))
+    assert out["kl"] == pytest.approx(float(kl), rel=1e-5)
+    with torch.no_grad():
+        logits = net.decode(torch.as_tensor(mu), torch.as_tensor(labels)).float()
+        logp = torch.log_softmax(logits, -1).numpy()
+    idx = tiny_data.indices[:12]
+    ce = -np.take_along_axis(logp, idx[..., None], -1).sum() / 12
+    assert out["ce"] == pytest.approx(float(ce), rel=1e-5)
+    assert math.isnan(reconstruction(model, raw[:0], labels[:0])["token_accuracy"])
