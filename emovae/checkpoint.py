@@ -274,12 +274,15 @@ class TrainedModel:
         """n latent points of one emotion (:mod:`emovae.samplers`). ``sampler`` "paper":
         z ~ N(0, std^2 I), for CVAE-EmoReg shifted to the emotion's quadrant centre (+-radius,
         +-radius) (``shift`` None = as the model calls for); "fitted": z ~ N(m_e, spread^2 S_e),
-        the density fitted to the training codes; None = :attr:`default_sampler`. Seeded by
+        the density fitted to the training codes; None = :attr:`default_sampler` ("paper" when
+        ``shift`` is given). Seeded by
         ``seed`` and the emotion, so each emotion draws its own points."""
         n = check_count(n)
         e = emotion_index(emotion)
         seed = check_seed(seed)
-        sampler = self.default_sampler if sampler is None else check_sampler(sampler)
+        if sampler is None:  # a shift asked for is the paper's sampler
+            sampler = "paper" if shift is not None else self.default_sampler
+        sampler = check_sampler(sampler)
         if sampler == "fitted":
             if self.sampler is None:
                 raise EmovaeError(

@@ -92,12 +92,14 @@ def generate(
     std: float = 2.0,
     at: tuple[float, float] | None = None,
     temperature: float = 0.0,
+    sampler: str | None = None,
 ) -> np.ndarray:
     """n melodies (raw tokens, (n, 64)) of one emotion from a model (loaded, a path or a name).
 
     ``shift`` defaults to True for CVAE-EmoReg and False for CVAE-Base; ``at`` = (valence,
     arousal) decodes that one point n times instead of sampling (the same melody at
-    temperature 0)."""
+    temperature 0). ``sampler``: "paper", "fitted", or None for the model's own
+    (:meth:`emovae.checkpoint.TrainedModel.sample_points`)."""
     model: TrainedModel = load_model(model)
     emotion = emotion_index(emotion)
     n, seed, temperature = check_count(n), check_seed(seed), check_temperature(temperature)
@@ -105,7 +107,7 @@ def generate(
         v, a = check_point(*at)
         z = np.tile(np.asarray([[v, a]], dtype=np.float32), (check_count(n), 1))
         return model.decode(z, emotion, temperature=temperature, seed=seed)
-    return model.sample(emotion, n, seed=seed, shift=shift, std=std, temperature=temperature)
+    return model.sample(emotion, n, seed=seed, shift=shift, std=std, temperature=temperature, sampler=sampler)
 
 
 def generate_set(
@@ -123,7 +125,7 @@ def generate_set(
     paths = []
     for emotion in emotions:
         i = emotion_index(emotion)
-        tokens = generate(model, i, n_per_emotion, seed=seed, shift=shift, std=std)
+        tokens = generate(model, i, n_per_emotion, seed=seed, shift=shift, std=std, sampler="paper")
         for k, melody in enumerate(tokens):
             path = Path(out_dir) / LABELS[i] / f"{LABELS[i]}_{k:03d}.mid"
             write_midi(melody, path)

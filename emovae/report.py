@@ -544,7 +544,7 @@ def _compute(bar, root, ds, loaded, midi_sets, run_models, grid, n_per_emotion, 
     for name, (model, data) in loaded.items():
         slug = _slug(name, slugs)
         with bar.step(f"{name}: sampling"):
-            tokens = np.concatenate([model.sample(e, n_per_emotion, seed=seed) for e in range(4)])
+            tokens = np.concatenate([model.sample(e, n_per_emotion, seed=seed, sampler="paper") for e in range(4)])
             asked = np.repeat(np.arange(4), n_per_emotion)
             results["control"][name] = {"kind": "model", **control_accuracy(clf, tokens, asked)}
             train_raw = model.vocab.decode(data.indices[data.train_idx])
