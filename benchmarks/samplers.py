@@ -13,22 +13,10 @@ cells within 0.5 sigma. Prints the CPU with the figures (the figures do not depe
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 import warnings
-from pathlib import Path
 
-
-def cpu_name() -> str:
-    fields = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
-    name = fields.get("model name") or platform.processor() or platform.machine()
-    return f"{name} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
+from train_speed import cpu_name  # benchmarks/ is on the path when run as a script
 
 
 def main() -> None:
@@ -36,6 +24,7 @@ def main() -> None:
     p.add_argument("models", nargs="*", default=["emoreg", "base"], help="checkpoints, run folders or emoreg/base")
     p.add_argument("--data", help="data set folder (default: $EMOVAE_DATA or the rebuilt set)")
     p.add_argument("--seed", type=int, default=3, help="sampling seed (default 3)")
+    p.add_argument("--spread", type=float, nargs="+", default=[1.0], help="fitted sampler spreads (default 1)")
     args = p.parse_args()
 
     from emovae.errors import EmovaeWarning
@@ -59,14 +48,16 @@ def main() -> None:
             fit_to_data(model, data)
             model.training_hashes = hashes or model.training_hashes
         classifier = sweep._classifier(data)
-        for sampler in ("paper", "fitted"):
+        variants = [("paper", 1.0)] + [("fitted", s) for s in args.spread]
+        for sampler, spread in variants:
             for guard in (False, True):
                 t0 = time.perf_counter()
                 fig, _ = sweep.generation_figures(
-                    model, data, sampler, classifier=classifier, seed=args.seed, unique=guard
+                    model, data, sampler, classifier=classifier, seed=args.seed, unique=guard, spread=spread
                 )
+                name = sampler if spread == 1.0 else f"{sampler} x{spread:g}"
                 print(
-                    f"| {spec} | {sampler} | {'on' if guard else 'off'} | {100 * fig['control_accuracy']:.1f}% "
+                    f"| {spec} | {name} | {'on' if guard else 'off'} | {100 * fig['control_accuracy']:.1f}% "
                     f"| {100 * fig['exact_copies']:.1f}% | {100 * fig['distinct_share']:.1f}% "
                     f"| {100 * fig['degenerate']:.1f}% | {fig['table3_within']:.0f} | {time.perf_counter() - t0:.1f} |",
                     flush=True,
