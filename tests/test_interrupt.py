@@ -89,7 +89,15 @@ def signature(path: Path):
 def start_and_wait(data: Path, out: Path, checkpoints: int, extra_wait: float = 0.0) -> subprocess.Popen:
     """Start a training process and return once ``checkpoints`` distinct checkpoint files have
     appeared (each atomic write makes a new file), ``extra_wait`` seconds later."""
-    proc = subprocess.Popen(train_argv(data, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    # Ctrl-C's default action in the child even where this suite runs as a background job (which ignores SIGINT)
+    proc = subprocess.Popen(
+        train_argv(data, out),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     seen, deadline = [], time.time() + 240
     while len(seen) < checkpoints:
         sig = signature(out / "checkpoint.pt")
