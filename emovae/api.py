@@ -285,9 +285,6 @@ def load(spec: str | os.PathLike | None = None, *, device: str = "cpu", precisio
 
 def _bundled(spec) -> bool:
     from .checkpoint import resolve_checkpoint
-    from .weights import NAMES, bundled
+    from .weights import is_bundled
 
-    if isinstance(spec, TrainedModel):
-        return False
-    path = resolve_checkpoint(spec)
-    return path.resolve() in {bundled(name).resolve() for name in NAMES}
+    return not isinstance(spec, TrainedModel) and is_bundled(resolve_checkpoint(spec))

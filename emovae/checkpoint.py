@@ -251,12 +251,12 @@ class TrainedModel:
         return "fitted" if self.sampler is not None else "paper"
 
     @torch.no_grad()
-    def fit_sampler(self, tokens, labels, all_tokens=None) -> FittedSampler:
+    def fit_sampler(self, tokens, labels, hashes=None) -> FittedSampler:
         """Fit the per-emotion density to the codes of raw-token melodies (the training split)
-        with their labels, store it, and remember the hashes of ``all_tokens`` (default: the
-        same melodies) for the copy guard."""
+        with their labels, store it, and keep ``hashes`` (default: those of the same melodies)
+        for the copy guard."""
         self.sampler = FittedSampler.fit(self.encode(tokens, labels), labels)
-        self.training_hashes = frozenset(token_hash(t) for t in (tokens if all_tokens is None else all_tokens))
+        self.training_hashes = frozenset(token_hash(t) for t in tokens) if hashes is None else frozenset(hashes)
         return self.sampler
 
     def sample_points(

@@ -1047,12 +1047,13 @@ def _fit_sampler(args) -> str:
     from .checkpoint import load_model, resolve_checkpoint
     from .evaluate import model_split
     from .training import fit_to_data
+    from .weights import is_bundled
 
     path = resolve_checkpoint(args.checkpoint)
-    from .weights import HERE
-
-    if HERE in path.resolve().parents:
-        raise EmovaeError(f"{path}: a bundled model; copy it first (its sampler is fitted when you use it)")
+    if is_bundled(path):
+        raise EmovaeError(
+            f"{path}: a bundled model; copy it first and fit the copy (the bundled ones sample as the paper)"
+        )
     model = load_model(path)
     fit_to_data(model, model_split(model, args.data))
     if model.sampler is None:

@@ -567,9 +567,9 @@ def _f(row, key) -> float:
         return math.nan
 
 
-def goal_markdown(rows: list[dict], base: str = "paper-base", paper: str = "paper-emoreg") -> str:
+def goal_markdown(rows: list[dict], base: str = "paper-base") -> str:
     """The goal table: per configuration, the worst seed on each criterion of :data:`GOAL`
-    (CVAE-Base's and the paper recipe's means as references) and the criteria it misses."""
+    (CVAE-Base's means as the references) and the criteria it misses."""
     by: dict = {}
     for r in rows:
         by.setdefault(r["config"], []).append(r)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import signal
 import threading
@@ -109,6 +110,11 @@ class EncodedData:
     names: list = field(default_factory=list)  # "e1/file.mid" per example
     train_idx: np.ndarray = None
     heldout_idx: np.ndarray = None
+
+    @functools.cached_property
+    def melody_hashes(self) -> frozenset:
+        """:func:`emovae.data.token_hash` of every melody (the copy guard's), computed once."""
+        return frozenset(data_mod.token_hash(t) for t in self.vocab.decode(self.indices))
 
 
 def encode_dataset(
@@ -356,9 +362,9 @@ def _warn_missing_emotions(data: EncodedData, where: str) -> None:
 def fit_to_data(model: TrainedModel, data: EncodedData) -> TrainedModel:
     """Fit ``model``'s sampler to the codes of its training split and give it the hashes of the
     whole data set (the copy guard); a model whose codes are not finite keeps no sampler."""
-    raw = data.vocab.decode(data.indices)
+    train = data.vocab.decode(data.indices[data.train_idx])
     try:
-        model.fit_sampler(raw[data.train_idx], data.labels[data.train_idx], all_tokens=raw)
+        model.fit_sampler(train, data.labels[data.train_idx], hashes=data.melody_hashes)
     except EmovaeError:
         model.sampler = None
     return model

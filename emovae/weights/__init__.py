@@ -27,3 +27,8 @@ def bundled(model: str = "emoreg") -> Path:
     if not path.is_file():
         raise EmovaeError(f"{path}: no bundled {model} weights in this installation; pass a checkpoint")
     return path
+
+
+def is_bundled(path) -> bool:
+    """True for a file of this folder (the bundled weights)."""
+    return HERE.resolve() in Path(path).resolve().parents
