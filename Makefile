@@ -35,7 +35,7 @@ demo: install data
 	$(BIN)/emovae encode "$(EMOVAE_DATA)/e3/bwv10.7.mxl.mid" "$(EMOVAE_DATA)/e1/bwv1.6.mxl.mid"
 	$(BIN)/emovae evaluate --data "$(EMOVAE_DATA)" --out demo/evaluation
 	$(BIN)/emovae generate --out demo/generated -n 20 --seed 0
-	$(BIN)/emovae metrics demo/generated "$(EMOVAE_DATA)" --name "emovae CVAE-EmoReg" --name "training set"
+	$(BIN)/emovae metrics demo/generated "$(EMOVAE_DATA)" --name "emovae CVAE-Plane" --name "training set"
 	@echo "demo: demo/melodies/e1..e4 (MIDI, SVG, WAV) and plane.png, demo/journey (16 bars),"
 	@echo "      demo/evaluation (latent planes), demo/generated (Table 3's melodies). Next: emovae serve"
 

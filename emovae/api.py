@@ -129,6 +129,18 @@ def _as_melody(item, what: str = "melody") -> Melody:
     return Melody(arr.astype(np.int64))
 
 
+def _check_notes(m: Melody) -> None:
+    """Silence is not placed on the plane: a melody without a note, or without one in its first 4
+    bars, is refused with the line the MIDI reader gives such a file (:func:`emovae.data.read_segments`),
+    so the API, the command line and the web API answer it alike."""
+    tokens = np.asarray(m.tokens)
+    what = m.source or m.name
+    if not (tokens < REST).any():
+        raise EmovaeError(f"{what}: no notes")
+    if not (tokens[:N_STEPS] < REST).any():
+        raise EmovaeError(f"{what}: no notes in the first 4 bars ({N_STEPS} sixteenths)")
+
+
 class Model:
     """A trained model that speaks in melodies. ``emovae.load()`` makes one.
 
@@ -198,8 +210,12 @@ class Model:
     def encode(self, melody, *, emotion=None) -> Melody:
         """Place a melody (a Melody, a MIDI file or tokens) on the plane, segment by segment
         (one point per 4 bars): see :func:`emovae.generation.place` for the rule. The result
-        carries the points, and ``info["placements"]`` says what each one means."""
+        carries the points, and ``info["placements"]`` says what each one means. A melody
+        without a note in its first 4 bars is refused (silence has no place), as the MIDI
+        reader refuses such a file: "NAME: no notes", or "NAME: no notes in the first 4 bars
+        (64 sixteenths)" when its notes come later."""
         m = _as_melody(melody)
+        _check_notes(m)
         placements = gen.place(self.trained, m.segments(), emotion, what=m.source or m.name)
         return Melody(
             m.tokens,

@@ -22,6 +22,14 @@ batches and the noise are copied into the graph's input buffers before each repl
 run as :func:`emovae.gru.stacked_gru` (two launches per step, the gates in one Triton kernel):
 32 runs of the paper configuration train at about 100 epochs/s in all on an H100 with TF32
 products (``benchmarks/train_gpu.py``).
+
+A run that diverges (its epoch figures or its weights no longer finite, as
+:func:`emovae.training.train` judges it) stops alone and the others go on: its weights go back to
+those of its last finite epoch and stay there (its loss is masked to 0, so it gets no gradient),
+its checkpoint is no longer written (its folder keeps its last finite one), its history ends at
+that epoch, one :class:`~emovae.errors.EmovaeWarning` line says what happened, and the model
+:func:`train_batched` hands back for it is that last finite one, with ``diverged`` set to the line.
+The models of K runs share no number, so a diverged run never changes the others' figures.
 """
 
 from __future__ import annotations
@@ -42,11 +50,19 @@ from tqdm.auto import tqdm
 from .atomic import check_output, stale_temporaries, write_text
 from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device
 from .config import CVAEConfig, TrainConfig
-from .errors import EmovaeError
+from .errors import EmovaeError, EmovaeWarning
 from .gru import gate_kernels, stacked_gru
 from .losses import recipe_terms, recipe_total
 from .model import CVAE
-from .training import EncodedData, KerasRMSprop, _example_sums, fit_to_data, loss_settings
+from .training import (
+    EncodedData,
+    KerasRMSprop,
+    _example_sums,
+    diverged_message,
+    fit_to_data,
+    loss_settings,
+    non_finite,
+)
 
 __all__ = ["BatchedCVAE", "BatchedTrainer", "GraphTrainer", "fast_trainer", "group_key", "train_batched"]
 
@@ -229,6 +245,11 @@ class BatchedTrainer:
         # into them where it was captured); the settings are refreshed at each epoch
         self._settings = loss_settings(self.configs, 0, self.device)
         self._sums = {k: torch.zeros(self.k, device=self.device) for k in ("recon", "kld", "emo_a", "emo_v", "loss")}
+        # diverged runs (check_finite): stopped at their last finite weights, their loss masked
+        self.diverged: dict[int, str] = {}  # run -> the line saying where and why it diverged
+        self.stopped_at: dict[int, int] = {}  # run -> its last finite epoch
+        self._active = torch.ones(self.k, device=self.device)  # 1: training, 0: stopped (read by the graphs)
+        self._finite = self._snapshot()  # every model's weights at its last finite epoch
 
     @property
     def k(self) -> int:
@@ -258,7 +279,7 @@ class BatchedTrainer:
     def _step(self, buf: dict, settings: dict, sums: dict) -> None:
         logits, mu, logvar, z = self.model(buf["x"], buf["e"], buf["eps"])
         terms = recipe_terms(logits, buf["y"], mu, logvar, z, buf["e"], **settings["terms"])
-        loss = recipe_total(terms, **settings["weights"])
+        loss = recipe_total(terms, **settings["weights"]) * self._active  # a stopped run: no gradient
         self.optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()
         self.optimizer.step()
@@ -373,6 +394,39 @@ class BatchedTrainer:
         mu, _ = self.model.encode(x.expand(self.k, *x.shape), e.expand(self.k, len(e)))
         return [float(v) for v in _quadrant_recall(mu[..., :2], e).cpu()]
 
+    # -- divergence ------------------------------------------------------------------------
+    @torch.no_grad()
+    def _snapshot(self) -> list[torch.Tensor]:
+        return [p.detach().clone() for p in self.model.parameters()]
+
+    @torch.no_grad()
+    def check_finite(self, rows: list[dict]) -> dict[int, str]:
+        """After an epoch (its ``rows``, one per model): stop each run that has just diverged
+        (a row figure or a weight not finite) at its last finite weights, and return those runs
+        with what was not finite ({run: "loss nan"}). Stopped runs are put back to their last
+        finite weights (and a zero optimizer state) after every epoch, whatever the step did to
+        them."""
+        params = list(self.model.parameters())
+        finite = torch.stack([torch.isfinite(p.reshape(self.k, -1)).all(dim=1) for p in params]).all(dim=0).cpu()
+        new = {}
+        for i, row in enumerate(rows):
+            if i not in self.diverged:
+                what = non_finite(row, bool(finite[i]))
+                if what is not None:
+                    new[i] = what
+        for i, what in new.items():
+            self.diverged[i] = diverged_message(self.epoch, what, self.configs[i].lr, flag="lr")
+            self.stopped_at[i] = self.epoch - 1
+            self._active[i] = 0.0
+        if self.diverged:
+            stopped = torch.as_tensor(sorted(self.diverged), device=self.device)
+            for p, last in zip(params, self._finite):
+                p[stopped] = last[stopped]
+                self.optimizer.state[p]["v"][stopped] = 0.0
+        for p, last in zip(params, self._finite):
+            last.copy_(p)
+        return new
+
     # -- checkpoints -----------------------------------------------------------------------
     def trained_models(self, full: bool = True) -> list[TrainedModel]:
         """Each model as an ordinary :class:`TrainedModel` (CPU weights), with optimizer and
@@ -410,12 +464,18 @@ class BatchedTrainer:
                     noise_rng=self.noise_rngs[i].get_state(),
                     noise_device=self.device.type,
                 )
-            model = TrainedModel(net, self.data.vocab, c, epoch=self.epoch, history=self.histories[i], state=state)
+            epoch = self.stopped_at.get(i, self.epoch)
+            model = TrainedModel(net, self.data.vocab, c, epoch=epoch, history=self.histories[i], state=state)
+            model.diverged = self.diverged.get(i)
             out.append(fit_to_data(model, self.data))
         return out
 
     def save(self, out_dirs: list[Path]) -> None:
-        for model, out in zip(self.trained_models(full=True), out_dirs):
+        """Each run's checkpoint and history, except those of diverged runs (their folders keep
+        their last finite ones)."""
+        for i, (model, out) in enumerate(zip(self.trained_models(full=True), out_dirs)):
+            if i in self.diverged:
+                continue
             model.save(out / "checkpoint.pt")
             write_text(out / "history.json", json.dumps(model.history, indent=1))
 
@@ -438,6 +498,7 @@ class BatchedTrainer:
                 else:
                     self.noise_rngs[i].manual_seed(m.train_config.seed + 2 + 7919 * m.epoch)
                 self.histories[i] = list(m.history)
+            self._finite = self._snapshot()
         self.epoch = epochs.pop()
 
 
@@ -517,7 +578,9 @@ def train_batched(
     ``out_dirs`` (one folder per model) receive each model's ``checkpoint.pt`` and
     ``history.json`` every ``checkpoint_every`` epochs; where all K hold checkpoints of one
     epoch the runs continue from there. Every ``track_every`` epochs each history row gains
-    ``d_train`` and ``d_heldout`` (D as the mean recall, percent)."""
+    ``d_train`` and ``d_heldout`` (D as the mean recall, percent). A run that diverges stops
+    alone, with one EmovaeWarning line; its model is handed back as at its last finite epoch,
+    with ``diverged`` set (module doc)."""
     dirs = [check_output(d, "folder", what="run folder") for d in out_dirs] if out_dirs else None
     if dirs is not None and len(dirs) != len(configs):
         raise EmovaeError(f"{len(configs)} configurations but {len(dirs)} run folders")
@@ -532,6 +595,7 @@ def train_batched(
             if len(existing) != len(dirs):
                 raise EmovaeError(f"{existing[0].parent}: holds a run while others of its group do not; cannot resume")
             trainer.restore([load_model(p) for p in existing])
+    saved = trainer.epoch if dirs and existing else None  # the epoch the run folders' checkpoints hold
     cfg = configs[0]
     bar = tqdm(
         range(trainer.epoch, cfg.epochs),
@@ -548,14 +612,31 @@ def train_batched(
         if cfg.validate:
             for row, val in zip(rows, trainer.validate()):
                 row.update(val)
+        for i in trainer.check_finite(rows):
+            where = dirs[i] if dirs else f"run {i + 1} of {len(configs)}"
+            kept = ""
+            if dirs:
+                kept = (
+                    f"; {dirs[i] / 'checkpoint.pt'} keeps epoch {saved}"
+                    if saved is not None
+                    else "; no checkpoint written"
+                )
+            warnings.warn(
+                f"{where}: {trainer.diverged[i]}; this run stopped, the others go on{kept}", EmovaeWarning, stacklevel=2
+            )
+        if len(trainer.diverged) == trainer.k:  # nothing left to train
+            bar.close()
+            break
         epoch = trainer.epoch
         if track_every and (epoch % track_every == 0 or epoch == cfg.epochs):
             for split in ("train", "heldout"):
                 for row, d in zip(rows, trainer.quadrant_recall(split)):
                     row[f"d_{split}"] = {"mean_recall": d}
         seconds = (time.perf_counter() - t0) / len(rows)
-        for history, row in zip(trainer.histories, rows):
-            history.append({"epoch": epoch, **row, "seconds": seconds})
+        for i, (history, row) in enumerate(zip(trainer.histories, rows)):
+            if i not in trainer.diverged:  # a stopped run's history ends at its last finite epoch
+                history.append({"epoch": epoch, **row, "seconds": seconds})
         if dirs and (epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs):
             trainer.save(dirs)
+            saved = epoch
     return trainer.trained_models(full=False)

@@ -9,7 +9,8 @@ bundled with the package are such files.
 
 One rule finds a checkpoint (:func:`resolve_checkpoint`): ``None`` or a preset name (``emoreg``,
 ``base``, ``paper-emoreg``, ``paper-base``) means the bundled weights, a folder means its
-``checkpoint.pt``, anything else is a file.
+``checkpoint.pt``, anything else is a file. A model whose weights hold NaN or infinity (a
+diverged run) is neither written nor loaded.
 
 :class:`TrainedModel` is the model as a user sees it (magenta's ``TrainedModel``):
 ``encode(tokens, emotion)`` -> latent points, ``decode(z, emotion)`` -> tokens,
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 
 from .atomic import atomic_path
-from .config import ALIASES, PRESETS, CVAEConfig, TrainConfig
+from .config import ALIASES, DEFAULT_PRESET, PRESETS, CVAEConfig, TrainConfig, title_of
 from .data import N_STEPS, Vocabulary, token_hash
 from .emotions import emotion_index, quadrant_centre
 from .errors import EmovaeError
@@ -137,6 +138,7 @@ class TrainedModel:
         self.path = path  # the file it was loaded from, if any
         self.sampler = sampler  # the density fitted to the training codes (emovae.samplers), if any
         self.training_hashes = frozenset(training_hashes)  # token_hash of each data-set melody: the copy guard
+        self.diverged: str | None = None  # set by emovae.batched.train_batched: why its training stopped early
 
     def __repr__(self) -> str:
         return f"TrainedModel({self.title}, epoch {self.epoch}, {self.path or 'in memory'})"
@@ -152,7 +154,8 @@ class TrainedModel:
 
     @property
     def title(self) -> str:
-        return "CVAE-EmoReg" if self.emotion_regularized else "CVAE-Base"
+        """Its preset's title (``emovae.config.title_of``)."""
+        return title_of(self.model_config, self.train_config)
 
     @property
     def device(self) -> torch.device:
@@ -424,7 +427,11 @@ def save_checkpoint(
     sampler: FittedSampler | None = None,
     training_hashes=(),
 ) -> Path:
-    """Write a checkpoint atomically (a crash never leaves a half-written file)."""
+    """Write a checkpoint atomically (a crash never leaves a half-written file). A model whose
+    weights are not all finite numbers (a diverged run) is not written: EmovaeError."""
+    bad = _non_finite_weight(net.state_dict())
+    if bad is not None:
+        raise EmovaeError(f"{path}: not written: weight {bad} holds NaN or infinite values (a diverged model)")
     payload = {
         "format": FORMAT,
         "model_config": net.config.to_dict(),
@@ -449,7 +456,7 @@ def resolve_checkpoint(spec: str | os.PathLike | None = None) -> Path:
     from .weights import bundled
 
     if spec is None:
-        return bundled("emoreg")
+        return bundled(DEFAULT_PRESET)
     text = str(spec)
     name = ALIASES.get(text, text)
     if name in PRESETS and not Path(text).exists():
@@ -507,6 +514,12 @@ def load_model(
         raise EmovaeError(
             f"{path}: its weights do not fit the model configuration stored with them (a damaged emovae checkpoint)"
         ) from None
+    bad = _non_finite_weight(weights)
+    if bad is not None:
+        raise EmovaeError(
+            f"{path}: weight {bad} holds NaN or infinite values (a diverged training run); "
+            "no model can be used from this checkpoint"
+        )
     net.to(resolve_device(device))
     return TrainedModel(
         net,
@@ -519,6 +532,14 @@ def load_model(
         sampler=sampler,
         training_hashes=hashes,
     )
+
+
+def _non_finite_weight(weights: dict) -> str | None:
+    """The name of the first floating-point tensor of a state dict holding NaN or infinity, or None."""
+    for name, value in weights.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            return name
+    return None
 
 
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6: a zip archive

@@ -10,6 +10,12 @@ examples labelled ``i``, the share whose point lies in quadrant ``i``. The autho
 computes, per quadrant, a **precision** instead: of the points lying in quadrant ``i``, the
 share labelled ``i``; and overall the share of all points in their own label's quadrant. Which
 one produced Table 2 is not known, so :func:`quadrant_accuracy` reports all three.
+
+Also the other figures of a trained model that ``emovae report`` and the sweep share: D_i with the
+reconstruction per split (:func:`split_figures`), the generated melodies they judge
+(:func:`generated_set`), the report's grid over the plane (:func:`plane_grid`), how predicted
+valence and arousal follow its coordinates (:func:`va_agreement`, :func:`pearson`) and the mean
+and sample sd over runs (:func:`mean_sd`).
 """
 
 from __future__ import annotations
@@ -23,19 +29,26 @@ from .emotions import LABELS, NAMES, QUADRANTS
 from .errors import EmovaeError
 
 __all__ = [
+    "GRID_LIMIT",
     "PAPER_TABLE2",
     "QuadrantLog",
     "SplitEvaluation",
     "evaluate_model",
     "evaluation_markdown",
+    "generated_set",
+    "mean_sd",
     "model_split",
+    "pearson",
+    "plane_grid",
     "write_evaluation",
     "QuadrantAccuracy",
     "quadrant_accuracy",
     "quadrant_of",
     "reconstruction",
     "reconstruction_accuracy",
+    "split_figures",
     "table2_markdown",
+    "va_agreement",
 ]
 
 #: The paper's Table 2: D_i in percent for Q1, Q2, Q3, Q4 and their mean.
@@ -401,3 +414,106 @@ def reconstruction(model, raw, labels) -> dict:
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(dim=1).mean()
         rebuilt = model.vocab.decode(logits.argmax(-1).cpu().numpy())
     return {**reconstruction_accuracy(rebuilt, raw), "ce": float(ce), "kl": float(kl)}
+
+
+# ---------------------------------------------------------------------------- D_i and reconstruction of a model
+
+
+def split_figures(model, data) -> dict[str, dict]:
+    """D_i and reconstruction of a trained model on each split of ``data`` that holds melodies
+    (``"train"``, ``"heldout"``): ``{"accuracy": QuadrantAccuracy}`` (:func:`evaluate_model`: the
+    quadrant recall D_i, precision and overall share of the melodies' latent means) merged with
+    :func:`reconstruction` of the same melodies under their labels (``n``, ``token_accuracy``,
+    ``melody_accuracy``, ``ce``, ``kl``). The figures ``emovae report`` (section 5) and the
+    sweep's rows are made of."""
+    out = {}
+    for split, ev in evaluate_model(model, data=data).items():
+        rows = data.train_idx if split == "train" else data.heldout_idx
+        raw = model.vocab.decode(data.indices[rows])
+        out[split] = {"accuracy": ev.accuracy, **reconstruction(model, raw, ev.labels)}
+    return out
+
+
+def generated_set(
+    model, n_per_emotion: int, *, seed: int, sampler: str = "paper", unique: bool = False, spread: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(tokens (4 n, 64), asked (4 n,))``: ``n_per_emotion`` melodies of each emotion e1..e4 in
+    turn, drawn by :meth:`~emovae.checkpoint.TrainedModel.sample` (``sampler``, ``seed``; ``unique``:
+    the copy guard; ``spread``: the fitted sampler's), and the emotion each was asked for. The
+    generated melodies ``emovae report`` and the sweep judge (control, novelty, Table 3)."""
+    tokens = np.concatenate(
+        [model.sample(e, n_per_emotion, seed=seed, sampler=sampler, unique=unique, spread=spread) for e in range(4)]
+    )
+    return tokens, np.repeat(np.arange(4), n_per_emotion)
+
+
+# ---------------------------------------------------------------------------- the plane as a grid; statistics
+
+GRID_LIMIT = 6.0  # emovae report's grid covers [-GRID_LIMIT, GRID_LIMIT]^2
+
+
+def plane_grid(grid: int, limit: float = GRID_LIMIT) -> tuple[np.ndarray, np.ndarray]:
+    """``(coords (g,), points (g*g, 2))``: ``coords = linspace(-limit, limit, g)`` and the lattice
+    in row-major order, row ``i`` = arousal ``coords[i]`` (bottom to top), column ``j`` = valence
+    ``coords[j]``: ``points[i * g + j] = (coords[j], coords[i])``."""
+    coords = np.linspace(-limit, limit, grid)
+    yy, xx = np.meshgrid(coords, coords, indexing="ij")
+    return coords, np.stack([xx.ravel(), yy.ravel()], axis=1)
+
+
+def pearson(a, b) -> float | None:
+    """Pearson correlation of two equal-length series, with ``d_x = x - mean(x)``:
+    ``r = sum(d_x d_y) / sqrt(sum(d_x^2) sum(d_y^2))`` (= ``cov(a, b) / (sd(a) sd(b))``); None when
+    either is constant (or has fewer than 2 values), where it is undefined.
+    (1, 2, 3, 4) against (1, 3, 2, 4): 4 / sqrt(5 * 5) = 0.8."""
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise EmovaeError(f"pearson: expected two 1-D series of equal length, got {x.shape} and {y.shape}")
+    if x.size < 2:
+        return None
+    dx, dy = x - x.mean(), y - y.mean()
+    den = math.sqrt(float((dx * dx).sum()) * float((dy * dy).sum()))
+    if den == 0.0:
+        return None
+    return float((dx * dy).sum()) / den
+
+
+def va_agreement(predicted, points, limit: float = GRID_LIMIT) -> dict:
+    """How well predicted (valence, arousal) in [-1, 1] follow the points' coordinates.
+
+    ``predicted`` and ``points`` are ``(N, 2)`` (valence, arousal). For each axis, with ``p`` the
+    prediction and ``c`` the coordinate:
+
+    - ``l1_sign = mean |p - s(c)|`` with ``s(c) = +1`` if ``c >= 0`` else ``-1`` (the quadrant
+      rule of :func:`quadrant_of`);
+    - ``l1_scaled = mean |p - c / limit|`` (the coordinate scaled linearly to [-1, 1]);
+    - ``pearson`` = :func:`pearson` of ``p`` and ``c`` (scale-free; None if either is constant).
+
+    Example: predicted valences (1, 0) at x = (6, -3) with limit 6: l1_sign = (0 + 1) / 2 = 0.5,
+    l1_scaled = (0 + 0.5) / 2 = 0.25, pearson = 1.
+    """
+    p = np.asarray(predicted, dtype=np.float64)
+    c = np.asarray(points, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != 2 or p.shape != c.shape:
+        raise EmovaeError(f"va_agreement: expected predictions and points of shape (N, 2), got {p.shape} and {c.shape}")
+    if not p.size:
+        raise EmovaeError("va_agreement: no points")
+    out = {}
+    for k, axis in enumerate(("valence", "arousal")):
+        sign = np.where(c[:, k] >= 0, 1.0, -1.0)
+        out[axis] = {
+            "l1_sign": float(np.abs(p[:, k] - sign).mean()),
+            "l1_scaled": float(np.abs(p[:, k] - c[:, k] / limit).mean()),
+            "pearson": pearson(p[:, k], c[:, k]),
+        }
+    return out
+
+
+def mean_sd(values) -> dict:
+    """``{"n", "mean", "sd"}`` of numbers (None and NaN values left out): the mean and the sample
+    standard deviation ``sqrt(sum (v - mean)^2 / (n - 1))``; sd None for fewer than 2 values,
+    both None for none. (1, 2, 3) -> mean 2, sd 1."""
+    vals = np.asarray([float(v) for v in values if v is not None and not math.isnan(float(v))], dtype=np.float64)
+    if not vals.size:
+        return {"n": 0, "mean": None, "sd": None}
+    return {"n": int(vals.size), "mean": float(vals.mean()), "sd": float(vals.std(ddof=1)) if vals.size > 1 else None}

@@ -36,7 +36,9 @@ through the waypoints (:func:`path_points`: every waypoint is visited when there
 quadrant emotion. The join: a segment's leading HOLDs would extend the previous segment's last
 note, so they become rests; and each segment after the first is chosen among the exact point
 and ``candidates - 1`` points jittered around it (N(0, 0.3^2), seeded) as the one whose first
-pitch is nearest the previous segment's last pitch (the exact point wins ties).
+pitch is nearest the previous segment's last pitch (the exact point wins ties). A jittered point
+is mirrored back into its exact point's quadrant (as the web page's jitter is), so each
+segment's point lies in the quadrant of the emotion it is decoded with.
 """
 
 from __future__ import annotations
@@ -321,6 +323,19 @@ def _last_pitch(tokens: np.ndarray) -> int | None:
     return int(notes[-1]) if notes.size else None
 
 
+def _in_quadrant(exact: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """``moved`` (float32 (N, 2)) mirrored into the quadrants of the ``exact`` points (N, 2) and
+    kept on the plane: s * min(|moved|, PLANE_LIMIT), s the sign of the exact coordinate (>= 0
+    counts as positive, :func:`emovae.emotions.quadrant_of_point`'s rule), as the web page's
+    jitter is. A negative coordinate stays below 0 (at least float32's smallest normal number
+    away), so neither a jitter onto the axis nor float32 rounding makes it -0.0, which reads as
+    positive."""
+    sign = np.where(exact >= 0, 1.0, -1.0).astype(np.float32)
+    size = np.minimum(np.abs(moved), np.float32(PLANE_LIMIT))
+    size = np.where(sign < 0, np.maximum(size, np.finfo(np.float32).tiny), size)
+    return (sign * size).astype(np.float32)
+
+
 def along_path(
     model, waypoints, bars: int = 16, *, seed: int = 0, temperature: float = 0.0, candidates: int = 8
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -333,10 +348,10 @@ def along_path(
     emotions = [quadrant_of_point(*p) for p in centres]
     rng = np.random.default_rng(seed)
     k = max(1, int(candidates))
-    z = np.repeat(centres, k, axis=0).astype(np.float32)
-    jitter = rng.normal(0.0, JITTER, size=z.shape).astype(np.float32)
+    exact = np.repeat(centres, k, axis=0)
+    jitter = rng.normal(0.0, JITTER, size=exact.shape).astype(np.float32)
     jitter[::k] = 0.0  # candidate 0 is the exact point
-    z = np.clip(z + jitter, -PLANE_LIMIT, PLANE_LIMIT)
+    z = _in_quadrant(exact, exact.astype(np.float32) + jitter)
     tokens = model.decode(z, np.repeat(emotions, k), temperature=temperature, seed=seed).reshape(n_seg, k, N_STEPS)
     chosen, points, previous = [], [], None
     for s in range(n_seg):

@@ -41,6 +41,8 @@ from .errors import EmovaeError, EmovaeWarning
 
 __all__ = [
     "SIGMA_SHARE",
+    "count_within",
+    "token_metrics",
     "within_sigma",
     "METRICS",
     "METRIC_TITLES",
@@ -287,3 +289,18 @@ def within_sigma(column: dict, reference: dict, share: float = SIGMA_SHARE) -> d
                 continue
             out[emotion][metric] = bool(abs(float(cell[0]) - float(ref_mean)) <= share * float(ref_sd) + 1e-12)
     return out
+
+
+def count_within(marks: dict) -> int:
+    """The number of cells :func:`within_sigma` marks True (``{emotion: {metric: True / False /
+    None}}``): ``#{(e, m) : marks[e][m] is truthy}``; the Table 3 count of ``emovae report`` and
+    the sweep's ``table3_within``. ``{0: {"a": True, "b": None}, 1: {"a": False}}`` -> 1."""
+    return sum(bool(v) for cells in marks.values() for v in cells.values())
+
+
+def token_metrics(tokens, labels) -> dict:
+    """:func:`set_metrics` of raw-token melodies ``(N, 64)`` grouped by their emotion ``labels``
+    (0..3), each read as MusPy music by :func:`emovae.data.melody_to_music`:
+    ``{emotion: {metric: (mean, population sd)}}`` (a generated set's Table 3 column)."""
+    tokens, labels = np.asarray(tokens), np.asarray(labels)
+    return set_metrics({e: [melody_to_music(t) for t in tokens[labels == e]] for e in range(4)})

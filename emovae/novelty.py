@@ -18,24 +18,39 @@
   and trailing silence count). The default ``max_rest_steps = 24`` is the longest silent run
   in the training set (measured on all 344 files: ``e4/bwv27.6.mxl.mid``, six beats of
   leading rest; the next longest is 8, the padded endings of the short files).
+- **Per emotion** (:func:`novelty_by_emotion`): the copies, distinct and degenerate figures of
+  ``emovae report`` and the sweep.
+- **Along the plane** (:func:`grid_profiles`, :func:`axis_profiles`): how note density, mode,
+  mean pitch and range of a decoded grid change along each axis, beside its validity
+  (:func:`grid_stats`).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from .emotions import LABELS
 from .errors import EmovaeError
-from .features import as_melodies, as_melody, longest_rest_run, parse_notes
+from .evaluate import pearson
+from .features import FEATURE_NAMES, as_melodies, as_melody, feature_matrix, longest_rest_run, parse_notes
 
 __all__ = [
+    "NEAR_STEPS",
+    "NEEDS_NOTES",
+    "PROFILE_FEATURES",
     "TRAINING_LONGEST_REST",
+    "axis_profiles",
     "copy_stats",
     "distinct_per_100",
+    "grid_profiles",
     "grid_stats",
     "hamming",
     "invalid_reason",
     "is_valid",
     "nearest_training",
+    "novelty_by_emotion",
 ]
 
 #: The longest run of silent steps in the training set (344 files), the default for is_valid.
@@ -198,3 +213,95 @@ def grid_stats(tokens_grid, max_rest_steps: int = TRAINING_LONGEST_REST) -> dict
         "long_rest": reasons.count("long_rest"),
         "max_rest_steps": limit,
     }
+
+
+#: A near copy differs from a training melody in at most this many steps (``emovae report``).
+NEAR_STEPS = 4
+
+
+def novelty_by_emotion(tokens, labels, training, *, real=None, near: int = NEAR_STEPS) -> dict:
+    """Novelty and validity of generated melodies per emotion, ``{"e1".."e4", "all": {...}}`` (an
+    emotion none of ``labels`` asks for is left out; ``"all"`` last). Each row holds
+    :func:`copy_stats` against ``training`` (``near`` steps), ``distinct_per_100``
+    (:func:`distinct_per_100`), ``degenerate_share = #{invalid} / n`` and ``reasons`` (the count of
+    each first failing test, :func:`invalid_reason` with the training set's longest rest), and,
+    with ``real`` (every real melody), ``exact_share_any_real`` = :func:`copy_stats`'s
+    ``exact_share`` against those. ``emovae report`` (section 4) and the sweep read their copies,
+    distinct and degenerate figures from it."""
+    tokens, labels = np.asarray(tokens), np.asarray(labels)
+    rows = {}
+    for e in (*range(4), None):
+        sel = np.ones(len(labels), bool) if e is None else labels == e
+        if not sel.any():
+            continue
+        t = tokens[sel]
+        reasons = [invalid_reason(row, TRAINING_LONGEST_REST) for row in t]
+        row = {
+            **copy_stats(t, training, near=near),
+            "distinct_per_100": distinct_per_100(t),
+            "degenerate_share": float(np.mean([r is not None for r in reasons])),
+            "reasons": {k: reasons.count(k) for k in ("no_note", "one_pitch", "long_rest")},
+        }
+        if real is not None:
+            row["exact_share_any_real"] = copy_stats(t, real, near=near)["exact_share"]
+        rows["all" if e is None else LABELS[e]] = row
+    return rows
+
+
+# ---------------------------------------------------------------------------- features along the plane's axes
+
+#: Features drawn along each axis of the report's grid (names in :data:`emovae.features.FEATURE_NAMES`).
+PROFILE_FEATURES = ("note_density", "mode", "pitch_mean", "pitch_range")
+NEEDS_NOTES = frozenset({"mode", "pitch_mean", "pitch_range"})  # undefined for a melody without notes
+
+
+def axis_profiles(values) -> tuple[np.ndarray, np.ndarray]:
+    """``(along_valence, along_arousal)`` of a ``(g, g)`` grid of values laid out as
+    :func:`emovae.evaluate.plane_grid` (row = arousal, column = valence):
+    ``along_valence[j] = mean_i v[i, j]`` and ``along_arousal[i] = mean_j v[i, j]``, NaN values
+    left out (NaN where all are NaN).
+
+    ``[[1, 2], [3, NaN]]`` -> along valence ``(2, 2)``, along arousal ``(1.5, 3)``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2:
+        raise EmovaeError(f"axis_profiles: expected a (g, g) grid, got shape {v.shape}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN line gives NaN, as documented
+        return np.nanmean(v, axis=0), np.nanmean(v, axis=1)
+
+
+def grid_profiles(melodies, coords, names=PROFILE_FEATURES) -> dict:
+    """How features change along each axis of a grid of decoded melodies.
+
+    ``melodies``: ``(g * g, T)`` raw tokens laid out as :func:`emovae.evaluate.plane_grid` over
+    ``coords`` (``g`` values). For each feature (:func:`emovae.features.feature_matrix`; those of
+    :data:`NEEDS_NOTES` NaN for a melody without notes): ``along_valence``, ``along_arousal``
+    (:func:`axis_profiles`) and ``pearson_valence`` / ``pearson_arousal``, the
+    :func:`emovae.evaluate.pearson` correlation of each profile with ``coords`` over its finite
+    values.
+    """
+    coords = np.asarray(coords)
+    g = len(coords)
+    feats = feature_matrix(melodies)
+    if feats.shape[0] != g * g:
+        raise EmovaeError(f"grid_profiles: expected {g} x {g} = {g * g} melodies, got {feats.shape[0]}")
+    has_notes = np.asarray([len(parse_notes(row)) > 0 for row in np.asarray(melodies)])
+    out = {}
+    for name in names:
+        v = feats[:, FEATURE_NAMES.index(name)].copy()
+        if name in NEEDS_NOTES:
+            v[~has_notes] = np.nan
+        along_v, along_a = axis_profiles(v.reshape(g, g))
+        out[name] = {
+            "along_valence": along_v,
+            "along_arousal": along_a,
+            "pearson_valence": pearson(*_finite(along_v, coords)),
+            "pearson_arousal": pearson(*_finite(along_a, coords)),
+        }
+    return out
+
+
+def _finite(values: np.ndarray, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.isfinite(values)
+    return values[keep], coords[keep]

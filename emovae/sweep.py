@@ -230,21 +230,20 @@ def load_sweep(path, *, device: str | None = None, epochs: int | None = None) ->
 def run_metrics(model, data, *, classifier=None, seed: int | None = None) -> tuple[dict, np.ndarray]:
     """The CSV figures of one trained model on its data split, and the melodies it generated
     (``GENERATED_PER_EMOTION`` per emotion, the paper's sampling, seeded by the run's seed):
-    ``(row, generated (4 * n, 64) raw tokens)``."""
-    from .evaluate import evaluate_model, reconstruction
+    ``(row, generated (4 * n, 64) raw tokens)``. D_i and the reconstruction come from
+    :func:`emovae.evaluate.split_figures`, as in ``emovae report``."""
+    from .evaluate import split_figures
 
     seed = model.train_config.seed if seed is None else seed
     row: dict = {}
-    ev = evaluate_model(model, data=data)
-    for split, rows in (("train", data.train_idx), ("heldout", data.heldout_idx)):
-        acc = ev[split].accuracy if split in ev else None
-        row[f"d_recall_{split}"] = acc.mean_recall if acc else math.nan
-        row[f"d_precision_{split}"] = acc.mean_precision if acc else math.nan
-        raw = model.vocab.decode(data.indices[rows])
-        rec = reconstruction(model, raw, data.labels[rows])
-        row[f"acc_{split}"], row[f"ce_{split}"] = rec["token_accuracy"], rec["ce"]
+    splits = split_figures(model, data)
+    for split in ("train", "heldout"):
+        f = splits.get(split)  # None: no melody in that split
+        row[f"d_recall_{split}"] = f["accuracy"].mean_recall if f else math.nan
+        row[f"d_precision_{split}"] = f["accuracy"].mean_precision if f else math.nan
+        row[f"acc_{split}"], row[f"ce_{split}"] = (f["token_accuracy"], f["ce"]) if f else (math.nan, math.nan)
         if split == "train":
-            row["kl_train"] = rec["kl"]
+            row["kl_train"] = f["kl"] if f else math.nan
     tracked = [(h["epoch"], h["d_train"]["mean_recall"]) for h in model.history if "d_train" in h]
     best = max(tracked, key=lambda t: t[1]) if tracked else (math.nan, math.nan)
     row["best_d_epoch"], row["best_d_train"] = best
@@ -265,24 +264,27 @@ def generation_figures(
     model, data, sampler: str, *, classifier=None, seed: int = 0, unique: bool = False, spread: float = 1.0
 ) -> tuple[dict, np.ndarray]:
     """The :data:`GENERATION_KEYS` of ``GENERATED_PER_EMOTION`` melodies per emotion drawn with
-    ``sampler`` (seeded by ``seed``; ``unique``: with the copy guard; ``spread``: the fitted one's) against the data split: distinct per 100 (per emotion,
-    averaged) and share, exact copies of a training-split melody, degenerate (no note, one
-    pitch, a rest longer than the training set's longest: :func:`emovae.novelty.invalid_reason`, as
-    the report counts them), Table 3 cells within 0.5 sigma, the classifier's control accuracy."""
-    from .novelty import copy_stats, distinct_per_100, invalid_reason
+    ``sampler`` (:func:`emovae.evaluate.generated_set`, seeded by ``seed``; ``unique``: with the
+    copy guard; ``spread``: the fitted one's) against the data split, by the functions of
+    ``emovae report``: distinct per 100 (per emotion, averaged), exact copies of a training-split
+    melody and degenerate (no note, one pitch, a rest longer than the training set's longest)
+    from :func:`emovae.novelty.novelty_by_emotion`, and the distinct share; Table 3 cells within
+    0.5 sigma (:func:`emovae.metrics.token_metrics`, :func:`~emovae.metrics.within_sigma`,
+    :func:`~emovae.metrics.count_within`); the classifier's control accuracy
+    (:func:`emovae.classifier.control_accuracy`)."""
+    from .emotions import LABELS
+    from .evaluate import generated_set
+    from .novelty import novelty_by_emotion
 
-    generated = np.concatenate(
-        [
-            model.sample(e, GENERATED_PER_EMOTION, seed=seed, sampler=sampler, unique=unique, spread=spread)
-            for e in range(4)
-        ]
+    generated, asked = generated_set(
+        model, GENERATED_PER_EMOTION, seed=seed, sampler=sampler, unique=unique, spread=spread
     )
-    asked = np.repeat(np.arange(4), GENERATED_PER_EMOTION)
-    out = {"distinct_per_100": float(np.mean([distinct_per_100(generated[asked == e]) for e in range(4)]))}
     training = model.vocab.decode(data.indices[data.train_idx])
+    novelty = novelty_by_emotion(generated, asked, training)
+    out = {"distinct_per_100": float(np.mean([novelty[LABELS[e]]["distinct_per_100"] for e in range(4)]))}
     out["distinct_share"] = len(np.unique(generated, axis=0)) / len(generated)
-    out["exact_copies"] = copy_stats(generated, training)["exact_share"]
-    out["degenerate"] = float(np.mean([invalid_reason(m) is not None for m in generated]))  # the report's rule
+    out["exact_copies"] = novelty["all"]["exact_share"]
+    out["degenerate"] = novelty["all"]["degenerate_share"]
     out["table3_within"] = _table3_within(generated, asked, model.vocab.decode(data.indices), data.labels)
     out["control_accuracy"] = math.nan
     if classifier is not None:
@@ -297,16 +299,11 @@ def _table3_within(generated, asked, reference, labels) -> float:
     lie within 0.5 sigma of the data set's (:func:`emovae.metrics.within_sigma`; the data set's
     melodies as encoded, 64 steps each). NaN where MusPy is not installed."""
     try:
-        from .data import melody_to_music
-        from .metrics import set_metrics, within_sigma
+        from .metrics import count_within, token_metrics, within_sigma
     except ImportError:
         return math.nan
 
-    def column(tokens, lab):
-        return set_metrics({e: [melody_to_music(t) for t in tokens[lab == e]] for e in range(4)})
-
-    marks = within_sigma(column(generated, asked), column(np.asarray(reference), np.asarray(labels)))
-    return float(sum(bool(v) for cells in marks.values() for v in cells.values()))
+    return float(count_within(within_sigma(token_metrics(generated, asked), token_metrics(reference, labels))))
 
 
 # ------------------------------------------------------------------------------ running

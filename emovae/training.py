@@ -18,6 +18,13 @@ removed when the run starts again. Ctrl-C (SIGINT, in the main thread) lets the 
 finish, saves a checkpoint and raises :class:`~emovae.errors.TrainingInterrupted` (a
 KeyboardInterrupt that says where the run was saved); a second Ctrl-C stops at once, leaving the
 last checkpoint written.
+
+Divergence. A run whose epoch figures (the loss, its terms, the held-out pass) or weights are no
+longer finite numbers has diverged: it stops at the end of that epoch, before any callback, with
+one :class:`~emovae.errors.EmovaeError` line that names the epoch and the figure and says what to
+change ("training diverged at epoch 3 (loss nan): lower --lr (now 0.05) ..."). Nothing of that
+epoch is written, so the run folder keeps its last finite checkpoint (or none); a non-finite
+checkpoint is never written, and :func:`emovae.checkpoint.load_model` refuses one.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import math
 import signal
 import threading
 import time
@@ -49,7 +57,16 @@ from .gru import fused_rmsprop
 from .losses import recipe_terms, recipe_total
 from .model import CVAE
 
-__all__ = ["Callback", "EncodedData", "KerasRMSprop", "Trainer", "encode_dataset", "loss_settings", "train"]
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "EncodedData",
+    "KerasRMSprop",
+    "Trainer",
+    "encode_dataset",
+    "loss_settings",
+    "train",
+]
 
 
 class Callback(Protocol):
@@ -59,6 +76,49 @@ class Callback(Protocol):
     (they are saved with the history)."""
 
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None: ...
+
+
+class EarlyStopping:
+    """Stop training when a history entry has not improved for ``patience`` epochs that report
+    it (Prechelt, "Early stopping - but when?", 1998; Keras' ``EarlyStopping`` without weight
+    restoring). ``key`` names a row entry, dotted for a nested one: "val_recon" (held-out L_R,
+    every epoch with ``validate``) or "d_heldout.mean_recall" (held-out D, on the epochs a D
+    callback placed before this one reports it). ``mode`` "min" or "max" says which way is
+    better; an improvement must beat the best by more than ``min_delta``. The run stops with a
+    checkpoint at that epoch and ``row["early_stop"]`` set; ``best_epoch`` is kept here."""
+
+    def __init__(self, key: str = "val_recon", *, mode: str = "min", patience: int = 20, min_delta: float = 0.0):
+        if mode not in ("min", "max"):
+            raise EmovaeError(f"early stopping mode {mode!r}: use min or max")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise EmovaeError(f"early stopping patience {patience!r}: a whole number of epochs >= 1 is needed")
+        self.key, self.mode, self.patience, self.min_delta = key, mode, patience, float(min_delta)
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.waited = 0
+
+    def _value(self, row: dict) -> float | None:
+        value = row
+        for part in self.key.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        return float(value)
+
+    def on_epoch_end(self, trainer, row: dict) -> None:
+        value = self._value(row)
+        if value is None or not math.isfinite(value):
+            return
+        better = self.best is None or (
+            value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        )
+        if better:
+            self.best, self.best_epoch, self.waited = value, row["epoch"], 0
+            return
+        self.waited += 1
+        if self.waited >= self.patience:
+            row["early_stop"] = {"key": self.key, "best": self.best, "best_epoch": self.best_epoch}
+            trainer.stop_requested = True
 
 
 class KerasRMSprop(torch.optim.Optimizer):
@@ -344,6 +404,29 @@ class _CtrlC:
             signal.signal(signal.SIGINT, self._previous)
 
 
+def non_finite(row: dict, weights_finite: bool = True) -> str | None:
+    """What is not finite in an epoch's figures (a history row: the loss first, then the other
+    numbers in row order) or, with ``weights_finite`` False, its weights: "loss nan", "val_recon
+    inf", "weights nan or inf"; None when all is finite."""
+    for key in ("loss", *row):
+        value = row.get(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{key} {value}"
+    return None if weights_finite else "weights nan or inf"
+
+
+@torch.no_grad()
+def weights_finite(module: torch.nn.Module) -> bool:
+    """True when every parameter of ``module`` is a finite number (one device synchronisation)."""
+    flags = [torch.isfinite(p).all() for p in module.parameters()]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
+def diverged_message(epoch: int, what: str, lr: float, *, flag: str = "--lr") -> str:
+    """The first part of the one line a diverged run stops with."""
+    return f"training diverged at epoch {epoch} ({what}): lower {flag} (now {lr:g})"
+
+
 def _warn_missing_emotions(data: EncodedData, where: str) -> None:
     """One warning when the data set lacks melodies of some emotion (a folder absent or empty)."""
     counts = np.bincount(np.asarray(data.labels, dtype=np.int64), minlength=4)
@@ -425,6 +508,7 @@ def train(
         trainer.restore(previous)
 
     start = trainer.epoch
+    saved = previous.epoch if previous else None  # the epoch the run folder's checkpoint holds
     bar = tqdm(
         range(start, config.epochs),
         initial=start,
@@ -441,6 +525,17 @@ def train(
             if config.validate:
                 row.update(trainer.validate())
             row["seconds"] = time.perf_counter() - t0
+            what = non_finite(row, weights_finite(trainer.model))
+            if what is not None:  # diverged: nothing of this epoch is kept or written
+                bar.close()
+                kept = (
+                    ""
+                    if not out
+                    else f"; {ckpt_path} keeps epoch {saved}"
+                    if saved is not None
+                    else "; no checkpoint was written"
+                )
+                raise EmovaeError(f"{diverged_message(row['epoch'], what, config.lr)} and train again{kept}")
             for callback in callbacks:
                 callback.on_epoch_end(trainer, row)
             trainer.history.append(row)
@@ -451,9 +546,14 @@ def train(
             )
             epoch = trainer.epoch
             stop = ctrl_c.requested and epoch < config.epochs
-            if out and (stop or epoch % config.checkpoint_every == 0 or epoch == config.epochs):
+            early = getattr(trainer, "stop_requested", False)  # a callback's EarlyStopping
+            if out and (stop or early or epoch % config.checkpoint_every == 0 or epoch == config.epochs):
                 trainer.save(ckpt_path)
                 write_text(out / "history.json", json.dumps(trainer.history, indent=1))
+                saved = epoch
+            if early:
+                bar.close()
+                break
             if stop:
                 bar.close()
                 raise TrainingInterrupted(epoch, ckpt_path)

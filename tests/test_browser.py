@@ -235,3 +235,52 @@ def test_an_error_is_shown_not_thrown(site, browser):
         d, "const s = document.getElementById('status');return s.classList.contains('error') && s.textContent"
     )
     assert "bars" in status
+
+
+@pytest.fixture(scope="module")
+def fitted_site():
+    """A server with "fitted" (CVAE-EmoReg with a density fitted to points around (+-3, +-3)) and
+    "plain" (CVAE-EmoReg without one): the page's sampler choice shows only for the first."""
+    import copy
+
+    import numpy as np
+
+    from emovae.api import Model, load
+    from emovae.samplers import FittedSampler
+    from emovae.server import BackgroundServer, create_app
+
+    plain = load("emoreg")
+    trained = copy.copy(plain.trained)
+    centres = [(3, 3), (-3, 3), (-3, -3), (3, -3)]
+    pts = np.concatenate([np.random.default_rng(0).normal(c, 0.3, (40, 2)) for c in centres])
+    trained.sampler, plain.trained.sampler = FittedSampler.fit(pts, np.repeat(np.arange(4), 40)), None
+    with BackgroundServer(create_app({"fitted": Model(trained), "plain": plain}, data_root=None)) as srv:
+        yield srv.url
+
+
+def test_draw_with_a_sampler_and_the_copy_guard_by_keyboard(fitted_site, browser):
+    """The draw controls: the sampler (a select) and the copy guard (a checkbox), used from the
+    keyboard, are sent with the draw; the sampler shows only for a model that offers two."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    d = browser
+    d.get(fitted_site + "/")
+    wait_for(d, "return window.emovae && window.emovae.ready")
+    sampler, unique = d.find_element(By.ID, "sampler"), d.find_element(By.ID, "unique")
+    assert sampler.is_displayed() and sampler.get_attribute("value") == "fitted"  # the model's default
+    assert d.find_element(By.ID, "spread").is_displayed() and unique.is_displayed()
+    assert d.find_element(By.CSS_SELECTOR, "label[for='sampler']").text == "Sampler"
+    sampler.send_keys("p")  # keyboard: the first option starting with "p"
+    assert sampler.get_attribute("value") == "paper" and not d.find_element(By.ID, "spread").is_displayed()
+    unique.send_keys(Keys.SPACE)
+    assert unique.is_selected()
+    d.find_element(By.CSS_SELECTOR, '#draw button[data-emotion="sad"]').send_keys(Keys.ENTER)
+    m = wait_for(d, "const m = window.emovae.lastMelody; return m && m.emotion === 'sad' && m")
+    assert m["sampler"] == "paper" and m["unique"] is True and m["model"] == "fitted"
+    assert "paper sampler" in d.find_element(By.ID, "status").text
+
+    d.find_element(By.CSS_SELECTOR, '#models input[value="plain"]').click()
+    wait_for(d, "return document.getElementById('sampler-box').hidden")
+    assert unique.is_displayed()  # the bundled model holds its training melodies' hashes
+    assert not d.execute_script("return window.emovae.errors")

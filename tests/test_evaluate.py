@@ -1,4 +1,5 @@
-"""Quadrant of a point, quadrant accuracy (recall, precision, overall) and Table 2."""
+"""Quadrant of a point, quadrant accuracy (recall, precision, overall) and Table 2; reconstruction;
+the report's grid over the plane and its statistics (Pearson r, valence/arousal agreement, mean and sd)."""
 
 import json
 import math
@@ -10,9 +11,14 @@ from emovae.errors import EmovaeError
 from emovae.evaluate import (
     PAPER_TABLE2,
     QuadrantAccuracy,
+    mean_sd,
+    pearson,
+    plane_grid,
     quadrant_accuracy,
     quadrant_of,
+    reconstruction_accuracy,
     table2_markdown,
+    va_agreement,
 )
 
 
@@ -159,3 +165,88 @@ def test_reconstruction_is_the_argmax_of_the_decoded_mean_with_its_ce_and_kl(tin
     ce = -np.take_along_axis(logp, idx[..., None], -1).sum() / 12
     assert out["ce"] == pytest.approx(float(ce), rel=1e-5)
     assert math.isnan(reconstruction(model, raw[:0], labels[:0])["token_accuracy"])
+
+
+def test_reconstruction_accuracy_tokens_and_whole_melodies():
+    original = np.array([[60, 129, 128, 62], [64, 64, 64, 64]])
+    rebuilt = np.array([[60, 129, 128, 62], [64, 65, 64, 128]])
+    out = reconstruction_accuracy(rebuilt, original)
+    assert out == {"n": 2, "token_accuracy": 6 / 8, "melody_accuracy": 0.5}
+    assert reconstruction_accuracy(np.zeros((0, 4)), np.zeros((0, 4)))["token_accuracy"] == 0.0
+    with pytest.raises(EmovaeError, match="one shape"):
+        reconstruction_accuracy(original[:, :3], original)
+
+
+def _untrained(tiny_data):
+    import torch
+
+    from emovae.checkpoint import TrainedModel
+    from emovae.model import CVAE, CVAEConfig
+
+    torch.manual_seed(0)
+    return TrainedModel(CVAE(CVAEConfig(hidden=16, dense=8, vocab_size=tiny_data.vocab.size)), tiny_data.vocab)
+
+
+def test_split_figures_are_d_and_the_reconstruction_of_each_split(tiny_data):
+    """The figures report and sweep share: evaluate_model's D_i beside reconstruction(), per split."""
+    from emovae.evaluate import evaluate_model, reconstruction, split_figures
+
+    model = _untrained(tiny_data)
+    out = split_figures(model, tiny_data)
+    evaluation = evaluate_model(model, data=tiny_data)
+    assert list(out) == ["train", "heldout"] == list(evaluation)
+    for split, rows in (("train", tiny_data.train_idx), ("heldout", tiny_data.heldout_idx)):
+        assert out[split]["accuracy"].to_dict() == evaluation[split].accuracy.to_dict()
+        rec = reconstruction(model, tiny_data.vocab.decode(tiny_data.indices[rows]), tiny_data.labels[rows])
+        assert {k: v for k, v in out[split].items() if k != "accuracy"} == rec
+        assert out[split]["n"] == len(rows)
+
+
+def test_generated_set_draws_each_emotion_in_turn(tiny_data):
+    from emovae.evaluate import generated_set
+
+    model = _untrained(tiny_data)
+    tokens, asked = generated_set(model, 2, seed=3)
+    assert asked.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    expected = np.concatenate([model.sample(e, 2, seed=3, sampler="paper") for e in range(4)])
+    assert np.array_equal(tokens, expected)
+
+
+# ---------------------------------------------------------------------------- the report's grid and statistics
+
+
+def test_plane_grid_rows_are_arousal_columns_valence():
+    coords, points = plane_grid(3)
+    assert coords.tolist() == [-6.0, 0.0, 6.0]
+    assert points.tolist() == [[-6, -6], [0, -6], [6, -6], [-6, 0], [0, 0], [6, 0], [-6, 6], [0, 6], [6, 6]]
+    assert plane_grid(2, limit=1.0)[1].tolist() == [[-1, -1], [1, -1], [-1, 1], [1, 1]]
+
+
+def test_pearson_exact_and_undefined():
+    assert pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
+    assert pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert pearson([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)  # cov 1.0 / var 1.25
+    assert pearson([1, 1, 1], [1, 2, 3]) is None
+    assert pearson([5], [1]) is None
+    with pytest.raises(EmovaeError, match="equal length"):
+        pearson([1, 2], [1, 2, 3])
+
+
+def test_va_agreement_sign_and_linear_scaling():
+    # valence: predicted 1 at x = 6, 0 at x = -3; arousal: -1 at y = 0 (counts as +1), 0.5 at y = -6
+    out = va_agreement([[1.0, -1.0], [0.0, 0.5]], [[6.0, 0.0], [-3.0, -6.0]], limit=6.0)
+    assert out["valence"]["l1_sign"] == pytest.approx((0 + 1) / 2)
+    assert out["valence"]["l1_scaled"] == pytest.approx((0 + 0.5) / 2)
+    assert out["valence"]["pearson"] == pytest.approx(1.0)
+    assert out["arousal"]["l1_sign"] == pytest.approx((2 + 1.5) / 2)
+    assert out["arousal"]["l1_scaled"] == pytest.approx((1 + 1.5) / 2)
+    assert out["arousal"]["pearson"] == pytest.approx(-1.0)
+    with pytest.raises(EmovaeError, match=r"shape \(N, 2\)"):
+        va_agreement([[1.0, 0.0]], [[1.0, 0.0], [2.0, 0.0]])
+
+
+def test_mean_sd_is_the_sample_sd():
+    assert mean_sd([1, 2, 3]) == {"n": 3, "mean": 2.0, "sd": 1.0}
+    assert mean_sd([4.0, None]) == {"n": 1, "mean": 4.0, "sd": None}
+    assert mean_sd([2.0, math.nan, 4.0]) == {"n": 2, "mean": 3.0, "sd": math.sqrt(2.0)}
+    assert mean_sd([]) == {"n": 0, "mean": None, "sd": None}

@@ -64,11 +64,19 @@ def test_cli_help_reads_its_defaults_from_the_presets(capsys):
 
     assert main(["train", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "paper-emoreg" in text and "paper-base" in text and "(preset: 700)" in text
+    from emovae.config import DEFAULT_PRESET, PRESETS
+
+    epochs = PRESETS[DEFAULT_PRESET].train.epochs
+    assert (
+        "paper-emoreg" in text
+        and "paper-base" in text
+        and f"--epochs EPOCHS passes over the training split (preset: {epochs})" in text
+    )
 
 
 def test_one_rule_finds_a_checkpoint(tmp_path):
-    assert resolve_checkpoint(None) == bundled("emoreg") == resolve_checkpoint("paper-emoreg")
+    assert resolve_checkpoint(None) == bundled("plane") == resolve_checkpoint("default") == bundled()
+    assert resolve_checkpoint("emoreg") == bundled("emoreg") == resolve_checkpoint("paper-emoreg")
     assert resolve_checkpoint("base") == bundled("base")
     assert resolve_checkpoint(tmp_path) == tmp_path / "checkpoint.pt"
     assert resolve_checkpoint(tmp_path / "x.pt") == tmp_path / "x.pt"

@@ -15,6 +15,7 @@ from emovae.errors import EmovaeError
 from emovae.metrics import (
     METRICS,
     PAPER_TABLE3,
+    count_within,
     folder_metrics,
     in_c_major,
     in_c_minor,
@@ -23,6 +24,8 @@ from emovae.metrics import (
     pitch_range,
     set_metrics,
     table3_markdown,
+    token_metrics,
+    within_sigma,
 )
 
 C4, D4, EB4, E4, FS4, G4, A4, B4 = 60, 62, 63, 64, 66, 67, 69, 71
@@ -32,6 +35,44 @@ def melody(*pitches, resolution=4):
     """A one-track melody of quarter notes."""
     notes = [muspy.Note(time=i * resolution, pitch=p, duration=resolution, velocity=64) for i, p in enumerate(pitches)]
     return muspy.Music(resolution=resolution, tracks=[muspy.Track(program=0, notes=notes)])
+
+
+# --- within half a sigma ------------------------------------------------------------------
+
+
+def test_within_sigma_marks_cells_within_half_a_training_sigma():
+    reference = {
+        0: {"pitch_range": (9.0, 2.0), "in_c_major": (0.9, 0.0)},
+        1: {"pitch_range": (6.0, 1.0), "in_c_major": (0.5, 0.2)},
+    }
+    column = {
+        0: {"pitch_range": (9.9, 5.0), "in_c_major": (0.9, 0.1)},
+        1: {"pitch_range": (6.6, 0.1), "in_c_major": (float("nan"), float("nan"))},
+    }
+    marks = within_sigma(column, reference)
+    assert marks == {
+        0: {"pitch_range": True, "in_c_major": True},  # |0.9| <= 1;  sd 0: only the same mean is within
+        1: {"pitch_range": False, "in_c_major": None},  # |0.6| > 0.5; NaN mean: no verdict
+    }
+    assert count_within(marks) == 2 and count_within({}) == 0
+    assert within_sigma({0: {"pitch_range": (10.5, 1.0)}}, {0: {"pitch_range": (9.0, 2.0)}}, share=1.0) == {
+        0: {"pitch_range": True}
+    }
+    assert within_sigma({}, {2: {"pitch_range": (1.0, 1.0)}}) == {2: {"pitch_range": None}}
+
+
+def test_token_metrics_groups_raw_tokens_by_emotion():
+    import numpy as np
+
+    hold = 129
+    c_major = [C4, hold, hold, hold, E4, hold, hold, hold, G4, hold, hold, hold]  # C E G, one beat each
+    f_sharp = [FS4, hold, hold, hold, FS4, hold, hold, hold, C4, hold, hold, hold]
+    out = token_metrics(np.array([c_major, f_sharp, c_major]), np.array([2, 2, 0]))
+    assert list(out) == [0, 2]  # emotions with melodies, in order
+    c_column = {"pitch_range": (7.0, 0.0), "n_pitches_used": (3.0, 0.0), "in_c_major": (1.0, 0.0)}
+    assert out[0] == {**c_column, "in_c_minor": (2 / 3, 0.0)}
+    assert out[2]["pitch_range"] == (6.5, 0.5) and out[2]["n_pitches_used"] == (2.5, 0.5)
+    assert out[2]["in_c_major"] == pytest.approx((2 / 3, 1 / 3))  # 1 and 1/3: the F sharps are in no scale
 
 
 # --- one melody ---------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Novelty (nearest training melody, copies), diversity and validity on tiny hand-made token sets."""
+"""Novelty (nearest training melody, copies), diversity and validity on tiny hand-made token sets;
+features along the axes of a grid over the plane."""
 
+import math
 import warnings
 
 import numpy as np
@@ -7,14 +9,18 @@ import pytest
 
 from emovae.errors import EmovaeError, EmovaeWarning
 from emovae.novelty import (
+    PROFILE_FEATURES,
     TRAINING_LONGEST_REST,
+    axis_profiles,
     copy_stats,
     distinct_per_100,
+    grid_profiles,
     grid_stats,
     hamming,
     invalid_reason,
     is_valid,
     nearest_training,
+    novelty_by_emotion,
 )
 
 R, H = 128, 129
@@ -173,6 +179,45 @@ def test_grid_stats_on_a_2x2_grid():
 def test_grid_stats_of_nothing():
     s = grid_stats(np.zeros((0, 0, 64), dtype=np.int64))
     assert s["n"] == 0 and s["valid_share"] == 0.0 and s["distinct"] == 0
+
+
+def test_novelty_by_emotion_rows_per_emotion_and_all_last():
+    one_pitch, silent = [60] * 8, [R] * 8
+    gen = np.array([TRAIN[0], TRAIN[1], one_pitch, silent])
+    rows = novelty_by_emotion(gen, [0, 0, 1, 1], TRAIN[:2], real=TRAIN)
+    assert list(rows) == ["e1", "e2", "all"]  # no melody asked for e3 or e4
+    e1, e2, every = rows["e1"], rows["e2"], rows["all"]
+    assert (e1["n"], e1["exact_share"], e1["distinct_per_100"], e1["degenerate_share"]) == (2, 1.0, 100.0, 0.0)
+    assert e1["reasons"] == {"no_note": 0, "one_pitch": 0, "long_rest": 0} and e1["exact_share_any_real"] == 1.0
+    assert (e2["exact_share"], e2["degenerate_share"], e2["exact_share_any_real"]) == (0.0, 1.0, 0.0)
+    assert e2["reasons"] == {"no_note": 1, "one_pitch": 1, "long_rest": 0}
+    assert (every["n"], every["exact_share"], every["degenerate_share"]) == (4, 0.5, 0.5)
+    assert {k: v for k, v in every.items() if k in copy_stats(gen, TRAIN[:2])} == copy_stats(gen, TRAIN[:2])
+    assert "exact_share_any_real" not in novelty_by_emotion(gen, [0, 0, 1, 1], TRAIN[:2])["all"]
+
+
+def test_axis_profiles_mean_over_the_other_axis_skipping_nan():
+    along_v, along_a = axis_profiles([[1.0, 2.0], [3.0, np.nan]])
+    assert along_v.tolist() == [2.0, 2.0]
+    assert along_a.tolist() == [1.5, 3.0]
+    along_v, _ = axis_profiles([[np.nan, 1.0], [np.nan, 3.0]])
+    assert math.isnan(along_v[0]) and along_v[1] == 2.0
+
+
+def test_grid_profiles_on_a_2x2_grid():
+    # rows of the grid: arousal -1 (valence -1, +1), then arousal +1 (valence -1, +1)
+    grid = np.array([[60] + [H] * 7, [60, H, 62, H, 64, H, 65, H], [R] * 8, [72] + [H] * 7])
+    p = grid_profiles(grid, [-1.0, 1.0])
+    assert list(p) == list(PROFILE_FEATURES)
+    # the silent melody counts as density 0, and is left out of pitch, range and mode
+    assert p["note_density"]["along_valence"].tolist() == [1.0, 5.0]  # (2 + 0) / 2, (8 + 2) / 2 notes per bar
+    assert p["pitch_mean"]["along_valence"].tolist() == [60.0, 67.375]  # 60 alone; (62.75 + 72) / 2
+    assert p["pitch_mean"]["along_arousal"].tolist() == [61.375, 72.0]
+    assert p["pitch_range"]["along_arousal"].tolist() == [2.5, 0.0]
+    assert p["mode"]["along_valence"].tolist() == [0.0, 0.125]  # (1 - 0.75 + 0) / 2
+    assert (p["pitch_mean"]["pearson_valence"], p["pitch_range"]["pearson_arousal"]) == (1.0, -1.0)
+    with pytest.raises(EmovaeError, match="2 x 2 = 4 melodies, got 3"):
+        grid_profiles(grid[:3], [-1.0, 1.0])
 
 
 def test_training_longest_rest_is_measured_on_the_data(data_root):

@@ -15,17 +15,9 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from emovae.cli import (
-    MAX_COUNT,
-    MAX_SEED,
-    MIN_TEMPERATURE,
-    _count,
-    _point,
-    _positive_int,
-    _seed,
-    _temperature,
-    build_parser,
-)
+from emovae.cli import args as cli_args
+from emovae.cli import build_parser
+from emovae.cli.args import MAX_COUNT, MAX_SEED, MIN_TEMPERATURE
 from emovae.data import HOLD, N_STEPS, REST, read_melody, read_segments, write_midi
 from emovae.emotions import PLANE_LIMIT
 from emovae.errors import EmovaeError
@@ -122,7 +114,7 @@ texts = st.one_of(
 @example(text="٣")
 def test_positive_int_parses_or_says_why(text):
     try:
-        value = _positive_int(text)
+        value = cli_args.positive_int(text)
     except argparse.ArgumentTypeError as exc:
         assert "\n" not in str(exc) and "whole number" in str(exc)
         return
@@ -133,20 +125,20 @@ def test_positive_int_parses_or_says_why(text):
 @given(n=st.integers(-10, 3 * MAX_COUNT))
 def test_count_accepts_exactly_one_to_the_limit(n):
     if 1 <= n <= MAX_COUNT:
-        assert _count(str(n)) == n
+        assert cli_args.count(str(n)) == n
     else:
         with pytest.raises(argparse.ArgumentTypeError, match="whole number"):
-            _count(str(n))
+            cli_args.count(str(n))
 
 
 @SETTINGS
 @given(n=st.integers(-(2**40), 2**40))
 def test_seed_accepts_exactly_zero_to_the_limit(n):
     if 0 <= n <= MAX_SEED:
-        assert _seed(str(n)) == n
+        assert cli_args.seed(str(n)) == n
     else:
         with pytest.raises(argparse.ArgumentTypeError, match="from 0 to"):
-            _seed(str(n))
+            cli_args.seed(str(n))
 
 
 @SETTINGS
@@ -156,7 +148,7 @@ def test_seed_accepts_exactly_zero_to_the_limit(n):
 @example(text="-0")
 def test_temperature_is_zero_or_a_finite_number_from_the_minimum(text):
     try:
-        value = _temperature(text)
+        value = cli_args.temperature(text)
     except argparse.ArgumentTypeError as exc:
         assert "\n" not in str(exc) and ("number >= 0" in str(exc) or "use 0 (argmax)" in str(exc))
         return
@@ -172,17 +164,17 @@ def test_point_is_two_finite_numbers_on_the_plane(v, a, sep):
     text = f"{v!r}{sep}{a!r}"
     on_plane = all(math.isfinite(float(x)) and abs(float(x)) <= PLANE_LIMIT for x in (v, a))
     if on_plane:
-        assert _point(text) == (float(v), float(a))
+        assert cli_args.point(text) == (float(v), float(a))
     else:
         with pytest.raises(argparse.ArgumentTypeError, match="off the plane"):
-            _point(text)
+            cli_args.point(text)
 
 
 @SETTINGS
 @given(text=st.text(max_size=30))
 def test_point_parses_any_text_or_says_why(text):
     try:
-        v, a = _point(text)
+        v, a = cli_args.point(text)
     except argparse.ArgumentTypeError as exc:
         assert "\n" not in str(exc)
         return

@@ -1,7 +1,7 @@
-"""``emovae report``: its small measures exactly, a tiny end-to-end report, and bad input."""
+"""``emovae report``: a tiny end-to-end report, and bad input. (Its formulas are tested where they live:
+test_evaluate.py, test_novelty.py, test_metrics.py.)"""
 
 import json
-import math
 import time
 import warnings
 
@@ -9,91 +9,6 @@ import numpy as np
 import pytest
 
 from emovae.errors import EmovaeError, EmovaeWarning
-from emovae.report import (
-    axis_profiles,
-    mean_sd,
-    pearson,
-    plane_grid,
-    reconstruction_accuracy,
-    va_agreement,
-    within_sigma,
-)
-
-# ---------------------------------------------------------------------------- exact tiny cases
-
-
-def test_plane_grid_rows_are_arousal_columns_valence():
-    coords, points = plane_grid(3)
-    assert coords.tolist() == [-6.0, 0.0, 6.0]
-    assert points.tolist() == [[-6, -6], [0, -6], [6, -6], [-6, 0], [0, 0], [6, 0], [-6, 6], [0, 6], [6, 6]]
-    assert plane_grid(2, limit=1.0)[1].tolist() == [[-1, -1], [1, -1], [-1, 1], [1, 1]]
-
-
-def test_pearson_exact_and_undefined():
-    assert pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
-    assert pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    assert pearson([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)  # cov 1.0 / var 1.25
-    assert pearson([1, 1, 1], [1, 2, 3]) is None
-    assert pearson([5], [1]) is None
-    with pytest.raises(EmovaeError, match="equal length"):
-        pearson([1, 2], [1, 2, 3])
-
-
-def test_va_agreement_sign_and_linear_scaling():
-    # valence: predicted 1 at x = 6, 0 at x = -3; arousal: -1 at y = 0 (counts as +1), 0.5 at y = -6
-    out = va_agreement([[1.0, -1.0], [0.0, 0.5]], [[6.0, 0.0], [-3.0, -6.0]], limit=6.0)
-    assert out["valence"]["l1_sign"] == pytest.approx((0 + 1) / 2)
-    assert out["valence"]["l1_scaled"] == pytest.approx((0 + 0.5) / 2)
-    assert out["valence"]["pearson"] == pytest.approx(1.0)
-    assert out["arousal"]["l1_sign"] == pytest.approx((2 + 1.5) / 2)
-    assert out["arousal"]["l1_scaled"] == pytest.approx((1 + 1.5) / 2)
-    assert out["arousal"]["pearson"] == pytest.approx(-1.0)
-    with pytest.raises(EmovaeError, match=r"shape \(N, 2\)"):
-        va_agreement([[1.0, 0.0]], [[1.0, 0.0], [2.0, 0.0]])
-
-
-def test_axis_profiles_mean_over_the_other_axis_skipping_nan():
-    along_v, along_a = axis_profiles([[1.0, 2.0], [3.0, np.nan]])
-    assert along_v.tolist() == [2.0, 2.0]
-    assert along_a.tolist() == [1.5, 3.0]
-    along_v, _ = axis_profiles([[np.nan, 1.0], [np.nan, 3.0]])
-    assert math.isnan(along_v[0]) and along_v[1] == 2.0
-
-
-def test_reconstruction_accuracy_tokens_and_whole_melodies():
-    original = np.array([[60, 129, 128, 62], [64, 64, 64, 64]])
-    rebuilt = np.array([[60, 129, 128, 62], [64, 65, 64, 128]])
-    out = reconstruction_accuracy(rebuilt, original)
-    assert out == {"n": 2, "token_accuracy": 6 / 8, "melody_accuracy": 0.5}
-    assert reconstruction_accuracy(np.zeros((0, 4)), np.zeros((0, 4)))["token_accuracy"] == 0.0
-    with pytest.raises(EmovaeError, match="one shape"):
-        reconstruction_accuracy(original[:, :3], original)
-
-
-def test_within_sigma_marks_cells_within_half_a_training_sigma():
-    reference = {
-        0: {"pitch_range": (9.0, 2.0), "in_c_major": (0.9, 0.0)},
-        1: {"pitch_range": (6.0, 1.0), "in_c_major": (0.5, 0.2)},
-    }
-    column = {
-        0: {"pitch_range": (9.9, 5.0), "in_c_major": (0.9, 0.1)},
-        1: {"pitch_range": (6.6, 0.1), "in_c_major": (float("nan"), float("nan"))},
-    }
-    assert within_sigma(column, reference) == {
-        0: {"pitch_range": True, "in_c_major": True},  # |0.9| <= 1;  sd 0: only the same mean is within
-        1: {"pitch_range": False, "in_c_major": None},  # |0.6| > 0.5; NaN mean: no verdict
-    }
-    assert within_sigma({0: {"pitch_range": (10.5, 1.0)}}, {0: {"pitch_range": (9.0, 2.0)}}, share=1.0) == {
-        0: {"pitch_range": True}
-    }
-    assert within_sigma({}, {2: {"pitch_range": (1.0, 1.0)}}) == {2: {"pitch_range": None}}
-
-
-def test_mean_sd_is_the_sample_sd():
-    assert mean_sd([1, 2, 3]) == {"n": 3, "mean": 2.0, "sd": 1.0}
-    assert mean_sd([4.0, None]) == {"n": 1, "mean": 4.0, "sd": None}
-    assert mean_sd([]) == {"n": 0, "mean": None, "sd": None}
-
 
 # ---------------------------------------------------------------------------- a tiny report
 
@@ -247,7 +162,7 @@ def test_results_json_figures_agree_with_each_other(built):
     held = r["classifier"]["heldout"]
     assert held["n"] + held["train"] == 32
     assert r["classifier"]["heldout_unseen_tunes"]["n"] + r["classifier"]["heldout_with_twin_in_train"] == held["n"]
-    for name, n in (("tiny", 20), ("tiny set", 12)):
+    for name, n in (("tiny", 20), ("tiny, fitted sampler", 20), ("tiny set", 12)):
         c = r["control"][name]
         assert c["n"] == n and sum(map(sum, c["confusion"])) == n
         assert c["accuracy"] == pytest.approx(np.trace(c["confusion"]) / n)
@@ -273,8 +188,12 @@ def test_results_json_figures_agree_with_each_other(built):
     # run 1 is also the model: the same figures
     assert runs["runs"][0]["train"]["mean_recall"] == pytest.approx(order["train"]["mean_recall"])
     t3 = r["table3"]
-    assert set(t3["columns"]) == {"training set (all files)", "tiny", "tiny set"}
-    for name in ("tiny", "tiny set"):
+    # the tiny run carries a fitted density: its melodies are drawn by both samplers
+    assert r["control"]["tiny"]["sampler"] == "paper" and r["control"]["tiny, fitted sampler"]["sampler"] == "fitted"
+    assert r["novelty"]["tiny, fitted sampler"]["emotions"]["all"]["n"] == 20
+    assert set(t3["columns"]) == {"training set (all files)", "tiny", "tiny, fitted sampler", "tiny set"}
+    assert t3["columns"]["tiny"] != t3["columns"]["tiny, fitted sampler"]
+    for name in ("tiny", "tiny, fitted sampler", "tiny set"):
         assert t3["within_count"][name] == sum(v is True for m in t3["within"][name].values() for v in m.values())
     assert t3["cells"] == 16
     assert r["settings"]["grid"] == 5 and r["settings"]["n_per_emotion"] == 5 and r["settings"]["seed"] == 3
@@ -290,13 +209,14 @@ def test_the_tiny_report_is_quick(built):
 @pytest.fixture
 def no_work(monkeypatch):
     """Fail the test if the long work starts."""
-    from emovae import classifier, report
+    from emovae import classifier
+    from emovae.report import build
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the long work started before the input was checked")
 
     monkeypatch.setattr(classifier, "cross_validate", forbidden)
-    monkeypatch.setattr(report, "_compute", forbidden)
+    monkeypatch.setattr(build, "_compute", forbidden)
 
 
 @pytest.mark.parametrize("grid", [0, 1, 10_000, 2.5])
@@ -399,7 +319,7 @@ def test_a_data_set_too_small_for_the_classifier(small_root, tmp_path, no_work):
 
 
 def test_nothing_reaches_the_folder_when_a_picture_fails(tmp_path):
-    from emovae.report import _write
+    from emovae.report.build import _write
 
     def good(path, **kw):
         path.write_bytes(b"png")

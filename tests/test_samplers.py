@@ -103,7 +103,7 @@ def test_the_copy_guard_draws_copies_again(run):
 def test_the_bundled_model_carries_the_manifest_hashes_and_guards_copies():
     import emovae
 
-    model = emovae.load()
+    model = emovae.load("emoreg")
     assert len(model.trained.training_hashes) == 293  # distinct melodies of the data set
     plain = model.generate("sad", n=100, seed=3, sampler="paper")
     guarded = model.generate("sad", n=100, seed=3, sampler="paper", unique=True)
@@ -137,9 +137,24 @@ def test_cli_generate_with_samplers_and_the_guard(run, tmp_path, capsys):
     assert capsys.readouterr().err.splitlines() == [
         "emovae: error: spread 20.0: a number above 0 and at most 10 is needed"
     ]
-    assert main(["generate", "--out", str(tmp_path / "e"), "-n", "1", "--spread", "2"]) == 0
+    assert main(["generate", "emoreg", "--out", str(tmp_path / "e"), "-n", "1", "--spread", "2"]) == 0
     assert "--spread ignored: it widens the fitted sampler, and the paper sampler is in use" in capsys.readouterr().err
-    assert main(["generate", "--out", str(tmp_path / "f"), "-n", "1", "--sampler", "fitted"]) == 2
+    assert main(["generate", "emoreg", "--out", str(tmp_path / "f"), "-n", "1", "--sampler", "fitted"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "carries no fitted sampler" in err[0]
     assert not (tmp_path / "f" / "e1").exists()  # nothing written
+
+
+def test_the_bundled_default_samples_from_its_fitted_density():
+    import emovae
+    from emovae.config import DEFAULT_PRESET, PRESETS
+
+    model = emovae.load()
+    assert model.title == PRESETS[DEFAULT_PRESET].title and model.trained.default_sampler == "fitted"
+    assert len(model.trained.training_hashes) == 293
+    fitted = model.trained.sample_points("happy", 400, seed=4)
+    paper = model.trained.sample_points("happy", 400, seed=4, sampler="paper")
+    # the fitted points centre on the happy training codes' mean, the paper's on (2, 2)
+    centre = model.trained.sampler.means[0][:2]
+    assert np.allclose(fitted[:, :2].mean(0), centre, atol=0.25) and np.allclose(paper.mean(0), (2, 2), atol=0.3)
+    assert np.abs(centre - (2, 2)).max() > 0.5

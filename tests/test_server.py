@@ -24,8 +24,8 @@ pytest.importorskip("fastapi", reason="the web extra is not installed (pip insta
 from fastapi.testclient import TestClient
 
 from emovae import server
-from emovae.api import load
-from emovae.data import HOLD, REST, midi_bytes
+from emovae.api import Model, load
+from emovae.data import HOLD, REST, midi_bytes, token_hash
 from emovae.emotions import quadrant_of_point
 from emovae.errors import EmovaeError
 
@@ -163,6 +163,125 @@ def test_generate_n_melodies(client, models):
     expected = models["emoreg"].generate("angry", 3, seed=5)
     assert [m["tokens"] for m in ms] == [e.tokens.tolist() for e in expected]
     assert all(m["emotion"] == "angry" for m in ms)
+
+
+# ---------------------------------------------------------------------------- samplers
+FITTED_MEANS = {"happy": (3.0, 3.0), "angry": (-3.0, 3.0), "sad": (-3.0, -3.0), "relaxed": (3.0, -3.0)}
+
+
+def _twin(model: Model, **attrs) -> Model:
+    """The same network under a new TrainedModel object, some attributes changed."""
+    import copy
+
+    trained = copy.copy(model.trained)
+    for k, v in attrs.items():
+        setattr(trained, k, v)
+    return Model(trained)
+
+
+@pytest.fixture(scope="module")
+def sampler_client(models):
+    """ "fitted": emoreg with a density fitted to points around (+-3, +-3) (sd 0.3); "plain": none;
+    "nohash": neither a density nor the training melodies' hashes."""
+    from emovae.samplers import FittedSampler
+
+    rng = np.random.default_rng(0)
+    pts = np.concatenate([rng.normal(c, 0.3, (50, 2)) for c in FITTED_MEANS.values()])
+    fitted = FittedSampler.fit(pts, np.repeat(np.arange(4), 50))
+    twins = {
+        "fitted": _twin(models["emoreg"], sampler=fitted),
+        "plain": _twin(models["emoreg"], sampler=None),
+        "nohash": _twin(models["emoreg"], sampler=None, training_hashes=frozenset()),
+    }
+    with TestClient(server.create_app(twins, data_root=None), raise_server_exceptions=False) as c:
+        c.models = twins
+        yield c
+
+
+def test_info_says_which_samplers_each_model_offers(sampler_client):
+    info = {m["key"]: m for m in sampler_client.get("/api/info").json()["models"]}
+    assert info["fitted"]["samplers"] == ["paper", "fitted"] and info["fitted"]["default_sampler"] == "fitted"
+    assert info["plain"]["samplers"] == ["paper"] and info["plain"]["default_sampler"] == "paper"
+    assert info["plain"]["copy_guard"] is True and info["nohash"]["copy_guard"] is False
+    assert sampler_client.get("/api/info").json()["limits"]["spread"] == 10
+
+
+def test_generate_draws_with_the_models_default_sampler(sampler_client):
+    ask = {"emotion": "sad", "n": 3, "seed": 2, "svg": False}
+    r = sampler_client.post("/api/generate", json={**ask, "model": "fitted"}).json()
+    assert r["sampler"] == "fitted" and r["spread"] == 1.0 and r["unique"] is False
+    expected = sampler_client.models["fitted"].generate("sad", 3, seed=2, sampler="fitted")
+    assert [m["tokens"] for m in r["melodies"]] == [e.tokens.tolist() for e in expected]
+    for m in r["melodies"]:  # around the fitted mean (sd 0.3), not the paper's N((-2, -2), 2^2)
+        assert m["sampler"] == "fitted" and np.allclose(m["point"], FITTED_MEANS["sad"], atol=1.5)
+    plain = sampler_client.post("/api/generate", json={**ask, "model": "plain"}).json()
+    assert plain["sampler"] == "paper" and plain["spread"] is None
+    paper = sampler_client.models["plain"].generate("sad", 3, seed=2, sampler="paper")
+    assert [m["tokens"] for m in plain["melodies"]] == [e.tokens.tolist() for e in paper]
+
+
+def test_generate_with_an_explicit_sampler_and_spread(sampler_client):
+    ask = {"emotion": "happy", "n": 4, "seed": 7, "svg": False, "model": "fitted"}
+    paper = sampler_client.post("/api/generate", json={**ask, "sampler": "paper"}).json()
+    assert paper["sampler"] == "paper" and paper["spread"] is None
+    expected = sampler_client.models["fitted"].generate("happy", 4, seed=7, sampler="paper")
+    assert [m["point"] for m in paper["melodies"]] == [list(e.point) for e in expected]
+    assert [m["tokens"] for m in paper["melodies"]] == [e.tokens.tolist() for e in expected]
+    wide = sampler_client.post("/api/generate", json={**ask, "sampler": "fitted", "spread": 4}).json()
+    narrow = sampler_client.post("/api/generate", json={**ask, "sampler": "fitted"}).json()
+    centre = sampler_client.models["fitted"].trained.sampler.means[0]  # happy
+    for w, n in zip(wide["melodies"], narrow["melodies"]):  # the same normal draws, 4 times as far out
+        np.testing.assert_allclose(np.array(w["point"]) - centre, 4 * (np.array(n["point"]) - centre), atol=1e-3)
+    assert wide["spread"] == 4.0
+
+
+def test_fitted_on_a_model_without_one_is_a_400(sampler_client):
+    msg = _error(sampler_client.post("/api/generate", json={"model": "plain", "sampler": "fitted"}), 400)
+    assert "'plain'" in msg and "fitted sampler" in msg and "paper" in msg
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"sampler": "fitted", "spread": 0}, "spread"),
+        ({"sampler": "fitted", "spread": -1}, "spread"),
+        ({"sampler": "fitted", "spread": 10.5}, "spread"),
+        ({"spread": "wide"}, "spread"),
+        ({"sampler": "gaussian"}, "sampler"),
+        ({"unique": "maybe"}, "unique"),
+    ],
+)
+def test_bad_sampler_requests_get_422(sampler_client, body, named):
+    assert named in _error(sampler_client.post("/api/generate", json={"model": "fitted", **body}), 422)
+
+
+def test_a_nan_spread_is_a_422(sampler_client):
+    body = '{"model": "fitted", "sampler": "fitted", "spread": NaN}'
+    r = sampler_client.post("/api/generate", content=body, headers={"content-type": "application/json"})
+    assert "spread" in _error(r, 422)
+
+
+def test_unique_draws_no_melody_of_the_training_set(sampler_client, models):
+    ask = {"emotion": "relaxed", "n": 6, "seed": 3, "svg": False, "model": "plain"}
+    first = sampler_client.post("/api/generate", json=ask).json()["melodies"]
+    # a model whose "training set" is exactly these six melodies: the guard must draw others
+    seen = frozenset(token_hash(m["tokens"]) for m in first)
+    guarded = _twin(models["emoreg"], sampler=None, training_hashes=seen)
+    with TestClient(server.create_app({"guarded": guarded}, data_root=None)) as c:
+        again = c.post("/api/generate", json={**ask, "model": "guarded"}).json()["melodies"]
+        assert [m["tokens"] for m in again] == [m["tokens"] for m in first]  # unique is off by default
+        r = c.post("/api/generate", json={**ask, "model": "guarded", "unique": True}).json()
+    assert r["unique"] is True and not {token_hash(m["tokens"]) for m in r["melodies"]} & seen
+    # the bundled model's own hashes (its training melodies): none of them drawn
+    trained = sampler_client.models["plain"].trained
+    for seed in (0, 1):
+        r = sampler_client.post("/api/generate", json={**ask, "seed": seed, "n": 16, "unique": True}).json()
+        assert not trained.copies(np.array([m["tokens"] for m in r["melodies"]])).any()
+
+
+def test_unique_on_a_model_without_hashes_is_a_400(sampler_client):
+    msg = _error(sampler_client.post("/api/generate", json={"model": "nohash", "unique": True}), 400)
+    assert "'nohash'" in msg and "hashes" in msg
 
 
 def test_path_gives_a_16_bar_melody_along_the_points(client, models):
@@ -322,8 +441,8 @@ def test_body_over_the_limit_is_413(client):
 
 
 def test_busy_model_is_a_503_not_a_hang(client, monkeypatch):
-    monkeypatch.setattr(server, "LOCK_TIMEOUT_S", 0.05)
-    with server._INFER_LOCK:
+    monkeypatch.setattr(server.state, "LOCK_TIMEOUT_S", 0.05)
+    with server.state.INFER_LOCK:
         start = time.perf_counter()
         msg = _error(client.post("/api/at", json={"valence": 1, "arousal": 1}), 503)
     assert "busy" in msg and time.perf_counter() - start < 5
@@ -581,7 +700,7 @@ def test_emovae_serve_prints_the_address_and_answers(tmp_path):
         import httpx
 
         info = httpx.get(f"http://127.0.0.1:{port}/api/info", timeout=10).json()
-        assert info["default_model"] == "emoreg"
+        assert info["default_model"] == "plane" and [m["key"] for m in info["models"]] == ["plane", "emoreg", "base"]
         r = httpx.post(
             f"http://127.0.0.1:{port}/api/at",
             content=b'{"valence": 1, "arousal": Infinity}',

@@ -110,3 +110,54 @@ def test_bad_checkpoints_are_named(tmp_path):
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(EmovaeError, match="other.pt: not an emovae checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
+
+
+def test_early_stopping_stops_after_patience_and_checkpoints_there(tiny_data, tiny_model, tmp_path):
+    from emovae.training import EarlyStopping
+
+    # the training L_R falls every epoch, so asked to rise ("max") it never improves after the
+    # first epoch: the run stops at epoch 1 + patience, with a checkpoint of that epoch
+    stopper = EarlyStopping("recon", mode="max", patience=2)
+    cfg = TrainConfig(epochs=10, device="cpu", checkpoint_every=5)
+    out = tmp_path / "run"
+    model = train(out_dir=out, config=cfg, data=tiny_data, model_config=tiny_model, progress=False, callbacks=[stopper])
+    assert model.epoch == 3 and stopper.best_epoch == 1
+    assert model.history[-1]["early_stop"] == {"key": "recon", "best": model.history[0]["recon"], "best_epoch": 1}
+    saved = load_checkpoint(out / "checkpoint.pt")
+    assert saved.epoch == 3 and len(json.loads((out / "history.json").read_text())) == 3
+
+
+def test_early_stopping_reads_a_nested_key_only_where_reported():
+    from types import SimpleNamespace
+
+    from emovae.training import EarlyStopping
+
+    stopper = EarlyStopping("d_heldout.mean_recall", mode="max", patience=2, min_delta=0.5)
+    trainer = SimpleNamespace()
+    rows = [
+        {"epoch": 1, "d_heldout": {"mean_recall": 90.0}},
+        {"epoch": 2},  # no D this epoch: not counted
+        {"epoch": 3, "d_heldout": {"mean_recall": 90.4}},  # within min_delta: no improvement
+        {"epoch": 4, "d_heldout": {"mean_recall": 95.0}},  # better: the wait starts again
+        {"epoch": 5, "d_heldout": {"mean_recall": 94.0}},
+    ]
+    for row in rows:
+        stopper.on_epoch_end(trainer, row)
+    assert stopper.best_epoch == 4 and stopper.best == 95.0 and stopper.waited == 1
+    assert not getattr(trainer, "stop_requested", False)
+    last = {"epoch": 6, "d_heldout": {"mean_recall": 95.2}}
+    stopper.on_epoch_end(trainer, last)
+    assert trainer.stop_requested and last["early_stop"] == {
+        "key": "d_heldout.mean_recall",
+        "best": 95.0,
+        "best_epoch": 4,
+    }
+
+
+def test_early_stopping_rejects_bad_settings():
+    from emovae.training import EarlyStopping
+
+    with pytest.raises(EmovaeError, match="mode 'up'"):
+        EarlyStopping(mode="up")
+    with pytest.raises(EmovaeError, match="patience 0"):
+        EarlyStopping(patience=0)

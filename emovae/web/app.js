@@ -1,5 +1,5 @@
 // The emotion plane: click -> /api/at -> play the WAV, show the score, mark the point.
-// Plain JavaScript, no library; everything comes from this server (see emovae/server.py).
+// Plain JavaScript, no library; everything comes from this server (see emovae/server/).
 "use strict";
 
 const COLORS = { happy: "#e69f00", angry: "#d1352b", sad: "#2f6fb3", relaxed: "#2e9e5b" };
@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 // State the tests and the benchmark read: plays (playing events), latencies (ms from click to
 // the audio's 'playing' event, performance.now()), the last melody, errors.
 const state = window.emovae = {
-  ready: false, model: null, view: 7, limit: 8, seed: 0, plays: 0, latencies: [], lastLatencyMs: null,
+  ready: false, info: null, model: null, view: 7, limit: 8, seed: 0, plays: 0, latencies: [], lastLatencyMs: null,
   errors: [], lastMelody: null, last: null, upload: null, marks: 0, pending: null,
 };
 
@@ -257,6 +257,54 @@ function pathAction(points) {
   };
 }
 
+// what the current model offers for drawing: its samplers (a choice where there are two), the copy guard
+function modelInfo() {
+  return state.info ? state.info.models.find((m) => m.key === state.model) : null;
+}
+
+// the draw options that apply to the current model, as /api/generate takes them
+function drawOptions() {
+  const m = modelInfo(), out = {};
+  if (m && m.samplers.length > 1) {
+    out.sampler = $("sampler").value;
+    if (out.sampler === "fitted") out.spread = parseFloat($("spread").value);
+  }
+  if (m && m.copy_guard) out.unique = $("unique").checked;
+  return out;
+}
+
+// show the sampler, its spread and the copy guard only where the current model offers them
+function updateDrawControls(resetSampler) {
+  const m = modelInfo(), select = $("sampler");
+  const several = !!m && m.samplers.length > 1;
+  if (resetSampler) {
+    select.innerHTML = "";
+    for (const name of m ? m.samplers : []) {
+      const o = document.createElement("option");
+      o.value = name;
+      o.textContent = name === "paper" ? "paper (around the quadrant centre)" : name === "fitted"
+        ? "fitted (where the training melodies lie)" : name;
+      select.appendChild(o);
+    }
+    if (m) select.value = m.default_sampler;
+  }
+  $("sampler-box").hidden = !several;
+  $("spread-box").hidden = !(several && select.value === "fitted");
+  $("unique-box").hidden = !(m && m.copy_guard);
+  $("draw-options").hidden = $("sampler-box").hidden && $("unique-box").hidden;
+}
+
+function drawAction(emotion) {
+  return async (t0) => {
+    const r = await post("/api/generate", { model: state.model, emotion, n: 1, seed: state.seed,
+                                            temperature: temperature(), svg: false, ...drawOptions() });
+    const m = r.melodies[0];
+    mark(m.point, m.emotion, "circle");
+    show(m, t0, `${emotion} drawn at ${fmt(m.point)} (${r.sampler} sampler`
+                + (r.spread && r.spread !== 1 ? `, spread ${r.spread}` : "") + (r.unique ? ", no copies" : "") + ")");
+  };
+}
+
 function transformAction(to) {
   return async (t0) => {
     const up = state.upload;
@@ -339,7 +387,7 @@ function setupControls(info) {
   box.innerHTML = "<span>Model</span>";
   for (const m of info.models) {
     const label = document.createElement("label");
-    const pretty = m.key === "emoreg" ? "CVAE-EmoReg" : m.key === "base" ? "CVAE-Base" : m.key;
+    const pretty = m.key === "checkpoint" ? m.key : m.title;
     label.innerHTML = `<input type="radio" name="model" value="${m.key}" ${m.default ? "checked" : ""}> ${pretty}`;
     label.querySelector("input").dataset.title = pretty;
     label.title = m.title;
@@ -347,6 +395,7 @@ function setupControls(info) {
   }
   box.addEventListener("change", async (e) => {
     state.model = e.target.value;
+    updateDrawControls(true);
     clearMarks();
     await loadDots();
     setStatus(`Model: ${titleOf(state.model)}. Click the plane.`);
@@ -370,6 +419,14 @@ function setupControls(info) {
     if (last.kind === "at") run(atAction(last.v, last.a, temperature() > 0 ? 0 : 0.6), t0);
     else run(last, t0);
   });
+  for (const b of document.querySelectorAll("#draw button")) {
+    b.addEventListener("click", () => { state.seed = 0; run(drawAction(b.dataset.emotion), performance.now()); });
+  }
+  $("sampler").addEventListener("change", () => updateDrawControls(false));
+  $("spread").addEventListener("input", () => {
+    $("spread-value").textContent = parseFloat($("spread").value).toFixed(2);
+  });
+  updateDrawControls(true);
   $("upload").addEventListener("change", (e) => {
     const file = e.target.files[0];
     if (file) run(async (t0) => uploadFile(file, t0), performance.now(), false);
@@ -398,6 +455,7 @@ function warmAudio() {
 async function main() {
   try {
     const info = await api("/api/info");
+    state.info = info;
     state.model = info.default_model;
     state.limit = info.plane_limit;
     state.view = Math.min(7, info.plane_limit);

@@ -1,0 +1,62 @@
+"""Markdown tables and numbers of the report, and its JSON made safe."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..emotions import LABELS, NAMES
+
+
+def pct(x) -> str:
+    """A share as a percentage with one decimal; "n/a" for None or NaN."""
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * float(x):.1f}"
+
+
+def num(x, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; "n/a" for None or NaN."""
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{float(x):.{digits}f}"
+
+
+def first(values) -> float | None:
+    """The first finite value, None if there is none."""
+    for v in values:
+        if v is not None and np.isfinite(v):
+            return float(v)
+    return None
+
+
+def table(header: list, rows: list) -> str:
+    """A Markdown table, ending with a newline."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def confusion_table(confusion, what: str = "asked") -> str:
+    """A 4 x 4 confusion matrix (rows ``what``, columns assigned) with each row's count."""
+    header = [f"{what} \\ assigned", *(f"{LABELS[e]} {NAMES[e]}" for e in range(4)), "n"]
+    rows = [[f"{LABELS[e]} {NAMES[e]}", *map(int, confusion[e]), int(sum(confusion[e]))] for e in range(4)]
+    return table(header, rows)
+
+
+def jsonable(value):
+    """Numbers, lists and dicts made JSON-safe: NumPy scalars to Python, NaN / inf to None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value

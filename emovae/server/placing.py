@@ -1,0 +1,113 @@
+"""Your melody: a MIDI file placed on the plane (``POST /api/upload``), tokens placed again
+(``POST /api/encode``, e.g. under the other model) and moved into another quadrant
+(``POST /api/transform``)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from starlette.exceptions import HTTPException
+
+from ..errors import EmovaeError
+from .schemas import MODEL_HELP, MODEL_PATTERN, EmotionName, EncodeRequest, TransformRequest
+from .state import INFER_LOCK, MAX_UPLOAD_BYTES, MAX_WEB_BARS, ServerState, get_state, locked, message, safe_name
+
+router = APIRouter()
+State = Annotated[ServerState, Depends(get_state)]
+
+
+@router.post("/api/upload", summary=f"Place a MIDI file (at most {MAX_UPLOAD_BYTES // 1024} KiB) on the plane")
+def upload(
+    file: Annotated[UploadFile, File(description=f"a MIDI file, at most {MAX_UPLOAD_BYTES} bytes")],
+    st: State,
+    model: Annotated[str | None, Form(pattern=MODEL_PATTERN, description=MODEL_HELP)] = None,
+    emotion: Annotated[EmotionName | None, Form()] = None,
+) -> dict:
+    key, m = st.pick(model)
+    data = file.file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise HTTPException(
+            413,
+            f"upload over {MAX_UPLOAD_BYTES} bytes ({MAX_UPLOAD_BYTES // 1024} KiB): "
+            "a 4-bar melody is a few hundred bytes",
+        )
+    name = safe_name(Path(file.filename or "upload.mid").name, "upload.mid")
+    if not data:
+        raise HTTPException(400, f"{name}: empty file")
+    if not data.startswith(b"MThd"):
+        raise HTTPException(415, f"{name}: not a MIDI file (a standard MIDI file starts with 'MThd')")
+    check_midi_length(data, name)
+    if not name.lower().endswith((".mid", ".midi")):
+        name += ".mid"
+    with tempfile.TemporaryDirectory(prefix="emovae-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        caught: list[str] = []
+
+        def place():
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                placed = m.encode(path, emotion=emotion)
+            caught.extend(message(w.message, (str(path), name), (tmp + os.sep, "")) for w in seen)
+            return placed
+
+        try:
+            placed = locked(INFER_LOCK, place)
+        except EmovaeError as exc:
+            raise HTTPException(400, message(exc, (str(path), name), (tmp + os.sep, ""))) from None
+    if placed.bars > MAX_WEB_BARS:
+        raise HTTPException(400, f"{name}: {placed.bars} bars; at most {MAX_WEB_BARS} are served here")
+    return st.as_json(placed, key, seed=0, warnings=caught, file=name)
+
+
+@router.post("/api/encode", summary="Place a melody (tokens) on the plane")
+def encode(req: EncodeRequest, st: State) -> dict:
+    key, model = st.pick(req.model)
+    placed = locked(INFER_LOCK, model.encode, np.asarray(req.tokens, dtype=np.int64), emotion=req.emotion)
+    return st.as_json(placed, key, svg=req.svg)
+
+
+@router.post("/api/transform", summary="Move a melody (tokens) into another quadrant")
+def transform(req: TransformRequest, st: State) -> dict:
+    key, model = st.pick(req.model)
+    m = locked(
+        INFER_LOCK,
+        model.transform,
+        np.asarray(req.tokens, dtype=np.int64),
+        req.to,
+        emotion=req.emotion,
+        temperature=req.temperature,
+        seed=req.seed,
+    )
+    return st.as_json(m, key, svg=req.svg, seed=req.seed, temperature=req.temperature)
+
+
+def check_midi_length(data: bytes, name: str) -> None:
+    """Refuse (400) a MIDI file mido cannot parse, or whose notes end beyond MAX_WEB_BARS bars
+    (checked before MusPy lays it out step by step, so a huge delta time cannot eat memory)."""
+    import mido
+
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - mido raises OSError, EOFError, ValueError, KeyError, IndexError ...
+        raise HTTPException(400, f"{name}: not a readable MIDI file ({message(exc)})") from None
+    tpb = getattr(midi, "ticks_per_beat", 0)
+    if not isinstance(tpb, int) or tpb <= 0:
+        raise HTTPException(400, f"{name}: unsupported MIDI time division ({tpb!r} ticks per beat)")
+    last = 0
+    for track in midi.tracks:
+        now = 0
+        for msg in track:
+            now += msg.time
+            if msg.type in ("note_on", "note_off"):
+                last = max(last, now)
+    bars = last * 4 / tpb / 16
+    if bars > MAX_WEB_BARS:
+        raise HTTPException(400, f"{name}: notes run to bar {bars:.0f}; at most {MAX_WEB_BARS} bars are served here")
