@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from . import generation as gen
-from .checkpoint import TrainedModel, check_count, check_seed, check_temperature, load_model
-from .data import N_STEPS, REST, notes_of, read_segments
+from .checkpoint import TrainedModel, load_model
+from .data import N_STEPS, REST, _count, notes_of, read_segments
 from .emotions import LABELS, NAMES, check_point, emotion_index, quadrant_of_point
 from .errors import EmovaeError, EmovaeWarning
+from .limits import check_count, check_seed, check_temperature
 
 __all__ = ["Melody", "Model", "load"]
 
@@ -113,7 +114,7 @@ class Melody:
 
     def __repr__(self) -> str:
         pts = ", ".join(f"({v:+.2f}, {a:+.2f})" for v, a in self.points[:3])
-        return f"Melody({self.name!r}, {self.bars} bars, {len(self.notes)} notes, {self.emotion}, {pts})"
+        return f"Melody({self.name!r}, {self.bars} bars, {_count(len(self.notes), 'note')}, {self.emotion}, {pts})"
 
 
 def _as_melody(item, what: str = "melody") -> Melody:
@@ -144,10 +145,10 @@ def _check_notes(m: Melody) -> None:
 class Model:
     """A trained model that speaks in melodies. ``emovae.load()`` makes one.
 
-    Every argument is checked as the command line checks it, with the same one-line
-    :class:`~emovae.errors.EmovaeError`: ``n`` a whole number from 1 to 100,000
-    (:data:`emovae.checkpoint.MAX_COUNT`; NumPy integers are whole numbers, 2.5 and True are
-    not), ``seed`` a whole number from 0 to 2**32 - 1, ``temperature`` 0 or a number from 0.001
+    Every argument is checked once, by the rules the command line and the server use
+    (:mod:`emovae.limits`), with the same one-line :class:`~emovae.errors.EmovaeError`: ``n`` a
+    whole number from 1 to 100,000 (:data:`emovae.limits.MAX_COUNT`; NumPy integers are whole
+    numbers, 2.5 and True are not), ``seed`` a whole number from 0 to 2**32 - 1, ``temperature`` 0 or a number from 0.001
     up, points finite and on the plane [-8, 8]^2 (NumPy scalars are numbers), emotions one of
     e1..e4, Q1..Q4 or their names. Melodies are decoded in batches of
     :data:`emovae.checkpoint.MAX_BATCH`, so memory stays bounded.
@@ -184,11 +185,12 @@ class Model:
         """n melodies of an emotion (:mod:`emovae.samplers`): the paper's sampler, or the density
         fitted to the training codes where the model carries one; ``temperature`` 0 = argmax."""
         e = emotion_index(emotion)
-        n, seed, temperature = check_count(n), check_seed(seed), check_temperature(temperature)
-        z = self.trained.sample_points(e, n, seed=seed, shift=shift, sampler=sampler, spread=spread)
-        tokens = self.trained.decode(z, e, temperature=temperature, seed=seed)
+        temperature = check_temperature(temperature)
+        z = self.trained.sample_points(e, n, seed=seed, shift=shift, sampler=sampler, spread=spread)  # checks n, seed
+        seed = int(seed)
+        tokens = self.trained._decode(z, e, temperature, seed)
         if unique:
-            z, tokens = self.trained.redraw_copies(z, e, tokens, seed=seed, temperature=temperature)
+            z, tokens = self.trained._redraw_copies(z, e, tokens, seed, temperature)
         return self._melodies(tokens, [e] * len(z), z, LABELS[e], temperature=temperature, seed=seed)
 
     def at(
@@ -201,25 +203,37 @@ class Model:
         n, seed, temperature = check_count(n), check_seed(seed), check_temperature(temperature)
         z = np.tile(np.asarray([[v, a]], dtype=np.float32), (n, 1))
         if temperature == 0:  # argmax: one decoding, the same melody n times
-            tokens = np.repeat(self.trained.decode(z[:1], e), n, axis=0)
+            tokens = np.repeat(self.trained._decode(z[:1], e, 0.0, 0), n, axis=0)
         else:
-            tokens = [self.trained.decode(z[:1], e, temperature=temperature, seed=seed + k)[0] for k in range(n)]
+            tokens = [self.trained._decode(z[:1], e, temperature, seed + k)[0] for k in range(n)]
         out = self._melodies(tokens, [e] * n, z, f"{LABELS[e]}_v{v:+.2f}_a{a:+.2f}", temperature=temperature)
         return out[0] if n == 1 else out
 
-    def encode(self, melody, *, emotion=None) -> Melody:
+    def encode(self, melody, *, emotion=None, data=None) -> Melody:
         """Place a melody (a Melody, a MIDI file or tokens) on the plane, segment by segment
         (one point per 4 bars): see :func:`emovae.generation.place` for the rule. The result
         carries the points, and ``info["placements"]`` says what each one means. A melody
         without a note in its first 4 bars is refused (silence has no place), as the MIDI
         reader refuses such a file: "NAME: no notes", or "NAME: no notes in the first 4 bars
-        (64 sixteenths)" when its notes come later."""
+        (64 sixteenths)" when its notes come later.
+
+        Without ``emotion``, a model whose encoder reads the label is given the label of the
+        emotion classifier fitted on the data set (``data``, default $EMOVAE_DATA;
+        :mod:`emovae.verdict`), with its probability; without a data set the emotion is reported
+        unknown (``info["placements"][k]["unknown"]`` says why)."""
         m = _as_melody(melody)
         _check_notes(m)
-        placements = gen.place(self.trained, m.segments(), emotion, what=m.source or m.name)
+        clf, unknown = None, ""
+        if emotion is None and self.trained.model_config.encoder_condition:
+            from .verdict import classifier
+
+            clf, unknown = classifier(data)
+        placements = gen.place(
+            self.trained, m.segments(), emotion, what=m.source or m.name, classifier=clf, unknown=unknown or ""
+        )
         return Melody(
             m.tokens,
-            tuple(pl.quadrant for pl in placements),
+            tuple(pl.emotion if pl.probabilities else pl.quadrant for pl in placements),
             tuple(pl.point for pl in placements),
             m.name,
             m.source,
@@ -234,7 +248,7 @@ class Model:
         seed, temperature = check_seed(seed), check_temperature(temperature)
         placed = self.encode(melody, emotion=emotion)
         targets = np.asarray([gen.transform_point(p, e) for p in placed.points], dtype=np.float32)
-        tokens = self.trained.decode(targets, e, temperature=temperature, seed=seed)
+        tokens = self.trained._decode(targets, e, temperature, seed)
         shift = placed.info["placements"][0]["octave_shift"]
         tokens = _shift_back(tokens, shift)
         return Melody(
@@ -249,7 +263,6 @@ class Model:
     def path(self, waypoints, bars: int = 16, *, seed: int = 0, temperature: float = 0.0) -> Melody:
         """A melody of ``bars`` bars (a multiple of 4) whose emotion follows a path through
         waypoints (emotion names or (valence, arousal) points)."""
-        seed, temperature = check_seed(seed), check_temperature(temperature)
         tokens, points, emotions = gen.along_path(self.trained, waypoints, bars, seed=seed, temperature=temperature)
         names = "_".join(NAMES[e] for e in dict.fromkeys(emotions))
         return Melody(tokens, tuple(emotions), tuple(map(tuple, points.tolist())), f"path_{names}_{bars}bars")
@@ -275,7 +288,7 @@ class Model:
                 ends.append(placed.point)
         pts = gen.interpolate_points(ends[0], ends[1], steps)
         emotions = [quadrant_of_point(*p) for p in pts]
-        tokens = self.trained.decode(pts.astype(np.float32), emotions, temperature=temperature, seed=seed)
+        tokens = self.trained._decode(pts.astype(np.float32), emotions, temperature, seed)
         return self._melodies(tokens, emotions, pts, "step")
 
 
@@ -291,6 +304,11 @@ def _shift_back(tokens: np.ndarray, shift: int) -> np.ndarray:
 def load(spec: str | os.PathLike | None = None, *, device: str = "cpu", precision: str | None = None) -> Model:
     """A :class:`Model`: the bundled CVAE-EmoReg (``None`` or "emoreg"), the bundled CVAE-Base
     ("base"), a checkpoint file or a run folder."""
+    if spec is not None and not isinstance(spec, (str, os.PathLike, TrainedModel)):
+        raise EmovaeError(
+            f"emovae.load({spec!r}): give a checkpoint file, a run folder or a bundled model's name "
+            f"(plane, emoreg, base), not a {type(spec).__name__}"
+        )
     trained = load_model(spec, device=device, precision=precision)
     if not trained.training_hashes and _bundled(spec):  # trained on the manifest's melodies: its hashes
         from .corpus import load_manifest

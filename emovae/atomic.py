@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import EmovaeError
 
-__all__ = ["atomic_path", "write_text", "check_output", "stale_temporaries", "TMP_SUFFIX"]
+__all__ = ["atomic_path", "write_text", "check_output", "stale_temporaries", "TMP_SUFFIX", "FolderLock", "LOCK_NAME"]
 
 TMP_SUFFIX = ".tmp"
 
@@ -79,6 +79,8 @@ def check_output(path: str | os.PathLike, kind: str = "folder", what: str = "--o
     Creates nothing (the probe file is removed at once)."""
     if kind not in ("folder", "file"):
         raise ValueError(f"kind must be 'folder' or 'file', not {kind!r}")
+    if str(path).strip() == "":  # Path("") is ".": an empty --out would write into the current folder
+        raise EmovaeError(f"{what or 'output'}: an empty path; give a {kind} name")
     path = Path(path)
     label = f"{what} {path}" if what else str(path)
     if str(path) == "":
@@ -120,3 +122,73 @@ def _is_temporary(name: str) -> bool:
     inner = name[1 : -len(TMP_SUFFIX)]
     target, dot, rand = inner.rpartition(".")
     return bool(dot and target and len(rand) == 8 and rand.replace("_", "").isalnum())
+
+
+LOCK_NAME = ".emovae.lock"
+
+
+class FolderLock:
+    """An advisory lock (``fcntl.flock``) on an output folder, held until :meth:`release` (or the
+    process ends, even by a crash: the kernel drops it). A second writer is refused in one line.
+    The folder is created if need be, and removed again on release if it was created here and is
+    still empty; the lock file is removed on release."""
+
+    def __init__(self, path: str | os.PathLike, what: str = "--out"):
+        import fcntl
+
+        self.path = Path(path)
+        self.created = not self.path.exists()
+        label = f"{what} {self.path}" if what else str(self.path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EmovaeError(f"{label}: cannot create this folder ({_reason(exc)})") from None
+        self.file = self.path / LOCK_NAME
+        while True:
+            try:
+                fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                self._tidy()
+                raise EmovaeError(f"{label}: cannot lock this folder ({_reason(exc)})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = ""
+                with contextlib.suppress(OSError, ValueError):
+                    holder = os.read(fd, 64).decode().strip()
+                os.close(fd)
+                who = f" (process {holder})" if holder.isdigit() else ""
+                raise EmovaeError(
+                    f"{label}: another emovae run{who} is writing into this folder; wait for it to finish "
+                    "or choose another folder"
+                ) from None
+            try:  # the file may have been removed by the holder that just released it: lock the one on disk
+                same = os.fstat(fd).st_ino == os.stat(self.file).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+
+    def _tidy(self) -> None:
+        if self.created:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()  # only if still empty
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.file)
+        os.close(self.fd)
+        self.fd = None
+        self._tidy()
+
+    def __enter__(self) -> FolderLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

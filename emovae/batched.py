@@ -50,6 +50,7 @@ from tqdm.auto import tqdm
 from .atomic import check_output, stale_temporaries, write_text
 from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device
 from .config import CVAEConfig, TrainConfig
+from .emotions import quadrant_of_point
 from .errors import EmovaeError, EmovaeWarning
 from .gru import gate_kernels, stacked_gru
 from .losses import recipe_terms, recipe_total
@@ -177,9 +178,8 @@ class BatchedCVAE(nn.Module):
 
 def _quadrant_recall(mu: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean over the four emotions of the share of points in their quadrant (percent), per
-    model: mu (K, N, L), labels (N,) -> (K,). The >= 0 rule of :mod:`emovae.evaluate`."""
-    right, up = mu[..., 0] >= 0, mu[..., 1] >= 0
-    quadrant = torch.where(up, torch.where(right, 0, 1), torch.where(right, 3, 2))
+    model: mu (K, N, L), labels (N,) -> (K,). The >= 0 rule of :func:`emovae.emotions.quadrant_of_point`."""
+    quadrant = quadrant_of_point(mu[..., 0], mu[..., 1])
     hit = (quadrant == labels).float()
     per = [hit[:, labels == e].mean(dim=1) for e in range(4) if bool((labels == e).any())]
     return 100 * torch.stack(per, dim=1).mean(dim=1)

@@ -34,6 +34,8 @@ from .data import N_STEPS, Vocabulary, token_hash
 from .emotions import emotion_index, quadrant_centre
 from .errors import EmovaeError
 from .gru import fused_decoding
+from .limits import check_count, check_seed, check_spread, check_temperature
+from .limits import shown as _show
 from .model import CVAE
 from .samplers import FittedSampler, check_sampler
 
@@ -46,19 +48,10 @@ __all__ = [
     "save_checkpoint",
     "resolve_device",
     "MAX_BATCH",
-    "MAX_COUNT",
-    "MAX_SEED",
-    "MIN_TEMPERATURE",
-    "check_count",
-    "check_seed",
-    "check_temperature",
 ]
 
 FORMAT = "emovae-checkpoint-1"
 MAX_BATCH = 4096  # melodies decoded at once: memory stays bounded whatever n is asked for
-MAX_COUNT = 100_000  # melodies per emotion (per call) at most
-MAX_SEED = 2**32 - 1  # seeds are whole numbers 0..MAX_SEED
-MIN_TEMPERATURE = 1e-3  # a temperature is 0 (argmax) or at least this (below, logits / T overflow)
 GUARD_TRIES = 20  # unique=True: a copy of a training melody is drawn again this many times at most
 GUARD_STEP = 0.5  # ... each time this far (standard deviation on the plane) from its last point
 
@@ -223,7 +216,11 @@ class TrainedModel:
         A model with extra latent dimensions (``latent`` > 2) takes (N, 2) points on the plane
         and draws the other dimensions from the prior N(0, 1), seeded by ``seed`` (or takes
         (N, latent) points whole)."""
-        temperature = check_temperature(temperature)
+        return self._decode(z, emotion, check_temperature(temperature), seed)
+
+    @torch.no_grad()
+    def _decode(self, z, emotion, temperature: float, seed: int) -> np.ndarray:
+        """:meth:`decode` with a temperature already checked (:func:`emovae.limits.check_temperature`)."""
         z = torch.as_tensor(np.asarray(z, dtype=np.float32))
         latent = self.model_config.latent
         if z.ndim != 2 or z.shape[1] not in (2, latent):
@@ -292,9 +289,8 @@ class TrainedModel:
                     "this model carries no fitted sampler: use sampler 'paper', or fit one into a checkpoint "
                     "of your own (emovae fit-sampler)"
                 )
-            if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not (0 < spread <= 10):
-                raise EmovaeError(f"spread {_show(spread)}: a number above 0 and at most 10 is needed")
-            return self.sampler.points(e, n, np.random.default_rng([seed, e]), spread=float(spread)).astype(np.float32)
+            spread = check_spread(spread)
+            return self.sampler.points(e, n, np.random.default_rng([seed, e]), spread=spread).astype(np.float32)
         if (
             isinstance(std, bool)
             or not isinstance(std, (int, float, np.integer, np.floating))
@@ -325,8 +321,9 @@ class TrainedModel:
         ``unique`` (the copy guard) a melody equal to one of the data set is drawn again near its
         point (``GUARD_STEP`` away, at most ``GUARD_TRIES`` times)."""
         z = self.sample_points(emotion, n, seed=seed, shift=shift, std=std, sampler=sampler, spread=spread)
-        tokens = self.decode(z, emotion, temperature=temperature, seed=seed)
-        return self.redraw_copies(z, emotion, tokens, seed=seed, temperature=temperature)[1] if unique else tokens
+        temperature = check_temperature(temperature)
+        tokens = self._decode(z, emotion, temperature, seed)
+        return self._redraw_copies(z, emotion, tokens, seed, temperature)[1] if unique else tokens
 
     def copies(self, tokens) -> np.ndarray:
         """(N,) bool: which raw-token melodies equal a melody of the data set (by hash)."""
@@ -339,6 +336,10 @@ class TrainedModel:
         ``GUARD_STEP`` (sd) from its last one, at most ``GUARD_TRIES`` times (seeded by ``seed``
         and the emotion). Returns the points and the melodies ``(z, tokens)``; a melody still a
         copy after the last try is kept."""
+        return self._redraw_copies(z, emotion, tokens, check_seed(seed), check_temperature(temperature))
+
+    def _redraw_copies(self, z, emotion, tokens, seed: int, temperature: float):
+        """:meth:`redraw_copies` with the seed and temperature already checked."""
         gen = np.random.default_rng([seed, emotion_index(emotion), 1])
         z, tokens = np.array(z, dtype=np.float32), np.array(tokens)
         for attempt in range(GUARD_TRIES):
@@ -346,7 +347,7 @@ class TrainedModel:
             if len(rows) == 0:
                 break
             z[rows] += (gen.standard_normal((len(rows), 2)) * GUARD_STEP).astype(np.float32)
-            tokens[rows] = self.decode(z[rows], emotion, temperature=temperature, seed=seed + 1 + attempt)
+            tokens[rows] = self._decode(z[rows], emotion, temperature, seed + 1 + attempt)
         return z, tokens
 
     # -- files -----------------------------------------------------------------------------
@@ -374,45 +375,6 @@ def _emotions_slice(emotion, start: int, count: int, total: int, device) -> torc
     if isinstance(emotion, (str, int, np.integer)):
         return _emotions(emotion, count, device)
     return _emotions(list(emotion), total, device)[start : start + count]
-
-
-def _show(value) -> str:
-    """A value as the user wrote it: numbers plainly (numpy scalars too), other things repr'd and cut."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return f"{value.item() if isinstance(value, np.generic) else value!r}"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def check_count(n, what: str = "count", limit: int = MAX_COUNT) -> int:
-    """A melody count: a whole number from 1 to ``limit`` (numpy integers accepted; bool, floats
-    and strings refused). ``limit`` keeps the work bounded (``MAX_COUNT`` melodies per emotion)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= limit:
-        raise EmovaeError(f"{what} {_show(n)}: a whole number from 1 to {limit:,} is needed")
-    return int(n)
-
-
-def check_seed(seed) -> int:
-    """A seed: a whole number from 0 to ``MAX_SEED`` (numpy integers accepted)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise EmovaeError(f"seed {_show(seed)}: a whole number from 0 to {MAX_SEED} is needed")
-    return int(seed)
-
-
-def check_temperature(t) -> float:
-    """A sampling temperature: 0 (argmax) or a finite number >= ``MIN_TEMPERATURE`` (numpy
-    scalars accepted; below it logits / T overflow and nothing differs from argmax anyway)."""
-    value = None
-    if not isinstance(t, (bool, str, bytes)):
-        try:
-            value = float(t)
-        except (TypeError, ValueError, OverflowError):
-            value = None
-    if value is None or not math.isfinite(value) or value < 0:
-        raise EmovaeError(f"temperature {_show(t)}: a number >= 0 is needed (0 = argmax)")
-    if 0 < value < MIN_TEMPERATURE:
-        raise EmovaeError(f"temperature {_show(t)}: use 0 (argmax) or a number >= {MIN_TEMPERATURE:g}")
-    return value
 
 
 def save_checkpoint(
@@ -580,9 +542,9 @@ def _read_payload(path: Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r"Unsupported global: GLOBAL ([A-Za-z_][\w.]*)", str(exc))
-        if found:
-            what = f" ({found.group(1)})"
+        found = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) ([A-Za-z_][\w.]*)", str(exc))
+        if found or "Weights only load failed" in str(exc):  # code a checkpoint of plain data never holds
+            what = f" ({found.group(1)})" if found else ""
             raise EmovaeError(
                 f"{path}: holds pickled Python objects{what} that need code to load; emovae "
                 "loads only its own checkpoints of plain data (not an emovae checkpoint)"

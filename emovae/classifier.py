@@ -35,6 +35,7 @@ import numpy as np
 from .emotions import AROUSAL, LABELS, VALENCE, emotion_index
 from .errors import EmovaeError
 from .features import FEATURE_NAMES, as_melodies, feature_matrix
+from .limits import check_seed
 
 __all__ = [
     "CANDIDATES",
@@ -90,12 +91,6 @@ def _asked(asked, n: int) -> np.ndarray:
     if isinstance(asked, (str, int, np.integer)) and not isinstance(asked, bool):
         return np.full(n, emotion_index(int(asked) if isinstance(asked, np.integer) else asked), dtype=np.int64)
     return _labels(asked, n, "asked emotions")
-
-
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise EmovaeError(f"seed: expected a whole number >= 0, got {seed!r}")
-    return int(seed)
 
 
 def tune_groups(tokens) -> np.ndarray:
@@ -169,7 +164,7 @@ class EmotionClassifier:
         on all of them; returns self."""
         arr = as_melodies(tokens)
         y = _labels(labels, len(arr))
-        self._fit(feature_matrix(arr), y, tune_groups(arr), _check_seed(seed))
+        self._fit(feature_matrix(arr), y, tune_groups(arr), check_seed(seed))
         return self
 
     def _fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int) -> None:
@@ -236,7 +231,7 @@ def cross_validate(tokens, labels, seed: int = 0, candidates: tuple[str, ...] | 
     """
     arr = as_melodies(tokens)
     y = _labels(labels, len(arr))
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     x, groups = feature_matrix(arr), tune_groups(arr)
     pred = np.zeros(len(y), dtype=np.int64)
     va = np.zeros((len(y), 2))

@@ -20,6 +20,7 @@ import dataclasses
 from dataclasses import asdict, dataclass, fields
 
 from .errors import EmovaeError
+from .limits import PRECISIONS
 
 __all__ = [
     "CVAEConfig",
@@ -33,8 +34,6 @@ __all__ = [
     "PRECISIONS",
     "check_settings",
 ]
-
-PRECISIONS = ("fp32", "bf16", "bf16-grad")  # GRU matrix products; state, weights and gradients stay fp32
 
 
 _CHOICES = {

@@ -135,6 +135,11 @@ def _one_line(text: str, limit: int = _REASON_CHARS) -> str:
     return cut.rstrip(" ,;:") + "..."
 
 
+def _count(n: int, word: str) -> str:
+    """ "1 note", "2 notes"."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _fmt_values(values, limit: int = 10) -> str:
     """'50, 51' for a few sorted distinct values; the first ``limit`` and a count beyond."""
     values = sorted({int(v) for v in np.asarray(values).ravel()})
@@ -343,10 +348,14 @@ def _read(path, limit: int) -> tuple[np.ndarray, int, tuple[int, int] | None]:
     quantised = [(_to_step(n.time, res), _to_step(n.time + n.duration, res), n.pitch) for n in raw]
     notes = [n for n in quantised if n[1] > n[0]]
     if not notes:
-        raise EmovaeError(f"{path}: no notes (all {len(raw)} notes are shorter than half a 16th)")
+        raise EmovaeError(
+            f"{path}: no notes ("
+            + (f"all {len(raw)} notes are" if len(raw) != 1 else "its one note is")
+            + " shorter than half a 16th)"
+        )
     if len(notes) < len(quantised):
         warnings.warn(
-            f"{path}: {len(quantised) - len(notes)} notes shorter than half a 16th dropped when quantised to 16ths",
+            f"{path}: {_count(len(quantised) - len(notes), 'note')} shorter than half a 16th dropped when quantised to 16ths",
             EmovaeWarning,
             stacklevel=2,
         )
@@ -360,7 +369,7 @@ def _read(path, limit: int) -> tuple[np.ndarray, int, tuple[int, int] | None]:
     notes, n_overlapping = skyline(notes)
     if n_overlapping:
         warnings.warn(
-            f"{path}: polyphonic ({n_overlapping} overlapping notes); reduced to its highest line",
+            f"{path}: polyphonic ({_count(n_overlapping, 'overlapping note')}); reduced to its highest line",
             EmovaeWarning,
             stacklevel=2,
         )

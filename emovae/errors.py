@@ -12,6 +12,17 @@ class EmovaeError(Exception):
     """Bad input: the message names the thing and what is wrong with it (one line)."""
 
 
+class TrainingDiverged(EmovaeError):
+    """A training run's loss or weights stopped being finite numbers: the one line says at which
+    epoch and what to change; ``epoch`` is the diverged epoch, ``saved`` the last finite epoch in
+    the run's checkpoint (None when none was written)."""
+
+    def __init__(self, message: str, epoch: int, saved: int | None = None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.saved = saved
+
+
 class EmovaeWarning(UserWarning):
     """Input was read, but by a stated rule the user should know about (one line)."""
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .emotions import LABELS, NAMES, QUADRANTS
+from .emotions import LABELS, NAMES, QUADRANTS, as_labels, as_points, axis_sign, quadrant_of_point
 from .errors import EmovaeError
 
 __all__ = [
@@ -58,42 +58,6 @@ PAPER_TABLE2 = {
 }
 
 
-def _to_numpy(values) -> np.ndarray:
-    """An array from a list, a NumPy array or a (possibly GPU, possibly grad-tracking) tensor."""
-    if hasattr(values, "detach"):  # torch.Tensor, without importing torch here
-        values = values.detach().cpu().numpy()
-    return np.asarray(values)
-
-
-def as_points(points) -> np.ndarray:
-    """Check and return latent points as a float array of shape (N, 2)."""
-    arr = _to_numpy(points)
-    if arr.ndim == 1 and arr.size == 0:
-        arr = arr.reshape(0, 2)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise EmovaeError(f"latent points must have shape (N, 2), got shape {tuple(arr.shape)}")
-    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise EmovaeError(f"latent points must be real numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64, copy=False)
-
-
-def as_labels(labels, n: int) -> np.ndarray:
-    """Check and return emotion labels (0..3 = e1..e4) as an int array of length ``n``."""
-    arr = _to_numpy(labels)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise EmovaeError(f"labels must have shape ({n},) to match the points, got shape {tuple(arr.shape)}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        as_int = arr.astype(np.int64) if np.issubdtype(arr.dtype, np.floating) else None
-        if as_int is None or not np.array_equal(as_int, arr):
-            raise EmovaeError(f"labels must be integers 0..3 (e1..e4), got dtype {arr.dtype}")
-        arr = as_int
-    arr = arr.astype(np.int64, copy=False)
-    bad = arr[(arr < 0) | (arr > 3)]
-    if bad.size:
-        raise EmovaeError(f"labels must be integers 0..3 (e1..e4), found {int(bad[0])}")
-    return arr
-
-
 def quadrant_of(points) -> np.ndarray:
     """Return the quadrant 0..3 (Q1..Q4) of each latent point; ``points`` has shape (N, 2).
 
@@ -113,9 +77,7 @@ def quadrant_of(points) -> np.ndarray:
     if np.isnan(pts).any():
         row = int(np.argwhere(np.isnan(pts))[0, 0])
         raise EmovaeError(f"latent point {row} is NaN: it lies in no quadrant")
-    right = pts[:, 0] >= 0
-    up = pts[:, 1] >= 0
-    return np.where(up, np.where(right, 0, 1), np.where(right, 3, 2)).astype(np.int64)
+    return np.asarray(quadrant_of_point(pts[:, 0], pts[:, 1]), dtype=np.int64)
 
 
 def _nanmean(values: np.ndarray) -> float:
@@ -500,7 +462,7 @@ def va_agreement(predicted, points, limit: float = GRID_LIMIT) -> dict:
         raise EmovaeError("va_agreement: no points")
     out = {}
     for k, axis in enumerate(("valence", "arousal")):
-        sign = np.where(c[:, k] >= 0, 1.0, -1.0)
+        sign = axis_sign(c[:, k])
         out[axis] = {
             "l1_sign": float(np.abs(p[:, k] - sign).mean()),
             "l1_scaled": float(np.abs(p[:, k] - c[:, k] / limit).mean()),

@@ -15,10 +15,11 @@ the emotion of its quadrant as condition unless another emotion is named.
 **Placing a melody** (:func:`place`). The paper's encoder reads the emotion label as well as the
 melody, so a melody's point depends on the label it is given. A melody is therefore encoded
 under each of the four labels; a label is *consistent* when its point lies in its own quadrant.
-The melody's place is the point of the label whose point lies deepest inside its own quadrant
-(largest ``min(s_v * v, s_a * a)``, s the quadrant's signs): the only consistent label when there
-is one, the deepest of several, and the least wrong one when none is consistent (reported as
-such). With a label given, the point under that label is used, and nothing is guessed. A model
+That says more about the label than the melody, so the emotion comes from evidence where
+there is some: given an emotion classifier (:mod:`emovae.verdict`), the melody is encoded under
+the label it finds, with its probability. Without one the emotion is reported unknown, and the
+point shown is that of the label whose point lies deepest inside its own quadrant
+(largest ``min(s_v * v, s_a * a)``, s the quadrant's signs). With a label given, the point under that label is used, and nothing is guessed. A model
 with a label-free encoder (``encoder_condition=False``: the ``label-free`` and ``content``
 presets) places the melody by the melody alone; a label given then only names the emotion.
 
@@ -48,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import TrainedModel, check_count, check_seed, check_temperature, load_model
+from .checkpoint import TrainedModel, load_model
 from .data import HOLD, N_STEPS, REST, write_midi
 from .emotions import (
     AROUSAL,
@@ -56,12 +57,14 @@ from .emotions import (
     NAMES,
     PLANE_LIMIT,
     VALENCE,
+    axis_sign,
     check_point,
     emotion_index,
     quadrant_centre,
     quadrant_of_point,
 )
 from .errors import EmovaeError
+from .limits import MAX_PATH_POINTS, check_count, check_path_length, check_seed, check_temperature
 
 __all__ = [
     "PLANE_LIMIT",
@@ -69,17 +72,14 @@ __all__ = [
     "along_path",
     "check_point",
     "fit_vocabulary",
-    "generate",
     "generate_set",
     "interpolate_points",
     "path_points",
     "place",
     "transform_point",
-    "MAX_PATH_POINTS",
     "MAX_BARS",
 ]
 
-MAX_PATH_POINTS = 64  # waypoints of a path
 MAX_BARS = 256  # bars of a path melody (64 segments)
 JITTER = 0.3  # std of the candidate points around a path segment's point
 
@@ -101,15 +101,18 @@ def generate(
     ``shift`` defaults to True for CVAE-EmoReg and False for CVAE-Base; ``at`` = (valence,
     arousal) decodes that one point n times instead of sampling (the same melody at
     temperature 0). ``sampler``: "paper", "fitted", or None for the model's own
-    (:meth:`emovae.checkpoint.TrainedModel.sample_points`)."""
+    (:meth:`emovae.checkpoint.TrainedModel.sample_points`).
+
+    A thin wrapper for scripts: :meth:`emovae.checkpoint.TrainedModel.sample` (the model's verb)
+    or, with ``at``, :meth:`~emovae.checkpoint.TrainedModel.decode`; for melodies as objects
+    use :meth:`emovae.api.Model.generate`. Each value is checked by the function that uses it."""
     model: TrainedModel = load_model(model)
     emotion = emotion_index(emotion)
-    n, seed, temperature = check_count(n), check_seed(seed), check_temperature(temperature)
-    if at is not None:
-        v, a = check_point(*at)
-        z = np.tile(np.asarray([[v, a]], dtype=np.float32), (check_count(n), 1))
-        return model.decode(z, emotion, temperature=temperature, seed=seed)
-    return model.sample(emotion, n, seed=seed, shift=shift, std=std, temperature=temperature, sampler=sampler)
+    if at is None:
+        return model.sample(emotion, n, seed=seed, shift=shift, std=std, temperature=temperature, sampler=sampler)
+    v, a = check_point(*at)
+    z = np.tile(np.asarray([[v, a]], dtype=np.float32), (check_count(n), 1))
+    return model.decode(z, emotion, temperature=temperature, seed=check_seed(seed))
 
 
 def generate_set(
@@ -167,10 +170,22 @@ class Placement:
     given: bool  # True when the label was given, not found
     octave_shift: int = 0  # semitones the melody was shifted to fit the vocabulary
     label_free: bool = False  # placed by a label-free encoder (no label read)
+    probabilities: tuple[float, ...] = ()  # the emotion classifier's P(e1..e4) when it chose the label
+    unknown: str = ""  # no label given nor found: why the emotion is unknown
 
     @property
     def quadrant(self) -> int:
         return quadrant_of_point(*self.point)
+
+    @property
+    def found(self) -> int | None:
+        """The melody's emotion 0..3: the label given, the classifier's, or the label-free point's
+        quadrant; None when unknown."""
+        if self.unknown:
+            return None
+        if self.given or self.probabilities:
+            return self.emotion
+        return self.quadrant
 
     def verdict(self) -> str:
         """One phrase: what the placement means."""
@@ -180,6 +195,18 @@ class Placement:
             return f"{where} (the label-free encoder places the melody itself)"
         if self.given:
             return f"{where} (encoded as {NAMES[self.emotion]})"
+        if self.probabilities:
+            e = self.emotion
+            lies = "also lies there" if q == e else f"lies in {where}"
+            return (
+                f"Q{e + 1} {NAMES[e]} by the emotion classifier (probability {self.probabilities[e]:.2f}); "
+                f"its point, encoded as {NAMES[e]}, {lies}"
+            )
+        if self.unknown:
+            return (
+                f"emotion unknown ({self.unknown}; give --emotion); the point is the deepest of the four "
+                f"labels' points, {where}, which the label steers"
+            )
         if len(self.consistent) == 1:
             return f"{where} (the only label whose point lies in its own quadrant)"
         if self.consistent:
@@ -196,6 +223,13 @@ class Placement:
             "label": LABELS[self.emotion],
             "label_given": self.given,
             "label_free": self.label_free,
+            "found_emotion": None if self.found is None else NAMES[self.found],
+            "classifier_probabilities": (
+                {LABELS[i]: round(float(p), 4) for i, p in enumerate(self.probabilities)}
+                if self.probabilities
+                else None
+            ),
+            "unknown": self.unknown or None,
             "consistent_labels": [LABELS[i] for i in self.consistent],
             "points_by_label": {
                 LABELS[lab]: [round(float(x), 4) for x in pt] for lab, pt in zip(self.labels, self.points)
@@ -209,8 +243,13 @@ def _depth(point, emotion: int) -> float:
     return min(VALENCE[emotion] * float(point[0]), AROUSAL[emotion] * float(point[1]))
 
 
-def place(model, segments, emotion=None, what: str = "melody") -> list[Placement]:
-    """The place of each 4-bar segment (raw tokens (k, 64) or (64,)) on the plane (module doc)."""
+def place(
+    model, segments, emotion=None, what: str = "melody", *, classifier=None, unknown: str = ""
+) -> list[Placement]:
+    """The place of each 4-bar segment (raw tokens (k, 64) or (64,)) on the plane (module doc).
+    Without ``emotion``, a label-conditioned encoder is given the label of ``classifier`` (an
+    :class:`emovae.classifier.EmotionClassifier`); without that either, the emotion is unknown
+    (``unknown``: why)."""
     model = load_model(model)
     segs = np.atleast_2d(np.asarray(segments, dtype=np.int64))
     if segs.shape[1] != N_STEPS:
@@ -230,6 +269,17 @@ def place(model, segments, emotion=None, what: str = "melody") -> list[Placement
             inside = (e,) if quadrant_of_point(*pt) == e else ()
             out.append(Placement(pt[None], (e,), inside, e, (float(pt[0]), float(pt[1])), True, shift))
         return out
+    if classifier is not None:
+        probs = classifier.predict_proba(segs)
+        found = [int(np.argmax(p)) for p in probs]
+        pts = model.encode(fitted, found)
+        for pt, e, p in zip(pts, found, probs):
+            inside = (e,) if quadrant_of_point(*pt) == e else ()
+            prob = tuple(float(x) for x in p)
+            out.append(
+                Placement(pt[None], (e,), inside, e, (float(pt[0]), float(pt[1])), False, shift, probabilities=prob)
+            )
+        return out
     rep = np.repeat(fitted, 4, axis=0)
     labels = np.tile(np.arange(4), len(fitted))
     pts = model.encode(rep, labels).reshape(len(fitted), 4, -1)
@@ -245,6 +295,7 @@ def place(model, segments, emotion=None, what: str = "melody") -> list[Placement
                 (float(seg_pts[best][0]), float(seg_pts[best][1])),
                 False,
                 shift,
+                unknown=unknown or "no emotion classifier",
             )
         )
     return out
@@ -286,10 +337,7 @@ def path_points(waypoints, n: int) -> np.ndarray:
     line between them, so every waypoint is visited; with fewer, the n points are spread evenly
     by arc length along the polyline, first and last at its ends."""
     items = list(waypoints) if not isinstance(waypoints, str) else [w for w in waypoints.split(";")]
-    if not items:
-        raise EmovaeError("empty path: give at least one emotion or point")
-    if len(items) > MAX_PATH_POINTS:
-        raise EmovaeError(f"path of {len(items)} points: at most {MAX_PATH_POINTS} are allowed")
+    check_path_length(len(items))
     pts = np.asarray([_waypoint(w) for w in items], dtype=np.float64)
     n = check_count(n)
     m = len(pts)
@@ -330,7 +378,7 @@ def _in_quadrant(exact: np.ndarray, moved: np.ndarray) -> np.ndarray:
     jitter is. A negative coordinate stays below 0 (at least float32's smallest normal number
     away), so neither a jitter onto the axis nor float32 rounding makes it -0.0, which reads as
     positive."""
-    sign = np.where(exact >= 0, 1.0, -1.0).astype(np.float32)
+    sign = axis_sign(exact).astype(np.float32)
     size = np.minimum(np.abs(moved), np.float32(PLANE_LIMIT))
     size = np.where(sign < 0, np.maximum(size, np.finfo(np.float32).tiny), size)
     return (sign * size).astype(np.float32)
@@ -352,7 +400,7 @@ def along_path(
     jitter = rng.normal(0.0, JITTER, size=exact.shape).astype(np.float32)
     jitter[::k] = 0.0  # candidate 0 is the exact point
     z = _in_quadrant(exact, exact.astype(np.float32) + jitter)
-    tokens = model.decode(z, np.repeat(emotions, k), temperature=temperature, seed=seed).reshape(n_seg, k, N_STEPS)
+    tokens = model._decode(z, np.repeat(emotions, k), temperature, seed).reshape(n_seg, k, N_STEPS)
     chosen, points, previous = [], [], None
     for s in range(n_seg):
         pick = 0

@@ -17,9 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .atomic import atomic_path
-from .emotions import LABELS, NAMES, QUADRANTS
+from .emotions import LABELS, NAMES, QUADRANTS, as_labels, as_points
 from .errors import EmovaeError
-from .evaluate import QuadrantAccuracy, as_labels, as_points
 
 __all__ = ["EMOTION_COLORS", "EMOTION_MARKERS", "plot_history", "plot_latent", "plot_plane"]
 
@@ -62,7 +61,7 @@ def plot_latent(
     labels,
     path: str | os.PathLike,
     title: str | None = None,
-    accuracy: QuadrantAccuracy | None = None,
+    accuracy=None,  # an emovae.evaluate.QuadrantAccuracy (recall, precision, mean_recall, ...)
 ) -> Path:
     """Scatter the latent points (valence ``z[0]`` across, arousal ``z[1]`` up) by emotion.
 
@@ -145,8 +144,13 @@ def plot_plane(
     mark_labels=None,
     path_points=None,
     title: str | None = None,
+    mark_name: str = "generated",
+    mark_emotions=None,
 ) -> Path:
     """The emotion plane with generated points over the training points; writes a PNG.
+
+    ``mark_name`` is the marks' legend entry ("generated", "your melodies"); ``mark_emotions``
+    (M ints 0..3), when given, colours each mark by its emotion (one legend entry per emotion).
 
     Valence ``z[0]`` across, arousal ``z[1]`` up, axes drawn through 0, quadrant names in the
     corners (Q1 happy top right ... Q4 relaxed bottom right), equal aspect, limits symmetric
@@ -162,8 +166,10 @@ def plot_plane(
     pts = as_points(train_points)
     lab = as_labels(train_labels, pts.shape[0])
     mk = as_points(marks) if marks is not None else np.zeros((0, 2))
-    if mark_labels is not None:
-        mark_labels = [str(x) for x in mark_labels]
+    if mark_labels is not None:  # a non-UTF-8 file name's bytes shown as U+FFFD
+        mark_labels = [str(x).encode("utf-8", "surrogateescape").decode("utf-8", "replace") for x in mark_labels]
+    if title is not None:
+        title = title.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         if len(mark_labels) != mk.shape[0]:
             raise EmovaeError(f"mark labels: {len(mark_labels)} labels for {mk.shape[0]} marks")
     route = as_points(path_points) if path_points is not None else np.zeros((0, 2))
@@ -211,7 +217,23 @@ def plot_plane(
                     },
                 )
         ax.scatter(route[:1, 0], route[:1, 1], s=110, facecolors="none", edgecolors="0.15", linewidths=1.5, zorder=5)
-    if mk.shape[0]:
+    if mk.shape[0] and mark_emotions is not None:
+        mark_emotions = as_labels(mark_emotions, mk.shape[0])
+        for i in range(4):
+            sel = mark_emotions == i
+            if sel.any():
+                ax.scatter(
+                    mk[sel, 0],
+                    mk[sel, 1],
+                    s=190,
+                    marker="*",
+                    c=EMOTION_COLORS[i],
+                    edgecolors="black",
+                    linewidths=0.6,
+                    label=f"{mark_name} {LABELS[i]} {NAMES[i]}",
+                    zorder=6,
+                )
+    elif mk.shape[0]:
         ax.scatter(
             mk[:, 0],
             mk[:, 1],
@@ -220,7 +242,7 @@ def plot_plane(
             c="black",
             edgecolors="white",
             linewidths=0.8,
-            label="generated",
+            label=mark_name,
             zorder=6,
         )
         for (x, y), text in zip(mk, mark_labels or []):

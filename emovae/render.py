@@ -178,10 +178,15 @@ def _score(arr: np.ndarray, title: str | None):
     return score
 
 
+def _printable(text: str | None) -> str | None:
+    """A file name's stem as text: bytes that were not UTF-8 (a non-UTF-8 file name) become U+FFFD."""
+    return None if text is None else text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _musicxml(arr: np.ndarray, title: str | None) -> str:
     from music21.musicxml.m21ToXml import GeneralObjectExporter, ScoreExporter
 
-    wellformed = GeneralObjectExporter().fromGeneralObject(_score(arr, title))  # copy + makeNotation
+    wellformed = GeneralObjectExporter().fromGeneralObject(_score(arr, _printable(title)))  # copy + makeNotation
     exporter = ScoreExporter(wellformed)
     root = exporter.parse()
     for element in (root.find("part-list/score-part"), root.find("part")):

@@ -42,6 +42,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -50,7 +51,7 @@ import tomllib
 
 from .atomic import check_output, write_text
 from .config import PRESETS, CVAEConfig, TrainConfig, check_settings, preset
-from .errors import EmovaeError
+from .errors import EmovaeError, EmovaeWarning
 
 __all__ = ["COLUMNS", "RunSpec", "Sweep", "load_sweep", "run_metrics", "run_sweep"]
 
@@ -88,6 +89,7 @@ COLUMNS = (
     *GENERATION_KEYS,
     *(f"{k}_fitted" for k in GENERATION_KEYS),
     "collapsed",
+    "diverged",
     "seconds",
 )
 
@@ -338,30 +340,43 @@ def _train_group(
     if resolve_device(first.device).type == "cuda":  # one batched model (CUDA graphs)
         models = train_batched(data, [r.train for r in runs], dirs, model_config=runs[0].model, progress=False)
     else:  # on the CPU separate runs are faster (the C++ GRU pass); the same checkpoints up to rounding
+        from .errors import TrainingDiverged
         from .evaluate import QuadrantLog
         from .training import train
 
-        models = [
-            train(
-                out_dir=d,
-                config=r.train,
-                data=data,
-                model_config=r.model,
-                resume=(d / "checkpoint.pt").exists(),
-                progress=False,
-                callbacks=[QuadrantLog(every=10)],
-            )
-            for r, d in zip(runs, dirs)
-        ]
+        models = []
+        for r, d in zip(runs, dirs):  # a run that diverges stops alone; the others go on
+            try:
+                models.append(
+                    train(
+                        out_dir=d,
+                        config=r.train,
+                        data=data,
+                        model_config=r.model,
+                        resume=(d / "checkpoint.pt").exists(),
+                        progress=False,
+                        callbacks=[QuadrantLog(every=10)],
+                    )
+                )
+            except TrainingDiverged as exc:
+                warnings.warn(f"{d}: {exc}; this run stopped, the others go on", EmovaeWarning, stacklevel=2)
+                models.append(exc)
     seconds = (time.perf_counter() - t0) / len(runs)
     classifier = _classifier(data)
     device = resolve_device(first.device)
     rows = []
     for r, m, d in zip(runs, models, dirs):
+        diverged = str(m) if isinstance(m, Exception) else getattr(m, "diverged", None)
+        if diverged:  # no figures: the row says why, and the goal table counts it as a failed seed
+            row = {"run": r.name, "config": r.config, "seed": r.seed, "paper": r.paper, "seconds": seconds}
+            row |= {"epochs": getattr(m, "epoch", None), "collapsed": True, "diverged": diverged}
+            write_text(d / "result.json", json.dumps(row, indent=1))
+            rows.append(row)
+            continue
         m.net.to(device)
         row, generated = run_metrics(m, data, classifier=classifier)
         row = {"run": r.name, "config": r.config, "seed": r.seed, "epochs": m.epoch, **row, "seconds": seconds}
-        row["paper"] = r.paper
+        row["paper"], row["diverged"] = r.paper, None
         np.savez_compressed(d / "generated.npz", tokens=generated.astype(np.int16))
         write_text(d / "result.json", json.dumps(row, indent=1))
         rows.append(row)
@@ -532,10 +547,11 @@ def write_results(sweep: Sweep, done: dict, out: Path) -> list[dict]:
         writer.writerow({k: _csv(row.get(k)) for k in (*COLUMNS, "paper")})
     write_text(out / "sweep.csv", buf.getvalue())
     write_text(out / "goal.md", goal_markdown(rows))
-    if rows:
+    measured = [r for r in rows if not r.get("diverged")]  # a diverged run has no figures to draw
+    if measured:
         from .plots import plot_pareto
 
-        plot_pareto(rows, out / "pareto.png")
+        plot_pareto(measured, out / "pareto.png")
     return rows
 
 
@@ -585,9 +601,17 @@ def goal_markdown(rows: list[dict], base: str = "paper-base") -> str:
     )
     lines = [head, "|" + "---|" * 14]
     for (name, sampler), group in (
-        ((n, s), g) for n, g in by.items() for s in SAMPLER_SUFFIX if all(_has(r, s) for r in g)
+        ((n, s), g)
+        for n, g in by.items()
+        for s in SAMPLER_SUFFIX
+        if all(_has(r, s) for r in g if not r.get("diverged"))
     ):
         suffix = SAMPLER_SUFFIX[sampler]
+        failed = [r for r in group if r.get("diverged")]  # seeds without figures: counted as misses
+        group = [r for r in group if not r.get("diverged")]
+        if not group:
+            lines.append(f"| {name} | {sampler} | 0 (+{len(failed)} diverged) |" + " - |" * 10 + " diverged |")
+            continue
 
         def low(key, group=group, suffix=suffix):
             return min(_f(r, key + suffix if key in GENERATION_KEYS else key) for r in group)
@@ -595,7 +619,7 @@ def goal_markdown(rows: list[dict], base: str = "paper-base") -> str:
         def high(key, group=group, suffix=suffix):
             return max(_f(r, key + suffix if key in GENERATION_KEYS else key) for r in group)
 
-        misses = []
+        misses = [f"diverged ({len(failed)})"] if failed else []
         if min(low("d_recall_train"), low("d_precision_train")) < GOAL["d_train"]:
             misses.append("D train")
         if min(low("d_recall_heldout"), low("d_precision_heldout")) < GOAL["d_heldout"]:
@@ -620,7 +644,7 @@ def goal_markdown(rows: list[dict], base: str = "paper-base") -> str:
         cells = [
             name,
             sampler,
-            str(len(group)),
+            str(len(group)) + (f" (+{len(failed)} diverged)" if failed else ""),
             f"{low('d_recall_train'):.1f} / {low('d_precision_train'):.1f}",
             f"{low('d_recall_heldout'):.1f} / {low('d_precision_heldout'):.1f}",
             f"{100 * mean(name, 'acc_train'):.1f} ({100 * low('acc_train'):.1f})",

@@ -52,7 +52,7 @@ from .checkpoint import TrainedModel, TrainingState, load_model, resolve_device
 from .config import CVAEConfig, TrainConfig
 from .corpus import resolve_data_root
 from .emotions import LABELS, NAMES
-from .errors import EmovaeError, EmovaeWarning, TrainingInterrupted
+from .errors import EmovaeError, EmovaeWarning, TrainingDiverged, TrainingInterrupted
 from .gru import fused_rmsprop
 from .losses import recipe_terms, recipe_total
 from .model import CVAE
@@ -535,7 +535,9 @@ def train(
                     if saved is not None
                     else "; no checkpoint was written"
                 )
-                raise EmovaeError(f"{diverged_message(row['epoch'], what, config.lr)} and train again{kept}")
+                raise TrainingDiverged(
+                    f"{diverged_message(row['epoch'], what, config.lr)} and train again{kept}", row["epoch"], saved
+                )
             for callback in callbacks:
                 callback.on_epoch_end(trainer, row)
             trainer.history.append(row)

@@ -73,3 +73,17 @@ def tiny_model():
     from emovae.model import CVAEConfig
 
     return CVAEConfig(hidden=32, dense=16)  # a few seconds per run on 2 cores
+
+
+def one_line_error(capsys, argv, *expected) -> str:
+    """Run the CLI in this process and assert it ends with exit status 2 and one line
+    ``emovae: error: ...`` on stderr holding each of ``expected``; returns that line."""
+    from emovae.cli import main
+
+    code = main([str(a) for a in argv])
+    _, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("emovae: error: "), (code, lines)
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]

@@ -48,12 +48,14 @@ def test_at_a_point_takes_its_quadrants_emotion(model):
     assert model.at(np.float32(1), np.float64(1)).emotion == "happy"  # numpy scalars are numbers
 
 
-def test_encode_places_each_four_bar_segment(model, tmp_path):
+def test_encode_places_each_four_bar_segment(model, tmp_path, monkeypatch):
     melody = np.concatenate([steps((60, 4), (62, 4), (64, 8)), steps((55, 16), (53, 16))])
     write_midi(melody, tmp_path / "two.mid")
+    monkeypatch.setenv("EMOVAE_DATA", str(tmp_path / "no-data"))  # no classifier: the emotion is unknown
     placed = model.encode(tmp_path / "two.mid")
     assert len(placed.points) == 2 and len(placed.info["placements"]) == 2
     pl = placed.info["placements"][0]
+    assert pl["unknown"] and pl["found_emotion"] is None
     assert set(pl["points_by_label"]) == {"e1", "e2", "e3", "e4"}
     # the chosen label is the one whose point lies deepest inside its own quadrant
     depth = {

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import one_line_error
 
 from emovae.cli import main
 from emovae.data import HOLD, REST, read_segments, write_midi
@@ -20,14 +21,6 @@ def steps(*notes, length=64):
 @pytest.fixture(autouse=True)
 def numpy_synth(monkeypatch):
     monkeypatch.setenv("EMOVAE_SYNTH", "numpy")  # fast WAV; FluidSynth is tested in test_render
-
-
-def one_line_error(capsys, argv, *expected):
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("emovae: error: ") and "\n" not in err, err
-    for text in expected:
-        assert text in err, err
 
 
 def test_generate_every_format(tmp_path, capsys):

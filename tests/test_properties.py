@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from emovae.cli import args as cli_args
 from emovae.cli import build_parser
-from emovae.cli.args import MAX_COUNT, MAX_SEED, MIN_TEMPERATURE
 from emovae.data import HOLD, N_STEPS, REST, read_melody, read_segments, write_midi
 from emovae.emotions import PLANE_LIMIT
 from emovae.errors import EmovaeError
+from emovae.limits import MAX_COUNT, MAX_SEED, MIN_TEMPERATURE
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -15,14 +15,16 @@ import mido
 import numpy as np
 import pytest
 import torch
+from conftest import one_line_error
 
 import emovae
 from emovae import generation
 from emovae.atomic import atomic_path, check_output, stale_temporaries
-from emovae.checkpoint import MAX_COUNT, MAX_SEED, MIN_TEMPERATURE, check_count, check_seed, load_model
+from emovae.checkpoint import load_model
 from emovae.cli import main
 from emovae.data import HOLD, REST, read_melody, write_midi
 from emovae.errors import EmovaeError, EmovaeWarning
+from emovae.limits import MAX_COUNT, MAX_SEED, MIN_TEMPERATURE, check_count, check_seed
 from emovae.weights import bundled
 
 
@@ -36,14 +38,6 @@ def run(capsys, argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, [line for line in err.splitlines() if line.strip()]
-
-
-def one_line_error(capsys, argv, *expected):
-    code, _, err = run(capsys, argv)
-    assert code == 2 and len(err) == 1 and err[0].startswith("emovae: error: "), err
-    for text in expected:
-        assert text in err[0], err[0]
-    return err[0]
 
 
 def melody(*notes, length=64):
@@ -247,13 +241,13 @@ def test_api_seeds_and_temperatures(model, kwargs, expected):
 
 def test_api_at_with_temperature_zero_decodes_once(model, monkeypatch):
     calls = []
-    decode = type(model.trained).decode
+    decode = type(model.trained)._decode  # the decoding under TrainedModel.decode, after the checks
 
-    def counting(self, z, emotion, **kw):
+    def counting(self, z, emotion, *args):
         calls.append(len(z))
-        return decode(self, z, emotion, **kw)
+        return decode(self, z, emotion, *args)
 
-    monkeypatch.setattr(type(model.trained), "decode", counting)
+    monkeypatch.setattr(type(model.trained), "_decode", counting)
     several = model.at(1, -1, n=500)
     assert len(several) == 500 and calls == [1]
     assert all(np.array_equal(m.tokens, several[0].tokens) for m in several)

@@ -16,7 +16,7 @@ import torch
 import emovae.sweep as sweep_mod
 from emovae.checkpoint import load_model
 from emovae.cli import main
-from emovae.errors import EmovaeError
+from emovae.errors import EmovaeError, EmovaeWarning
 from emovae.novelty import distinct_per_100
 from emovae.sweep import COLUMNS, GENERATION_KEYS, goal_markdown, load_sweep, run_sweep, summarize
 
@@ -441,3 +441,29 @@ def test_goal_table_names_each_miss():
         (f"| {n}", s) for n in ("paper-base", "paper-emoreg", "good") for s in ("paper", "fitted")
     ]
     assert table[2].endswith("| control |") and table[3].endswith("| copies |")
+
+
+def test_goal_table_counts_a_diverged_seed_as_a_miss():
+    rows = [
+        goal_row("paper-base", 1, acc_train=0.99, acc_heldout=0.86),
+        goal_row("good", 1),
+        {"config": "good", "seed": 2, "collapsed": True, "diverged": "training diverged at epoch 2 (loss nan): ..."},
+        {"config": "lost", "seed": 1, "collapsed": True, "diverged": "training diverged at epoch 1 (loss nan): ..."},
+    ]
+    lines = {line.split(" | ")[0][2:]: line for line in goal_markdown(rows).splitlines()[2:]}
+    assert lines["good"].split(" | ")[2] == "1 (+1 diverged)" and lines["good"].endswith("| diverged (1) |")
+    assert lines["lost"].split(" | ")[2] == "0 (+1 diverged)" and lines["lost"].endswith("| diverged |")
+
+
+def test_a_diverging_run_stops_alone_and_the_sweep_goes_on(data_file, tmp_path):
+    text = TINY.format(seeds=[1], backend="process").replace("margin = 0.5", "margin = 0.5\nlr = 1000.0")
+    path = tmp_path / "sweep.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.warns(EmovaeWarning, match="training diverged at epoch 1 .*this run stopped, the others go on"):
+        rows = run_sweep(load_sweep(path), tmp_path / "out", data_path=data_file, progress=False)
+    by = {r["run"]: r for r in rows}
+    assert not by["base-s1"].get("diverged") and by["base-s1"]["acc_train"] > 0
+    assert by["free-hinge-s1"]["diverged"].startswith("training diverged at epoch 1")
+    _, saved = read_csv(tmp_path / "out" / "sweep.csv")
+    assert [r["diverged"] for r in saved] == ["", by["free-hinge-s1"]["diverged"]]
+    assert "| free-hinge | paper | 0 (+1 diverged) |" in (tmp_path / "out" / "goal.md").read_text()

@@ -21,6 +21,7 @@ import warnings
 from ..errors import EmovaeError, TrainingInterrupted
 from . import data, evaluate, fit_sampler, generate, melodies, metrics, report, reproduce, serve, sweep, train
 from .args import EXIT_ERROR, EXIT_INTERRUPTED, Parser, saved_after, single_line
+from .output import release_all
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_INTERRUPTED", "build_parser", "main"]
 
@@ -46,6 +47,9 @@ def build_parser() -> Parser:
         "plane is Russell's valence-arousal plane (Grekow 2025). Data: --data DIR, $EMOVAE_DATA, or the "
         "training set rebuilt from music21's corpus (emovae data build).",
     )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"emovae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         known = set(sub.choices)
@@ -77,7 +81,11 @@ def main(argv=None) -> int:
         return int(exc.code or 0)
     warnings.showwarning = _one_line_warning
     try:
-        print(args.command_module.run(args))
+        text = args.command_module.run(args)
+        try:
+            print(text)
+        except UnicodeEncodeError:  # a non-UTF-8 file name on a strict terminal: its odd bytes as U+FFFD
+            print(str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
         return 0
     except EmovaeError as exc:
         print(f"emovae: error: {single_line(exc)}", file=sys.stderr)
@@ -89,3 +97,5 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as exc:
         print(f"emovae: {_interrupted(args, exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        release_all()  # the output folders' locks (cli.output.hold)

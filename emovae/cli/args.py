@@ -1,8 +1,8 @@
 """What every command shares on its way in: the one-line parser, the limits, the argument types.
 
-Boundaries are checked as the arguments are parsed: numbers and points (counts at most 100,000
-melodies per emotion); a bad one ends with one line ``emovae: error: ...`` and exit status 2.
-Nothing here imports torch: ``emovae --help`` stays light.
+Boundaries are checked as the arguments are parsed, by the rules of :mod:`emovae.limits` (counts
+at most 100,000 melodies per emotion, seeds, temperatures, points); a bad one ends with one line
+``emovae: error: ...`` and exit status 2. Nothing here imports torch: ``emovae --help`` stays light.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import argparse
 import math
 import sys
 
+from .. import limits
 from ..errors import EmovaeError, TrainingInterrupted
+from ..limits import MAX_COUNT
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
-MAX_COUNT = 100_000  # melodies per emotion; = emovae.checkpoint.MAX_COUNT (not imported: no torch here)
-MAX_SEED = 2**32 - 1  # = emovae.checkpoint.MAX_SEED
-MIN_TEMPERATURE = 1e-3  # = emovae.checkpoint.MIN_TEMPERATURE
 MAX_UNITS = 4096  # --hidden, --dense at most (the paper: 512 and 100)
 
 MODEL_HELP = "checkpoint file, run folder, or plane/emoreg/base (default: the bundled plane, CVAE-Plane)"
@@ -67,16 +66,24 @@ def formats(text: str) -> list[str]:
 # ---------------------------------------------------------------------------- argument types
 
 
+def _checked(check, text: str, value):
+    """``check(value)`` (a rule of :mod:`emovae.limits`); its one line, with the user's text in
+    front, as an argparse type error."""
+    try:
+        return check(value)
+    except EmovaeError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        raise argparse.ArgumentTypeError(f"{shown(text)}: {reason}") from None
+
+
 def point(text: str) -> tuple[float, float]:
     """VALENCE,AROUSAL: two finite numbers on the plane [-8, 8]^2."""
-    from ..emotions import check_point
-
     try:
         v, a = (float(t) for t in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"coordinate {shown(text)}: write VALENCE,AROUSAL, e.g. 2,-1.5") from None
     try:
-        return check_point(v, a)
+        return limits.check_point(v, a)
     except EmovaeError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -98,13 +105,8 @@ def is_number(text: str) -> bool:
 
 
 def temperature(text: str) -> float:
-    """0 (argmax) or a finite number >= MIN_TEMPERATURE."""
-    v = number(text)
-    if not (v >= 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"{shown(text)}: a number >= 0 is needed (0 = argmax)")
-    if 0 < v < MIN_TEMPERATURE:
-        raise argparse.ArgumentTypeError(f"{shown(text)}: use 0 (argmax) or a number >= {MIN_TEMPERATURE:g}")
-    return v
+    """0 (argmax) or a finite number >= MIN_TEMPERATURE (:func:`emovae.limits.check_temperature`)."""
+    return _checked(limits.check_temperature, text, number(text))
 
 
 def positive_int(text: str, limit: int | None = None) -> int:
@@ -154,14 +156,12 @@ def port(text: str) -> int:
 
 
 def seed(text: str) -> int:
-    """A seed: a whole number from 0 to MAX_SEED."""
+    """A seed: a whole number from 0 to MAX_SEED (:func:`emovae.limits.check_seed`)."""
     try:
         v = int(text)
     except ValueError:
-        v = -1
-    if not 0 <= v <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"{shown(text)}: a whole number from 0 to {MAX_SEED} is needed")
-    return v
+        v = None
+    return _checked(limits.check_seed, text, v)
 
 
 def positive_float(text: str) -> float:

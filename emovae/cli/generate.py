@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ..data import _count
 from ..errors import EmovaeError, EmovaeWarning
 from .args import (
     FORMAT_HELP,
@@ -27,7 +28,8 @@ def add_parser(subparsers) -> None:
     g = subparsers.add_parser(
         "generate",
         help="write melodies of chosen emotions (MIDI, score, audio)",
-        description="Writes OUT/e1..e4/<name>.mid (and .svg/.wav/.musicxml with --format). Sampling "
+        description="Writes OUT/e1..e4/<name>.mid, or the files --format asks for (.musicxml, .svg, .wav; "
+        "MIDI only when midi is among them). Sampling "
         "as the paper: z ~ N(0, 2^2) around the emotion's quadrant centre (CVAE-EmoReg), "
         "read by argmax (--temperature 0). --at decodes one point; --path a longer melody "
         "whose emotion moves.",
@@ -112,6 +114,12 @@ def run(args) -> str:
         raise EmovaeError("give --at or --path, not both")
     if args.path is not None:
         return _along_path(args, chosen)
+    if args.bars != 16:
+        warnings.warn(
+            f"--bars {args.bars} ignored without --path: melodies are 4 bars (give --path for a longer one)",
+            EmovaeWarning,
+            stacklevel=2,
+        )
     return _melodies(args, chosen)
 
 
@@ -123,6 +131,11 @@ def _waypoints(text: str) -> list[str]:
         if ";" in text or text.count(",") == 1 and all(is_number(t) for t in text.split(","))
         else text.split(",")
     )
+    if len(waypoints) > 1 and any(not w.strip() for w in waypoints):
+        raise EmovaeError(
+            f"--path {text!r}: an empty waypoint (two separators in a row, or one at an end); "
+            "give an emotion or a point V,A at each"
+        )
     return [w for w in waypoints if w.strip()]
 
 
@@ -156,9 +169,10 @@ def _along_path(args, chosen: list[str]) -> str:
         seed=0 if args.seed is None else args.seed,
         temperature=args.temperature,
     )
-    paths = write_melodies([melody], out.path, chosen)
+    stage = out.stage()  # moved into place by finish: a run cut short leaves nothing
+    paths = write_melodies([melody], stage, chosen)
     pts = np.asarray(melody.points)
-    plane_plot(model, out.path / f"{melody.name}.png", pts, [f"{k + 1}" for k in range(len(pts))], pts, args.data)
+    plane_plot(model, stage / f"{melody.name}.png", pts, [f"{k + 1}" for k in range(len(pts))], pts, args.data)
     out.finish()
     route = " -> ".join(f"{NAMES[e]} ({v:+.1f}, {a:+.1f})" for e, (v, a) in zip(melody.emotions, melody.points))
     return f"wrote {melody.name} ({melody.bars} bars: {route}) under {out.path}: " + ", ".join(p.name for p in paths)
@@ -197,6 +211,28 @@ def _at_emotions(args) -> list[int]:
     return emotions
 
 
+def _refuse_foreign_melodies(out, folders: list[str]) -> None:
+    """An e1..e4 folder with melodies emovae did not write (not named e1_...) would mix them into
+    the new set (``metrics`` reads every .mid there), and --force must not delete them: refused."""
+    from pathlib import Path
+
+    for name in folders:
+        folder = Path(out) / name
+        foreign = sorted(
+            p.name
+            for ext in MEDIA
+            for p in (folder.glob(f"*{ext}") if folder.is_dir() else ())
+            if p.is_file() and not p.name.startswith(f"{name}_")
+        )
+        if foreign:
+            more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+            raise EmovaeError(
+                f"--out {out}: {name}/{foreign[0]}{more} not written by emovae (its files are {name}/{name}_*); "
+                "they would be mixed into the new set and --force removes only emovae's files: move them or "
+                "choose another folder"
+            )
+
+
 def _melodies(args, chosen: list[str]) -> str:
     """Sampled melodies per emotion (or the melodies at one point) under OUT/e1..e4/."""
     from ..emotions import LABELS, emotion_index
@@ -206,7 +242,11 @@ def _melodies(args, chosen: list[str]) -> str:
     else:
         emotions = [emotion_index(e) for e in (args.emotion or LABELS)]  # unknown emotions fail before any write
     emotions = list(dict.fromkeys(emotions))
-    patterns = [f"{LABELS[e]}/*{ext}" for e in emotions for ext in MEDIA] + (["plane.png"] if args.plot else [])
+    # what emovae writes there: e1/e1_000.mid ..., e1/e1_v+1.00_a+2.00_000.mid; --force removes only those
+    patterns = [f"{LABELS[e]}/{LABELS[e]}_*{ext}" for e in emotions for ext in MEDIA] + (
+        ["plane.png"] if args.plot else []
+    )
+    _refuse_foreign_melodies(args.out, [LABELS[e] for e in emotions])
     out = OutFolder(args.out, patterns, args.force)
     from ..api import load
 
@@ -217,7 +257,8 @@ def _melodies(args, chosen: list[str]) -> str:
         why = "--at decodes one point" if args.at is not None else "the paper sampler is in use"
         warnings.warn(f"--spread ignored: it widens the fitted sampler, and {why}", EmovaeWarning, stacklevel=2)
     sampling_seed = 0 if args.seed is None else args.seed
-    paths, points, written = [], [], 0
+    paths, points, marked, written = [], [], [], 0
+    stage = out.stage()  # the whole set is moved into place by finish: a run cut short leaves nothing
     for e in emotions:  # one emotion at a time: memory holds one emotion's melodies, not all of them
         if args.at is not None:
             found = model.at(*args.at, emotion=e, n=args.count or 1, seed=sampling_seed, temperature=args.temperature)
@@ -233,11 +274,15 @@ def _melodies(args, chosen: list[str]) -> str:
                 spread=args.spread,
                 unique=args.unique,
             )
-        paths += write_melodies(melodies, out.path / LABELS[e], chosen)
+        paths += write_melodies(melodies, stage / LABELS[e], chosen)
         points += [m.point for m in melodies]
+        marked += [e] * len(melodies)
         written += len(melodies)
         del melodies
     if args.plot:
-        paths.append(plane_plot(model, out.path / "plane.png", np.asarray(points), data_root=args.data))
+        paths.append(plane_plot(model, stage / "plane.png", np.asarray(points), data_root=args.data, emotions=marked))
     out.finish()
-    return f"wrote {len(paths)} files ({', '.join(chosen)}) for {written} melodies under {out.path}"
+    return (
+        f"wrote {_count(len(paths), 'file')} ({', '.join(chosen)}) for {written} "
+        f"{'melody' if written == 1 else 'melodies'} under {out.path}"
+    )

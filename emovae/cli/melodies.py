@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import EmovaeError, EmovaeWarning
 from .args import FORMAT_HELP, MODEL_HELP, formats, point, positive_int, seed, temperature
-from .output import MEDIA, OutFolder, add_force, media, plane_plot, write_melodies
+from .output import MEDIA, OutFolder, add_force, media, plane_plot, progress, write_melodies
 
 
 def add_parser(subparsers) -> None:
@@ -18,17 +18,22 @@ def add_parser(subparsers) -> None:
         "encode",
         help="place your own melodies on the emotion plane",
         description="Prints each melody's point (valence, arousal), quadrant and emotion. The paper's "
-        "encoder reads the emotion label too, so without --emotion each melody is encoded "
-        "under all four labels and the label whose point lies deepest in its own quadrant "
-        "is reported (with how many labels land in their own quadrant). A melody longer "
-        "than 4 bars gives one point per 4-bar segment: its path over the plane.",
+        "encoder reads the emotion label too, so without --emotion the label comes from the emotion "
+        "classifier fitted on the data set (--data, $EMOVAE_DATA; its probability shown) and the "
+        "melody is encoded under it; without a data set the emotion is reported unknown. A melody "
+        "longer than 4 bars gives one point per 4-bar segment: its path over the plane.",
     )
     c.add_argument("melodies", nargs="+", help="MIDI files or folders of them")
     c.add_argument("--model", dest="checkpoint", help=MODEL_HELP)
     c.add_argument("--emotion", help="encode under this label instead of trying all four")
     c.add_argument("--json", action="store_true", help="print JSON (one object per melody) instead of text")
+    add_force(c, "replace an existing --plot file")
     c.add_argument("--plot", metavar="PNG", help="draw the melodies' points (and paths) on the plane into this PNG")
-    c.add_argument("--data", help="data set for --plot's training points (default: $EMOVAE_DATA)")
+    c.add_argument(
+        "--data",
+        help="data set for the emotion classifier (without --emotion) and --plot's training points "
+        "(default: $EMOVAE_DATA)",
+    )
 
     tr = subparsers.add_parser(
         "transform",
@@ -52,8 +57,12 @@ def add_parser(subparsers) -> None:
         help="melodies on the straight line between two melodies or points",
         description="Writes OUT/step_000.mid ... (+ --format), each decoded with its point's quadrant emotion.",
     )
-    ip.add_argument("start", help="a MIDI file or a point V,A (write = before a minus sign: --start=...)")
-    ip.add_argument("end", help="a MIDI file or a point V,A")
+    ip.add_argument(
+        "start",
+        help="a MIDI file, a point V,A or an emotion (its quadrant centre); a point starting with a minus "
+        "sign needs -- before the two ends: interpolate --out DIR -- -1,2 2,-1",
+    )
+    ip.add_argument("end", help="a MIDI file, a point V,A or an emotion (its quadrant centre)")
     ip.add_argument("--steps", type=positive_int, default=8, help="melodies, both ends included, 2 to 256 (default: 8)")
     ip.add_argument("--out", required=True, help="output folder")
     ip.add_argument("--model", dest="checkpoint", help=MODEL_HELP)
@@ -98,17 +107,29 @@ def _encode(args) -> str:
     if args.plot:
         from ..atomic import check_output
 
-        check_output(args.plot, "file", what="--plot")
+        plot = check_output(args.plot, "file", what="--plot")
+        if plot.exists() and not args.force:
+            raise EmovaeError(f"--plot {plot}: exists; pass --force to replace it, or choose another file name")
     files = _melody_files(args.melodies)
     model = load(args.checkpoint)
-    results = [model.encode(f, emotion=args.emotion) for f in files]  # every file read before any output
+    results = [
+        model.encode(f, emotion=args.emotion, data=args.data) for f in progress(files, "encode", "file")
+    ]  # every file read before any output
     if args.plot:
         marks = np.asarray([p for m in results for p in m.points])
         labels = [
             f"{m.name}" if len(m.points) == 1 else f"{m.name} {k + 1}" for m in results for k in range(len(m.points))
         ]
         paths = [np.asarray(m.points) for m in results if len(m.points) > 1]
-        plane_plot(model, Path(args.plot), marks, labels, paths[0] if len(paths) == 1 else None, args.data)
+        plane_plot(
+            model,
+            Path(args.plot),
+            marks,
+            labels,
+            paths[0] if len(paths) == 1 else None,
+            args.data,
+            mark_name="your melodies",
+        )
     if args.json:
         return "\n".join(json.dumps({"file": m.source, "placements": m.info["placements"]}) for m in results)
     lines = []
@@ -152,10 +173,20 @@ def _transform(args) -> str:
 
 
 def _end(text: str):
-    """An interpolation end: a point V,A unless a file of that name exists."""
-    if "," in text and not Path(text).exists():
+    """An interpolation end: a point V,A or an emotion (its quadrant centre) unless a file of
+    that name exists, else a MIDI file."""
+    from ..emotions import quadrant_centre
+
+    if Path(text).exists() or Path(text).suffix.lower() in (".mid", ".midi"):
+        return text  # the MIDI reader says what is wrong with it
+    if "," in text:
         return point(text)
-    return text
+    try:
+        return tuple(quadrant_centre(text))
+    except EmovaeError:
+        raise EmovaeError(
+            f"{text}: neither a MIDI file, a point V,A nor an emotion (happy, angry, sad, relaxed, e1..e4)"
+        ) from None
 
 
 def _interpolate(args) -> str:
@@ -164,7 +195,7 @@ def _interpolate(args) -> str:
         start, end = _end(args.start), _end(args.end)
     except argparse.ArgumentTypeError as exc:
         raise EmovaeError(str(exc)) from None
-    from ..generation import MAX_PATH_POINTS
+    from ..limits import MAX_PATH_POINTS
 
     if not 2 <= args.steps <= MAX_PATH_POINTS * 4:
         raise EmovaeError(f"--steps {args.steps}: from 2 to {MAX_PATH_POINTS * 4} are allowed (both ends included)")
@@ -173,7 +204,7 @@ def _interpolate(args) -> str:
 
     model = load(args.checkpoint)
     melodies = model.interpolate(start, end, args.steps)
-    write_melodies(melodies, out.path, chosen)
+    write_melodies(melodies, out.stage(), chosen)  # moved into place by finish: a run cut short leaves nothing
     out.finish()
     route = " -> ".join(f"({v:+.1f}, {a:+.1f})" for v, a in (m.point for m in melodies))
     return f"wrote {len(melodies)} melodies under {out.path}: {route}"

@@ -10,11 +10,13 @@ removed once the new ones are written, files emovae did not write never. A file 
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..data import _count
 from ..errors import EmovaeError, EmovaeWarning
 
 MEDIA = (".mid", ".musicxml", ".svg", ".wav")  # the files a melody is written as
@@ -35,6 +37,10 @@ class OutFolder:
         from ..atomic import check_output
 
         self.path = check_output(path, "folder", what=what)
+        hold(self.path, what)
+        self.staging: Path | None = None
+        for stale in self.path.glob(f"{STAGING}*") if self.path.is_dir() else ():  # a killed run's: we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
         self.patterns = tuple(patterns)
         self.earlier = {p: _signature(p) for p in self._matching()}
         if self.earlier and not force:
@@ -57,8 +63,33 @@ class OutFolder:
                 found.add(tmp)
         return found
 
+    def stage(self) -> Path:
+        """A hidden temporary folder inside the output folder to write the run into; :meth:`finish`
+        moves its files into place, so a run cut short (a full disk, Ctrl-C) leaves nothing of itself
+        (the folder is removed when the command ends, or by the next run into this folder)."""
+        import tempfile
+
+        if self.staging is None:
+            try:
+                self.staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=self.path))
+            except OSError as exc:
+                raise EmovaeError(f"{self.path}: cannot write ({exc.strerror})") from None
+            _STAGED.append(self.staging)
+        return self.staging
+
     def finish(self) -> int:
-        """Remove the earlier run's files that were not written again; returns how many."""
+        """Move the staged files into place, then remove the earlier run's files that were not
+        written again; returns how many were removed."""
+        if self.staging is not None:
+            import os
+
+            for f in sorted(p for p in self.staging.rglob("*") if p.is_file()):
+                target = self.path / f.relative_to(self.staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(f, target)
+            shutil.rmtree(self.staging, ignore_errors=True)
+            _STAGED.remove(self.staging)
+            self.staging = None
         removed = 0
         for path, signature in self.earlier.items():
             if signature is not None and _signature(path) == signature:
@@ -70,6 +101,31 @@ class OutFolder:
                 except OSError as exc:
                     raise EmovaeError(f"{path}: cannot remove this earlier file ({exc.strerror})") from None
         return removed
+
+
+_HELD: list = []  # the folder locks this command holds (released when it ends: :func:`release_all`)
+
+
+def hold(path, what: str = "--out") -> None:
+    """Lock an output folder for the rest of the command (:class:`emovae.atomic.FolderLock`):
+    a second run writing into the same folder meanwhile is refused in one line."""
+    from ..atomic import FolderLock
+
+    if any(lock.path == Path(path) for lock in _HELD):
+        return
+    _HELD.append(FolderLock(path, what))
+
+
+STAGING = ".emovae-staging-"  # the hidden folder a run is written into before it is moved into place
+_STAGED: list[Path] = []  # staging folders not yet moved into place (removed when the command ends)
+
+
+def release_all() -> None:
+    """The command is over: remove what it staged but did not finish, release its folder locks."""
+    while _STAGED:
+        shutil.rmtree(_STAGED.pop(), ignore_errors=True)
+    while _HELD:
+        _HELD.pop().release()
 
 
 def new_file(path, what: str = "--out") -> Path:
@@ -107,14 +163,30 @@ def media(stem: str) -> list[str]:
 # ---------------------------------------------------------------------------- melodies and pictures
 
 
+def _on_terminal() -> bool:
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def progress(iterable, desc: str, unit: str, total: int | None = None):
+    """A progress bar (tqdm) on stderr when it is a terminal, none otherwise."""
+    from tqdm import tqdm
+
+    return tqdm(
+        iterable, desc=desc, unit=unit, total=total, disable=not _on_terminal(), leave=False, dynamic_ncols=True
+    )
+
+
 def write_melodies(melodies, folder: Path, formats) -> list[Path]:
-    """Write each melody (every format); one warning names those without notes or with a single pitch."""
+    """Write each melody (every format; a progress bar on a terminal); one warning names those
+    without notes or with a single pitch."""
     paths, odd = [], []
-    for melody in melodies:
+    for melody in progress(melodies, f"write {Path(folder).name}", "melody"):
         notes = melody.notes
         pitches = {p for _, _, p in notes}
         if len(pitches) <= 1:
-            odd.append(f"{melody.name} ({'no notes' if not notes else f'one pitch, {len(notes)} notes'})")
+            odd.append(f"{melody.name} ({'no notes' if not notes else 'one pitch, ' + _count(len(notes), 'note')})")
         paths += melody.save(folder / melody.name, formats)
     if odd:
         shown = ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
@@ -125,8 +197,11 @@ def write_melodies(melodies, folder: Path, formats) -> list[Path]:
     return paths
 
 
-def plane_plot(model, path: Path, marks, labels=None, path_points=None, data_root=None) -> Path | None:
-    """The plane with marks over the training points (when a data set can be found)."""
+def plane_plot(
+    model, path: Path, marks, labels=None, path_points=None, data_root=None, *, mark_name="generated", emotions=None
+) -> Path | None:
+    """The plane with marks (``mark_name``; coloured by ``emotions`` when given) over the training
+    points (when a data set can be found: the title says which)."""
     from ..plots import plot_plane
 
     train_pts, train_labels = np.zeros((0, 2)), np.zeros(0, dtype=int)
@@ -140,6 +215,7 @@ def plane_plot(model, path: Path, marks, labels=None, path_points=None, data_roo
         train_pts = model.trained.encode(model.trained.vocab.decode(data.indices), data.labels)
     except EmovaeError as exc:
         warnings.warn(f"plane picture without training points ({exc})", EmovaeWarning, stacklevel=2)
+    over = "over the training melodies" if len(train_pts) else "(no training melodies: no data set)"
     return plot_plane(
         train_pts,
         train_labels,
@@ -147,5 +223,7 @@ def plane_plot(model, path: Path, marks, labels=None, path_points=None, data_roo
         marks=marks,
         mark_labels=labels,
         path_points=path_points,
-        title=f"{model.title}: generated points over the training melodies",
+        title=f"{model.title}: {mark_name} points {over}",
+        mark_name=mark_name,
+        mark_emotions=emotions,
     )

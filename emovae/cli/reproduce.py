@@ -15,11 +15,18 @@ def add_parser(subparsers) -> None:
     )
     r.add_argument("--data", help="data set folder (default: $EMOVAE_DATA)")
     r.add_argument("--out", default="reproduction", help="report folder (default: reproduction)")
-    r.add_argument("--epochs", type=positive_int, default=d["epochs"])
-    r.add_argument("--seed", type=seed, default=d["seed"])
-    r.add_argument("--device", default="auto")
-    r.add_argument("--precision", choices=PRECISIONS, default=d["precision"])
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument(
+        "--epochs", type=positive_int, default=d["epochs"], help=f"epochs per model (default: {d['epochs']})"
+    )
+    r.add_argument("--seed", type=seed, default=d["seed"], help=f"training seed (default: {d['seed']})")
+    r.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (default: auto)")
+    r.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=d["precision"],
+        help=f"training precision (default: {d['precision']})",
+    )
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> str:

@@ -102,8 +102,8 @@ def add_parser(subparsers) -> None:
     t.add_argument(
         "--log-every",
         type=positive_int,
-        default=50,
-        help="epochs between quadrant accuracies and latent pictures (default: 50)",
+        default=None,
+        help="epochs between quadrant accuracies and latent pictures (default: 50; --resume: the run's own)",
     )
     t.add_argument("--checkpoint-every", type=positive_int, help=f"(preset: {d['checkpoint_every']})")
     t.add_argument("--no-validate", action="store_true", help="skip the held-out pass after each epoch")
@@ -127,9 +127,14 @@ def run(args) -> str:
 
     from ..atomic import check_output
     from ..config import DEFAULT_PRESET, preset
+    from .output import hold
 
     out = check_output(args.out, "folder")
+    hold(out)  # a second run into this folder meanwhile is refused
     stored = out / "checkpoint.pt"
+    settings = _stored_settings(out) if args.resume and stored.is_file() else {}
+    data_root = args.data if args.data is not None else settings.get("data")
+    log_every = args.log_every or settings.get("log_every") or 50
     if args.resume and stored.is_file():  # the stored run's settings; only --epochs and --device apply
         from ..checkpoint import load_model
 
@@ -170,20 +175,58 @@ def run(args) -> str:
     from ..evaluate import QuadrantLog
     from ..training import train
 
+    if not args.resume:
+        from ..corpus import resolve_data_root
+
+        data_root = str(resolve_data_root(args.data).resolve())
     ckpt = train(
-        args.data,
+        data_root,
         out,
         model_config=model_config,
         config=config,
         resume=args.resume,
         progress=not args.quiet,
-        callbacks=[QuadrantLog(every=args.log_every, out_dir=out)],
+        callbacks=[QuadrantLog(every=log_every, out_dir=out), _StoreSettings(out, data_root, log_every)],
         trainer_factory=fast_trainer(config),  # on CUDA: each step a CUDA graph around cuDNN's GRU
     )
     last = ckpt.history[-1] if ckpt.history else {}
     acc = last.get("d_train")
     tail = f"; D_i train mean {acc['mean_recall']:.1f}%" if acc and acc.get("mean_recall") is not None else ""
     return f"trained {ckpt.epoch} epochs{tail}; checkpoint: {stored}"
+
+
+SETTINGS = "settings.json"  # what --resume takes from the run besides its checkpoint: --data, --log-every
+
+
+def _stored_settings(out: Path) -> dict:
+    import json
+
+    try:
+        stored = json.loads((out / SETTINGS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+class _StoreSettings:
+    """Writes the run's --data and --log-every beside its first checkpoint (``settings.json``), so
+    that ``--resume`` uses them."""
+
+    def __init__(self, out: Path, data, log_every: int):
+        self.out, self.settings, self.done = (
+            out,
+            {"data": None if data is None else str(data), "log_every": log_every},
+            False,
+        )
+
+    def on_epoch_end(self, trainer, row: dict) -> None:
+        if not self.done:
+            import json
+
+            from ..atomic import write_text
+
+            write_text(self.out / SETTINGS, json.dumps(self.settings, indent=1))
+            self.done = True
 
 
 def interrupted(args, exc: KeyboardInterrupt) -> str | None:

@@ -13,13 +13,13 @@ import torch
 from torch import Tensor, nn
 
 from emovae.errors import EmovaeError
+from emovae.limits import GRU_PRECISIONS, check_precision
 
 from ._extension import _ext_ops
 from ._function import _GRUFunction, _inference_forward
 
 __all__ = ["GRU", "GRUBase", "TorchGRU", "keras_init_", "make_gru"]
 
-_PRECISIONS = ("fp32", "bf16", "bf16-grad", "int16")
 _IMPLS = ("auto", "ext", "python", "native")  # GRU.impl: how emovae's layer runs a call
 _LAYERS = ("emovae", "torch")  # make_gru(impl=...): which layer
 # Inference (no autograd) on fewer examples than this runs PyTorch's fused GRU: the hand-written
@@ -57,8 +57,7 @@ class GRUBase(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, precision: str = "fp32") -> None:
         super().__init__()
-        if precision not in _PRECISIONS:
-            raise EmovaeError(f"GRU precision {precision!r} is not one of {', '.join(_PRECISIONS)}")
+        check_precision(precision, "GRU precision", GRU_PRECISIONS)
         if int(input_size) < 1 or int(hidden_size) < 1:
             raise EmovaeError(f"GRU sizes must be positive, got input {input_size}, hidden {hidden_size}")
         self.input_size = int(input_size)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..emotions import LABELS
 from ..errors import EmovaeError, EmovaeWarning
+from ..limits import check_count, check_seed
 from .context import Context
 
 MAX_GRID = 201  # grid points per axis at most (201 x 201 = 40,401 melodies)
@@ -29,8 +30,8 @@ def load(out_dir, *, models, sets, runs, data_root, grid, n_per_emotion, seed) -
     from ..data import load_dataset
 
     grid = check_int(grid, "grid", 2, MAX_GRID)
-    n_per_emotion = check_int(n_per_emotion, "melodies per emotion", 1, MAX_PER_EMOTION)
-    seed = check_int(seed, "seed", 0)
+    n_per_emotion = check_count(n_per_emotion, "melodies per emotion", MAX_PER_EMOTION)
+    seed = check_seed(seed)
     out = check_out(out_dir)
     root = resolve_data_root(None if data_root is None else str(data_root))
     models = dict(DEFAULT_MODELS if models is None else models)

@@ -56,7 +56,7 @@ from a General MIDI soundfont) when it is installed.
 **Limits** (each breach is a 4xx with a JSON ``{"error": "<one line>"}``, never a 500):
 points within [-PLANE_LIMIT, PLANE_LIMIT] and finite (JSON ``NaN``/``Infinity`` and query
 strings ``nan``/``inf`` are refused); ``n`` 1..:data:`MAX_COUNT`; ``temperature``
-0 or :data:`MIN_TEMPERATURE`..:data:`MAX_TEMPERATURE`; ``seed`` 0..2^31-1; ``jitter`` 0..:data:`MAX_JITTER`; a path of 1 to
+0 or :data:`MIN_TEMPERATURE`..:data:`MAX_TEMPERATURE`; ``seed`` 0..2^32-1; ``jitter`` 0..:data:`MAX_JITTER`; a path of 1 to
 :data:`MAX_PATH_POINTS` points; ``bars`` a multiple of 4 up to :data:`MAX_WEB_BARS`; tokens
 64..:data:`MAX_WEB_BARS` * 16 steps, a multiple of 64, each 0..129; an upload of at most
 :data:`MAX_UPLOAD_BYTES` bytes (64 KiB: 413 beyond it), a MIDI file (415 otherwise) whose notes

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from ..emotions import AROUSAL, LABELS, NAMES, PLANE_LIMIT, QUADRANTS, VALENCE
-from ..generation import MAX_PATH_POINTS
+from ..limits import MAX_PATH_POINTS
 from .plane import samplers_of
 from .state import (
     MAX_BODY_BYTES,

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from ..api import Melody, Model
 from ..emotions import NAMES, PLANE_LIMIT, quadrant_of_point
 from .schemas import AtRequest, EmotionName, GenerateRequest, ModelQuery, Synth, check_temperature
-from .state import INFER_LOCK, MAX_JITTER, MAX_SEED, MAX_TEMPERATURE, ServerState, get_state, locked
+from .state import INFER_LOCK, MAX_JITTER, MAX_SEED, ServerState, get_state, locked
 
 router = APIRouter()
 State = Annotated[ServerState, Depends(get_state)]
@@ -54,9 +54,7 @@ def at_wav(
     arousal: Annotated[float, Query(ge=-PLANE_LIMIT, le=PLANE_LIMIT, allow_inf_nan=False)],
     emotion: Annotated[EmotionName | None, Query()] = None,
     seed: Annotated[int, Query(ge=0, le=MAX_SEED)] = 0,
-    temperature: Annotated[
-        float, Query(ge=0.0, le=MAX_TEMPERATURE, allow_inf_nan=False), AfterValidator(check_temperature)
-    ] = 0.0,
+    temperature: Annotated[float, Query(), AfterValidator(check_temperature)] = 0.0,
     jitter: Annotated[float, Query(ge=0.0, le=MAX_JITTER, allow_inf_nan=False)] = 0.0,
     model: ModelQuery = None,
     synth: Synth = "numpy",

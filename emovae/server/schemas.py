@@ -1,5 +1,6 @@
-"""The request schemas (pydantic): what each endpoint accepts, with its limits from
-:mod:`emovae.server.state`. Unknown fields are refused (422)."""
+"""The request schemas (pydantic): what each endpoint accepts, with the limits and rules of
+:mod:`emovae.limits` (the web server's own limits re-exported by :mod:`emovae.server.state`).
+Unknown fields are refused (422)."""
 
 from __future__ import annotations
 
@@ -9,38 +10,28 @@ from fastapi import Path as PathParam
 from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from .. import limits
 from ..data import HOLD, N_STEPS
-from ..emotions import PLANE_LIMIT
-from ..generation import MAX_PATH_POINTS
-from .state import (
-    MAX_COUNT,
-    MAX_JITTER,
-    MAX_SEED,
-    MAX_SPREAD,
-    MAX_TEMPERATURE,
-    MAX_TOKENS,
-    MAX_WEB_BARS,
-    MIN_TEMPERATURE,
-)
+from ..errors import EmovaeError
+from ..limits import MAX_PATH_POINTS, MAX_SEED, MAX_SPREAD, PLANE_LIMIT
+from .state import MAX_COUNT, MAX_JITTER, MAX_TEMPERATURE, MAX_TOKENS, MAX_WEB_BARS
 
 Coordinate = Annotated[float, Field(ge=-PLANE_LIMIT, le=PLANE_LIMIT, allow_inf_nan=False)]
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="seeds the sampling (temperature > 0) and jitter")]
 
 
 def check_temperature(t: float) -> float:
-    if 0 < t < MIN_TEMPERATURE:  # logits / 1e-309 overflow to inf: the softmax would be NaN
-        raise ValueError(f"temperature must be 0 (argmax) or from {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g}")
-    return t
+    """The web's temperature: :func:`emovae.limits.check_temperature` up to MAX_TEMPERATURE, its
+    one line as pydantic's ValueError (a 422 naming the field)."""
+    try:
+        return limits.check_temperature(t, MAX_TEMPERATURE)
+    except EmovaeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 Temperature = Annotated[
     float,
-    Field(
-        ge=0.0,
-        le=MAX_TEMPERATURE,
-        allow_inf_nan=False,
-        description="0 = argmax (the paper); from 0.001 sampling from softmax(logits / T)",
-    ),
+    Field(description="0 = argmax (the paper); from 0.001 sampling from softmax(logits / T)"),
     AfterValidator(check_temperature),
 ]
 EmotionName = Literal["happy", "angry", "sad", "relaxed"]

@@ -22,11 +22,13 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from ..api import Melody, Model
-from ..checkpoint import MIN_TEMPERATURE
 from ..data import HOLD, N_STEPS, REST
 from ..emotions import NAMES
 from ..errors import EmovaeError
-from ..generation import MAX_PATH_POINTS
+from ..limits import MAX_PATH_POINTS, MAX_SEED, MAX_SPREAD, MIN_TEMPERATURE
+from ..limits import WEB_MAX_COUNT as MAX_COUNT
+from ..limits import WEB_MAX_JITTER as MAX_JITTER
+from ..limits import WEB_MAX_TEMPERATURE as MAX_TEMPERATURE
 
 __all__ = [
     "WEB_DIR",
@@ -61,11 +63,6 @@ MAX_UPLOAD_BYTES = 64 * 1024  # a MIDI file (a 4-bar melody is about 200 bytes)
 MAX_BODY_BYTES = 128 * 1024  # any request body (the upload's multipart wrapping included)
 MAX_WEB_BARS = 64  # bars of a path melody, an upload, the tokens given
 MAX_TOKENS = MAX_WEB_BARS * 16
-MAX_COUNT = 16  # melodies per /api/generate
-MAX_TEMPERATURE = 3.0
-MAX_JITTER = 2.0
-MAX_SPREAD = 10.0  # the fitted sampler's spread (emovae.samplers): 0 < spread <= 10
-MAX_SEED = 2**31 - 1
 WEB_SAMPLE_RATE = 22050
 LOCK_TIMEOUT_S = 60.0
 WAV_CACHE_BYTES = 32 * 1024 * 1024  # recently rendered WAVs (the browser may fetch one twice)
