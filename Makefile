@@ -54,7 +54,7 @@ serve: install data
 
 # The browser test, writing the README's screenshot.
 screenshot: install system-deps
-	EMOVAE_SCREENSHOT=docs/figures/web_plane.png $(BIN)/pytest -q tests/test_browser.py
+	EMOVAE_SCREENSHOT=docs/figures/web_plane.png EMOVAE_SCREENSHOT_DIR=docs/figures $(BIN)/pytest -q tests/test_browser.py
 
 # The gate: lint and format (ruff), the layering contract (import-linter), then the tests. The C++
 # GRU extension must build here (EMOVAE_REQUIRE_EXT=1): a silent fall-back would hide a regression.

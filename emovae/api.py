@@ -61,9 +61,12 @@ class Melody:
 
     @property
     def degenerate(self) -> bool:
-        """True without a note or with a single repeated pitch."""
-        pitches = {p for _, _, p in self.notes}
-        return len(pitches) <= 1
+        """True without a note or with a single repeated pitch: the validity rule's tests of the
+        notes (:func:`emovae.novelty.note_reason`); its rest test is left out, since the training
+        set's longest rest bounds a 4-bar decoder output, not a melody of any length."""
+        from .novelty import note_reason
+
+        return note_reason(self.tokens) is not None
 
     def segments(self) -> np.ndarray:
         return np.asarray(self.tokens).reshape(-1, N_STEPS)

@@ -9,26 +9,63 @@ permission) raises a one-line :class:`~emovae.errors.EmovaeError` naming the fil
 not a file where a folder is wanted (nor a folder where a file is), and the nearest existing
 folder on its way writable, found by creating (and removing) a probe file there, which is the
 only test the file system cannot get wrong (``os.access`` says yes for root on ``/sys``).
+
+:func:`jsonable` is the one converter of figures to JSON (NumPy to Python, NaN to null), for
+every JSON file and answer emovae writes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 from pathlib import Path
 
-from .errors import EmovaeError
+import numpy as np
 
-__all__ = ["atomic_path", "write_text", "check_output", "stale_temporaries", "TMP_SUFFIX", "FolderLock", "LOCK_NAME"]
+from .errors import EmovaeError
+from .limits import one_line
+
+__all__ = [
+    "atomic_path",
+    "write_text",
+    "check_output",
+    "stale_temporaries",
+    "jsonable",
+    "TMP_SUFFIX",
+    "FolderLock",
+    "LOCK_NAME",
+]
 
 TMP_SUFFIX = ".tmp"
+
+
+def jsonable(value):
+    """Numbers, lists and dicts made JSON-safe: NumPy scalars and arrays to Python numbers and
+    lists, NaN / inf to None (null), paths to strings, keys to strings."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
 
 
 def _reason(exc: OSError) -> str:
     """The plain words of an OSError ("Read-only file system"), on one line."""
     text = exc.strerror or (os.strerror(exc.errno) if exc.errno else "") or str(exc) or type(exc).__name__
-    return " ".join(text.split())
+    return one_line(text)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@ Each of the K models keeps its own seed, initialisation, data order, sampling no
 weights (its own :class:`~emovae.config.TrainConfig`), exactly as K separate runs of
 :class:`emovae.training.Trainer` would have them: the same initial weights (each built by
 ``CVAE`` under ``torch.manual_seed(seed)``), the same shuffles (``seed + 1``), the same noise
-(``seed + 2``), the same held-out noise. The K weight sets are stacked along a leading axis, and
+(``seed + 2``), the same held-out noise: one seeding scheme, ``emovae.training``'s
+(:func:`~emovae.training.run_rngs` and its neighbours). The K weight sets are stacked along a leading axis, and
 every matrix product of a step becomes one batched product (``torch.baddbmm``) over the K
 models, so K small models fill the hardware one alone leaves idle. Each model saves its own
 ordinary checkpoint (loadable and resumable by :func:`emovae.training.train`); on the CPU the
@@ -61,11 +62,15 @@ from .training import (
     _example_sums,
     diverged_message,
     fit_to_data,
+    heldout_rng,
     loss_settings,
     non_finite,
+    restore_noise,
+    run_rngs,
+    seed_weights,
 )
 
-__all__ = ["BatchedCVAE", "BatchedTrainer", "GraphTrainer", "fast_trainer", "group_key", "train_batched"]
+__all__ = ["BatchedCVAE", "BatchedTrainer", "GraphTrainer", "group_key", "train_batched"]
 
 # what models trained side by side must share (the rest of TrainConfig may differ per model)
 SHARED = (
@@ -214,7 +219,7 @@ class BatchedTrainer:
         self.device = resolve_device(first.device)
         nets = []
         for c in configs:  # each model initialised exactly as a separate run initialises it
-            torch.manual_seed(c.seed)
+            seed_weights(c.seed)
             nets.append(CVAE(model_config))
         if rnn == "auto":
             alone_on_cuda = self.device.type == "cuda" and len(configs) == 1
@@ -225,8 +230,7 @@ class BatchedTrainer:
         )
         for p in self.model.parameters():  # the optimizer state exists from the start (graph capture)
             self.optimizer.state[p]["v"] = torch.zeros_like(p)
-        self.shuffle_rngs = [torch.Generator().manual_seed(c.seed + 1) for c in configs]
-        self.noise_rngs = [torch.Generator(self.device).manual_seed(c.seed + 2) for c in configs]
+        self.shuffle_rngs, self.noise_rngs = (list(r) for r in zip(*(run_rngs(c.seed, self.device) for c in configs)))
         self.epoch = 0
         self.histories: list[list[dict]] = [[] for _ in configs]
         idx = torch.as_tensor(data.indices, dtype=torch.long, device=self.device)
@@ -373,7 +377,7 @@ class BatchedTrainer:
             [
                 torch.randn(
                     (n, self.model_config.latent),
-                    generator=torch.Generator(self.device).manual_seed(c.seed * 100_003 + self.epoch),
+                    generator=heldout_rng(c.seed, self.epoch, self.device),
                     device=self.device,
                 )
                 for c in self.configs
@@ -493,10 +497,7 @@ class BatchedTrainer:
                     p[i].copy_(sd[name])
                     self.optimizer.state[p]["v"][i].copy_(m.state.optimizer["state"][j]["v"])
                 self.shuffle_rngs[i].set_state(m.state.shuffle_rng)
-                if m.state.noise_device == self.device.type:
-                    self.noise_rngs[i].set_state(m.state.noise_rng)
-                else:
-                    self.noise_rngs[i].manual_seed(m.train_config.seed + 2 + 7919 * m.epoch)
+                restore_noise(self.noise_rngs[i], m.state, m.train_config.seed, m.epoch)
                 self.histories[i] = list(m.history)
             self._finite = self._snapshot()
         self.epoch = epochs.pop()
@@ -504,8 +505,8 @@ class BatchedTrainer:
 
 class GraphTrainer:
     """One model trained by :class:`BatchedTrainer` behind :class:`emovae.training.Trainer`'s
-    interface, for ``emovae.training.train(trainer_factory=GraphTrainer)``: on CUDA each training
-    step is a CUDA graph around the stacked GRU with Triton's gate kernels, or cuDNN's GRU without
+    interface, what ``emovae.training.train`` picks on CUDA (:func:`~emovae.training.fastest_trainer`):
+    each training step is a CUDA graph around the stacked GRU with Triton's gate kernels, or cuDNN's GRU without
     Triton (the paper configuration in 52 s and 57 s on an H100, ``docs/RESULTS.md``);
     checkpoints, callbacks, Ctrl-C and resume are ``train``'s own."""
 
@@ -552,14 +553,6 @@ class GraphTrainer:
             raise EmovaeError("cannot resume: the data set differs from the one this run was trained on")
         self.inner.restore([ckpt])
         self.history = self.inner.histories[0]
-
-
-def fast_trainer(config: TrainConfig):
-    """The trainer factory for ``emovae.training.train`` that suits ``config``: :class:`GraphTrainer`
-    for fp32 on CUDA, None (the default :class:`~emovae.training.Trainer`) otherwise."""
-    if config.precision in ("fp32", "bf16-grad") and resolve_device(config.device).type == "cuda":
-        return GraphTrainer
-    return None
 
 
 def train_batched(

@@ -34,8 +34,7 @@ from .data import N_STEPS, Vocabulary, token_hash
 from .emotions import emotion_index, quadrant_centre
 from .errors import EmovaeError
 from .gru import fused_decoding
-from .limits import check_count, check_seed, check_spread, check_temperature
-from .limits import shown as _show
+from .limits import check_count, check_seed, check_spread, check_temperature, shown
 from .model import CVAE
 from .samplers import FittedSampler, check_sampler
 
@@ -296,7 +295,7 @@ class TrainedModel:
             or not isinstance(std, (int, float, np.integer, np.floating))
             or not (math.isfinite(float(std)) and std > 0)
         ):
-            raise EmovaeError(f"std {_show(std)}: a finite number > 0 is needed")
+            raise EmovaeError(f"std {shown(std)}: a finite number > 0 is needed")
         shift = self.emotion_regularized if shift is None else shift
         gen = torch.Generator().manual_seed(seed * 4 + e)
         z = torch.randn(n, 2, generator=gen) * std

@@ -81,6 +81,7 @@ import numpy as np
 from .atomic import atomic_path
 from .emotions import LABELS
 from .errors import EmovaeError, EmovaeWarning
+from .limits import one_line
 
 if TYPE_CHECKING:  # slow imports, loaded inside the functions that need them
     import mido
@@ -95,6 +96,7 @@ __all__ = [
     "read_melody",
     "read_segments",
     "read_steps",
+    "note_arrays",
     "notes_of",
     "skyline",
     "melody_to_music",
@@ -121,18 +123,6 @@ VELOCITY = 64  # velocity of the notes we write
 _REASON_CHARS = 120  # library messages are cut to this length in our errors
 MAX_READ_BARS = 1024  # bars of a file read at most (memory stays bounded whatever the file says)
 _SHORT_STEPS = 3 * N_STEPS // 4  # a file ending by this step lacks its fourth bar: "shorter than 4 bars"
-
-
-def _one_line(text: str, limit: int = _REASON_CHARS) -> str:
-    """Collapse whitespace (newlines included), drop control characters (terminal escapes) and
-    cut to ``limit`` characters, at a word boundary, with "..." where something was cut."""
-    text = " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 3]
-    if " " in cut[limit // 2 :]:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:") + "..."
 
 
 def _count(n: int, word: str) -> str:
@@ -192,7 +182,7 @@ def _read_music(path: Path) -> tuple[muspy.Music, int]:
         music = muspy.from_mido(midi)
         end = max((sum(msg.time for msg in track) for track in midi.tracks), default=0)
     except Exception as exc:  # noqa: BLE001 - mido/MusPy raise OSError, EOFError, ValueError, KeyError, ...
-        reason = _one_line(str(exc)) or {"EOFError": "unexpected end of file"}.get(
+        reason = one_line(str(exc), _REASON_CHARS) or {"EOFError": "unexpected end of file"}.get(
             type(exc).__name__, type(exc).__name__
         )
         raise EmovaeError(f"{path}: not a readable MIDI file ({reason})") from None
@@ -388,7 +378,8 @@ def notes_of(tokens) -> list[tuple[int, int, int]]:
     """The notes of raw tokens (1-D, any length) as ``(onset step, duration in steps, pitch)``.
 
     An onset token starts a note; each HOLD after it lengthens the note by one step; REST ends
-    it; a HOLD with no note to extend (at the start, after a REST) is a rest.
+    it; a HOLD with no note to extend (at the start, after a REST) is a rest. The one reading of
+    tokens as notes (:func:`note_arrays`; :func:`emovae.features.parse_notes` reads with it).
     ``[60, HOLD, REST, 62]`` -> ``[(0, 2, 60), (3, 1, 62)]``.
     """
     arr = _int_array(tokens, "melody")
@@ -397,18 +388,17 @@ def notes_of(tokens) -> list[tuple[int, int, int]]:
     if arr.ndim != 1:
         raise EmovaeError(f"melody: expected a 1-D token sequence, got shape {arr.shape}")
     _check_codes(arr, "melody")
-    notes: list[list[int]] = []
-    current: list[int] | None = None
-    for step, token in enumerate(arr.tolist()):
-        if token < REST:  # onset
-            current = [step, 1, token]
-            notes.append(current)
-        elif token == HOLD and current is not None:
-            current[1] += 1
-        elif token == REST:
-            current = None
-        # HOLD with no current note: a rest, nothing to do
-    return [(s, d, p) for s, d, p in notes]
+    return list(zip(*(a.tolist() for a in note_arrays(arr))))
+
+
+def note_arrays(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`notes_of` as three arrays (onsets, durations, pitches), for a 1-D int64 token
+    array already checked (0..129); :func:`emovae.features.parse_notes` reads notes with it."""
+    onsets = np.flatnonzero(arr < REST)
+    non_hold = np.flatnonzero(arr != HOLD)  # every onset is among these; a note ends at the next one
+    nxt = np.searchsorted(non_hold, onsets, side="right")
+    ends = np.where(nxt < len(non_hold), non_hold[np.minimum(nxt, len(non_hold) - 1)], len(arr))
+    return onsets, ends - onsets, arr[onsets]
 
 
 def melody_to_music(tokens) -> muspy.Music:
@@ -492,7 +482,7 @@ def write_midi(tokens, path: str | os.PathLike) -> None:
         with atomic_path(path) as tmp:
             tmp.write_bytes(data)
     except OSError as exc:
-        raise EmovaeError(f"{path}: cannot write ({_one_line(exc.strerror or str(exc))})") from None
+        raise EmovaeError(f"{path}: cannot write ({one_line(exc.strerror or str(exc), _REASON_CHARS)})") from None
 
 
 # ---------------------------------------------------------------------------- vocabulary
@@ -585,7 +575,7 @@ class Vocabulary:
         try:
             return cls(tuple(int(t) for t in tokens))
         except (TypeError, ValueError) as exc:
-            raise EmovaeError(f"vocabulary: not a list of integer tokens ({_one_line(exc)})") from None
+            raise EmovaeError(f"vocabulary: not a list of integer tokens ({one_line(exc, _REASON_CHARS)})") from None
 
 
 # ---------------------------------------------------------------------------- data set
@@ -665,6 +655,6 @@ def split(labels, test_size: float = 0.2, seed: int = 42) -> tuple[np.ndarray, n
         train, held = train_test_split(np.arange(len(labels)), test_size=test_size, random_state=seed, stratify=labels)
     except ValueError as exc:
         raise EmovaeError(
-            f"cannot split {len(labels)} examples (test_size={test_size}, stratified by emotion): {_one_line(exc)}"
+            f"cannot split {len(labels)} examples (test_size={test_size}, stratified by emotion): {one_line(exc, _REASON_CHARS)}"
         ) from None
     return np.sort(train).astype(np.int64), np.sort(held).astype(np.int64)

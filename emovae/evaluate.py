@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .atomic import jsonable
 from .emotions import LABELS, NAMES, QUADRANTS, as_labels, as_points, axis_sign, quadrant_of_point
 from .errors import EmovaeError
 
@@ -87,11 +88,6 @@ def _nanmean(values: np.ndarray) -> float:
     return float(kept.mean()) if kept.size else math.nan
 
 
-def _json_float(x: float) -> float | None:
-    x = float(x)
-    return None if math.isnan(x) else x
-
-
 @dataclass
 class QuadrantAccuracy:
     """Quadrant accuracy of one set of latent points, all figures in percent.
@@ -126,15 +122,17 @@ class QuadrantAccuracy:
 
     def to_dict(self) -> dict:
         """A JSON-friendly dict: lists of floats, ``None`` for NaN, quadrant names alongside."""
-        return {
-            "quadrants": list(QUADRANTS),
-            "recall": [_json_float(v) for v in self.recall],
-            "precision": [_json_float(v) for v in self.precision],
-            "overall": _json_float(self.overall),
-            "counts": [int(c) for c in self.counts],
-            "mean_recall": _json_float(self.mean_recall),
-            "mean_precision": _json_float(self.mean_precision),
-        }
+        return jsonable(
+            {
+                "quadrants": list(QUADRANTS),
+                "recall": [float(v) for v in self.recall],
+                "precision": [float(v) for v in self.precision],
+                "overall": float(self.overall),
+                "counts": [int(c) for c in self.counts],
+                "mean_recall": self.mean_recall,
+                "mean_precision": self.mean_precision,
+            }
+        )
 
 
 def quadrant_accuracy(points, labels) -> QuadrantAccuracy:

@@ -119,16 +119,15 @@ class Notes:
 
 
 def parse_notes(tokens) -> Notes:
-    """The notes of one melody (1-D raw tokens), decoded as :func:`emovae.data.melody_to_music`.
+    """The notes of one melody (1-D raw tokens): :func:`emovae.data.notes_of`, as arrays.
 
     ``d_k`` = 1 + the number of HOLD tokens right after the onset ``o_k``.
     """
+    from .data import note_arrays  # the one reading of tokens as notes (here, not at module level: NumPy only)
+
     arr = as_melody(tokens)
-    onsets = np.flatnonzero(arr < REST)
-    non_hold = np.flatnonzero(arr != HOLD)  # every onset is among these
-    nxt = np.searchsorted(non_hold, onsets, side="right")
-    ends = np.where(nxt < len(non_hold), non_hold[np.minimum(nxt, len(non_hold) - 1)], len(arr))
-    return Notes(onsets=onsets, durations=ends - onsets, pitches=arr[onsets], n_steps=len(arr))
+    onsets, durations, pitches = note_arrays(arr)
+    return Notes(onsets=onsets, durations=durations, pitches=pitches, n_steps=len(arr))
 
 
 def silent_steps(tokens) -> np.ndarray:

@@ -29,6 +29,7 @@ __all__ = [
     "WEB_MAX_COUNT",
     "WEB_MAX_TEMPERATURE",
     "WEB_MAX_JITTER",
+    "one_line",
     "shown",
     "check_count",
     "check_seed",
@@ -54,12 +55,30 @@ WEB_MAX_TEMPERATURE = 3.0
 WEB_MAX_JITTER = 2.0
 
 
+def one_line(text, limit: int | None = None) -> str:
+    """``text`` as one plain line: whitespace (newlines included) collapsed, control characters
+    (terminal escapes) dropped; with ``limit``, cut to that many characters at a word boundary,
+    with "..." where something was cut. Every message line of emovae passes through here."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+    if limit is None or len(text) <= limit:
+        return text
+    cut = text[: limit - 3]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "..."
+
+
 def shown(value, limit: int = 40) -> str:
-    """A value as the user wrote it: numbers plainly (NumPy scalars too), other things repr'd and cut."""
+    """A value as the user wrote it: numbers plainly (NumPy scalars too), other things repr'd and
+    cut to ``limit`` characters (a string keeps its closing quote: ``'abc...'``)."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return repr(value.item() if hasattr(value, "item") else value)
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str):
+        return text[: limit - 4] + "..." + text[-1]
+    return text[: limit - 3] + "..."
 
 
 def _whole(value) -> bool:

@@ -49,6 +49,7 @@ __all__ = [
     "hamming",
     "invalid_reason",
     "is_valid",
+    "note_reason",
     "nearest_training",
     "novelty_by_emotion",
 ]
@@ -164,19 +165,31 @@ def _check_max_rest(max_rest_steps) -> int:
 
 
 def invalid_reason(tokens, max_rest_steps: int = TRAINING_LONGEST_REST) -> str | None:
-    """Why a melody (1-D raw tokens) breaks the validity rule, or None if it is valid.
+    """Why a melody (1-D raw tokens) breaks the validity rule, or None if it is valid: the one
+    meaning of a degenerate melody.
 
     The first failing test, in this order: ``"no_note"``, ``"one_pitch"`` (all notes share one
-    pitch), ``"long_rest"`` (a silent run longer than ``max_rest_steps``).
+    pitch) (these two: :func:`note_reason`), ``"long_rest"`` (a silent run longer than
+    ``max_rest_steps``).
     """
     limit = _check_max_rest(max_rest_steps)
+    reason = note_reason(tokens)
+    if reason is not None:
+        return reason
+    if longest_rest_run(tokens) > limit:
+        return "long_rest"
+    return None
+
+
+def note_reason(tokens) -> str | None:
+    """The validity rule's tests of the notes alone (:func:`invalid_reason` without its rest
+    test): ``"no_note"``, ``"one_pitch"`` or None. :attr:`emovae.api.Melody.degenerate` and
+    ``emovae generate``'s warning use it."""
     notes = parse_notes(tokens)
     if len(notes) == 0:
         return "no_note"
     if len(set(notes.pitches.tolist())) < 2:
         return "one_pitch"
-    if longest_rest_run(tokens) > limit:
-        return "long_rest"
     return None
 
 

@@ -64,6 +64,7 @@ import numpy as np
 from .atomic import atomic_path
 from .data import STEPS_PER_QUARTER, TEMPO_QPM, midi_bytes, notes_of
 from .errors import EmovaeError, EmovaeWarning
+from .limits import one_line
 
 __all__ = [
     "FORMATS",
@@ -131,7 +132,7 @@ def notes(tokens) -> list[tuple[int, int, int]]:
 
 
 def _cannot_write(path: Path, exc: OSError) -> EmovaeError:
-    reason = " ".join(str(exc.strerror or exc).split())
+    reason = one_line(exc.strerror or exc)
     return EmovaeError(f"{path}: cannot write ({reason})")
 
 
@@ -405,9 +406,9 @@ def _fluidsynth(exe: str, soundfont: Path, arr: np.ndarray, sample_rate: int) ->
                 cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=FLUIDSYNTH_TIMEOUT_S, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RuntimeError(" ".join(str(exc).split())) from None
+            raise RuntimeError(one_line(exc)) from None
         if proc.returncode != 0 or not out.is_file():
-            reason = " ".join((proc.stderr or proc.stdout or "").split())[:120]
+            reason = one_line(proc.stderr or proc.stdout or "", 120)
             raise RuntimeError(f"exit status {proc.returncode}" + (f": {reason}" if reason else ""))
         try:
             with wave.open(str(out), "rb") as w:

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .atomic import write_text
-from .batched import fast_trainer
+from .atomic import jsonable, write_text
 from .config import CVAEConfig, preset
 from .corpus import resolve_data_root
 from .evaluate import QuadrantAccuracy, QuadrantLog, evaluate_model, table2_markdown
@@ -83,7 +82,6 @@ def reproduce(
             resume=(run / "checkpoint.pt").exists(),
             progress=progress,
             callbacks=[QuadrantLog(every=50, out_dir=run)],
-            trainer_factory=fast_trainer(p.train),
         )
         ev = evaluate_model(ckpt, data=data)
         for split, split_ev in ev.items():
@@ -157,15 +155,18 @@ def reproduce(
     write_text(
         out / "results.json",
         json.dumps(
-            {
-                "quadrant_accuracy": results,
-                "seconds_per_epoch": seconds,
-                "table3": {
-                    name: {str(e): {m: list(v) for m, v in col.items()} for e, col in column.items()}
-                    for name, column in columns.items()
-                },
-            },
+            jsonable(
+                {
+                    "quadrant_accuracy": results,
+                    "seconds_per_epoch": seconds,
+                    "table3": {
+                        name: {str(e): {m: list(v) for m, v in col.items()} for e, col in column.items()}
+                        for name, column in columns.items()
+                    },
+                }
+            ),
             indent=1,
+            allow_nan=False,
         ),
     )
     return report

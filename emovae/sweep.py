@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import tomllib
 
-from .atomic import check_output, write_text
+from .atomic import check_output, jsonable, write_text
 from .config import PRESETS, CVAEConfig, TrainConfig, check_settings, preset
 from .errors import EmovaeError, EmovaeWarning
 
@@ -370,7 +370,7 @@ def _train_group(
         if diverged:  # no figures: the row says why, and the goal table counts it as a failed seed
             row = {"run": r.name, "config": r.config, "seed": r.seed, "paper": r.paper, "seconds": seconds}
             row |= {"epochs": getattr(m, "epoch", None), "collapsed": True, "diverged": diverged}
-            write_text(d / "result.json", json.dumps(row, indent=1))
+            write_text(d / "result.json", json.dumps(jsonable(row), indent=1, allow_nan=False))
             rows.append(row)
             continue
         m.net.to(device)
@@ -378,7 +378,7 @@ def _train_group(
         row = {"run": r.name, "config": r.config, "seed": r.seed, "epochs": m.epoch, **row, "seconds": seconds}
         row["paper"], row["diverged"] = r.paper, None
         np.savez_compressed(d / "generated.npz", tokens=generated.astype(np.int16))
-        write_text(d / "result.json", json.dumps(row, indent=1))
+        write_text(d / "result.json", json.dumps(jsonable(row), indent=1, allow_nan=False))
         rows.append(row)
     return rows
 
@@ -403,7 +403,7 @@ def reassess(run_dir: Path, row: dict, *, data_root=None, data_path=None) -> dic
         )
     figures, _ = run_metrics(model, data, classifier=_classifier(data))
     row = {**row, **figures}
-    write_text(run_dir / "result.json", json.dumps(row, indent=1))
+    write_text(run_dir / "result.json", json.dumps(jsonable(row), indent=1, allow_nan=False))
     return row
 
 
@@ -561,7 +561,7 @@ GOAL = {  # the emotion-plane issue's goal, per seed
     "acc_train_gap": 0.01,  # training token accuracy at most this below CVAE-Base's mean
     "copies": 0.05,  # exact copies of a training melody among 400 generated, at most
     "distinct": 0.95,  # distinct melodies among 400, at least
-    "degenerate": 0.005,  # degenerate (no note, one pitch) among 400, at most
+    "degenerate": 0.005,  # degenerate (novelty.invalid_reason: no note, one pitch, a long rest) among 400, at most
     "table3": 14,  # Table 3 cells (of 16) within 0.5 sigma of the data set's, at least
     # control: the classifier's accuracy at least CVAE-Base's mean (paper sampler)
 }

@@ -64,7 +64,9 @@ __all__ = [
     "KerasRMSprop",
     "Trainer",
     "encode_dataset",
+    "fastest_trainer",
     "loss_settings",
+    "resumed_config",
     "train",
 ]
 
@@ -198,6 +200,56 @@ def encode_dataset(
     return EncodedData(vocab, vocab.encode(ds.tokens), ds.labels, names, train_idx, heldout_idx)
 
 
+# -- the seeding scheme of a run: Trainer and the batched trainer both use it, so that K runs side
+# by side start, shuffle and draw noise exactly as K single runs do (tests/test_batched.py)
+def seed_weights(seed: int) -> None:
+    """Seeds torch's global RNG for building a model's initial weights (``CVAE`` right after)."""
+    torch.manual_seed(seed)
+
+
+def run_rngs(seed: int, device) -> tuple[torch.Generator, torch.Generator]:
+    """A run's two generators: the shuffles (CPU, ``seed + 1``) and the sampling noise (on
+    ``device``, ``seed + 2``)."""
+    return torch.Generator().manual_seed(seed + 1), torch.Generator(device).manual_seed(seed + 2)
+
+
+def heldout_rng(seed: int, epoch: int, device) -> torch.Generator:
+    """The noise of the held-out pass after ``epoch`` epochs: the same whatever came before."""
+    return torch.Generator(device).manual_seed(seed * 100_003 + epoch)
+
+
+def restore_noise(noise: torch.Generator, state: TrainingState, seed: int, epoch: int) -> None:
+    """A resumed run's noise generator: the stored state where it was saved on this device type;
+    a CPU state does not fit a CUDA generator (nor the reverse), so then a deterministic reseed."""
+    if state.noise_device == noise.device.type:
+        noise.set_state(state.noise_rng)
+    else:
+        noise.manual_seed(seed + 2 + 7919 * epoch)
+
+
+# -- the trainer for the device -------------------------------------------------------------
+def fastest_trainer(config: TrainConfig):
+    """The trainer factory :func:`train` uses when given none: on CUDA with fp32 or bf16-grad
+    products :class:`emovae.batched.GraphTrainer` (each step a CUDA graph), elsewhere
+    :class:`Trainer`. The one place that picks the fast path."""
+    if config.precision in ("fp32", "bf16-grad") and resolve_device(config.device).type == "cuda":
+        from .batched import GraphTrainer  # the layer beside this one (pyproject.toml)
+
+        return GraphTrainer
+    return Trainer
+
+
+# -- resume: what a continued run keeps ------------------------------------------------------
+RESUME_APPLIES = ("epochs", "device")  # what a resumed run takes from its caller; all else is stored
+
+
+def resumed_config(previous: TrainedModel, *, epochs: int | None = None, device: str | None = None) -> TrainConfig:
+    """The training configuration a resumed run continues with: the stored run's own, with only
+    ``epochs`` and ``device`` (:data:`RESUME_APPLIES`) taken from the caller where given."""
+    stored = previous.train_config
+    return dataclasses.replace(stored, epochs=epochs or stored.epochs, device=device or stored.device)
+
+
 class Trainer:
     """Holds the model, the optimizer, the encoded data on the device and the RNGs."""
 
@@ -206,13 +258,12 @@ class Trainer:
         self.data = data
         self.device = resolve_device(config.device)
         model_config = dataclasses.replace(model_config or CVAEConfig(), vocab_size=data.vocab.size)
-        torch.manual_seed(config.seed)
+        seed_weights(config.seed)
         self.model = CVAE(model_config, precision=config.precision).to(self.device)
         self.optimizer = KerasRMSprop(
             self.model.parameters(), lr=config.lr, rho=config.rho, eps=config.eps, weight_decay=config.weight_decay
         )
-        self.shuffle_rng = torch.Generator().manual_seed(config.seed + 1)
-        self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 2)
+        self.shuffle_rng, self.noise_rng = run_rngs(config.seed, self.device)
         self.epoch = 0
         self.history: list[dict] = []
         # tensors on the device, built once
@@ -258,7 +309,7 @@ class Trainer:
         if len(e) == 0:
             return {}
         self.model.eval()
-        gen = torch.Generator(self.device).manual_seed(self.config.seed * 100_003 + self.epoch)
+        gen = heldout_rng(self.config.seed, self.epoch, self.device)
         logits, mu, logvar, z = self.model.forward_z(x, e, generator=gen)
         terms = recipe_terms(*(t.unsqueeze(0) for t in (logits, y, mu, logvar, z, e)), reduction="mean")
         return {"val_recon": float(terms["recon"][0]), "val_kld": float(terms["kld"][0])}
@@ -314,10 +365,7 @@ class Trainer:
         self.model.load_state_dict(ckpt.net.state_dict())
         self.optimizer.load_state_dict(st.optimizer)
         self.shuffle_rng.set_state(st.shuffle_rng)
-        if st.noise_device == self.device.type:
-            self.noise_rng.set_state(st.noise_rng)
-        else:  # a CPU generator state does not fit a CUDA generator: reseed, deterministically
-            self.noise_rng.manual_seed(self.config.seed + 2 + 7919 * ckpt.epoch)
+        restore_noise(self.noise_rng, st, self.config.seed, ckpt.epoch)
         self.epoch = ckpt.epoch
         self.history = list(ckpt.history)
 
@@ -469,12 +517,13 @@ def train(
 
     ``out_dir`` receives ``checkpoint.pt`` (the latest training state) and ``history.json``.
     With ``resume=True`` the run in ``out_dir`` continues with its own stored configuration
-    (``config.epochs`` may extend it, ``config.device`` move it). ``callbacks`` are called
+    (:func:`resumed_config`: ``config.epochs`` may extend it, ``config.device`` move it; the rest
+    of ``config`` and ``model_config`` are the stored run's). ``callbacks`` are called
     after every epoch (:class:`Callback`). ``out_dir`` is checked (a folder that can be
     written) before any work. Ctrl-C saves and raises :class:`TrainingInterrupted` (module doc).
-    ``trainer_factory(data, model_config, config)`` builds the object that trains (default
-    :class:`Trainer`; :class:`emovae.batched.GraphTrainer` has the same interface and runs
-    each step as a CUDA graph)."""
+    ``trainer_factory(data, model_config, config)`` builds the object that trains (default: the
+    fastest for the device, :func:`fastest_trainer`; :class:`Trainer` and
+    :class:`emovae.batched.GraphTrainer` share one interface)."""
     out = check_output(out_dir, "folder", what="run folder") if out_dir is not None else None
     ckpt_path = out / "checkpoint.pt" if out else None
     previous = None
@@ -487,10 +536,7 @@ def train(
                 f"{out}: holds a training run already; pass --resume to continue it or choose another --out"
             )
         previous = load_model(ckpt_path)
-        overrides = {"epochs": config.epochs} if config else {}
-        if config and config.device != previous.train_config.device:
-            overrides["device"] = config.device
-        config = dataclasses.replace(previous.train_config, **overrides)
+        config = resumed_config(previous, **({k: getattr(config, k) for k in RESUME_APPLIES} if config else {}))
         model_config = previous.model_config
     elif resume:
         raise EmovaeError(f"{out}: no checkpoint.pt to resume from")
@@ -503,7 +549,7 @@ def train(
             _warn_missing_emotions(data, str(root))
     elif not previous:
         _warn_missing_emotions(data, "data set")
-    trainer = (trainer_factory or Trainer)(data, model_config, config)
+    trainer = (trainer_factory or fastest_trainer(config))(data, model_config, config)
     if previous:
         trainer.restore(previous)
 

@@ -68,9 +68,9 @@ def tiny_data(encoded):
     return subset(encoded, per_emotion=10)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_model():
-    from emovae.model import CVAEConfig
+    from emovae.model import CVAEConfig  # frozen: one for the session
 
     return CVAEConfig(hidden=32, dense=16)  # a few seconds per run on 2 cores
 

@@ -27,6 +27,12 @@ def configs():
     ]
 
 
+@pytest.fixture(scope="module")
+def alone(tiny_data, tiny_model):
+    """Each of :func:`configs` trained as a single run (the default trainer), once for the module."""
+    return [train(config=cfg, data=tiny_data, model_config=tiny_model, progress=False) for cfg in configs()]
+
+
 def assert_same(a, b):
     for (k, va), vb in zip(a.net.state_dict().items(), b.net.state_dict().values()):
         torch.testing.assert_close(va, vb, **TOL, msg=k)
@@ -37,16 +43,15 @@ def assert_same(a, b):
             assert ra[key] == pytest.approx(rb[key], abs=1e-3), key
 
 
-def test_batched_models_equal_separate_runs(tiny_data, tiny_model, tmp_path):
+def test_batched_models_equal_separate_runs(tiny_data, tiny_model, alone, tmp_path):
     cfgs = configs()
     dirs = [tmp_path / f"run{i}" for i in range(len(cfgs))]
     together = train_batched(tiny_data, cfgs, dirs, model_config=tiny_model, progress=False)
-    for cfg, model, d in zip(cfgs, together, dirs):
-        alone = train(config=cfg, data=tiny_data, model_config=tiny_model, progress=False)
-        assert_same(alone, model)
+    for cfg, model, d, single in zip(cfgs, together, dirs, alone):
+        assert_same(single, model)
         saved = load_model(d / "checkpoint.pt")  # an ordinary checkpoint, with its own settings
         assert saved.epoch == 3 and saved.train_config == cfg
-        assert_same(alone, saved)
+        assert_same(single, saved)
         assert "d_train" in saved.history[-1]
 
 
@@ -115,14 +120,13 @@ def test_fused_gru_path_equals_the_loop(tiny_data, tiny_model):
         train_batched(tiny_data, cfgs, model_config=tiny_model, rnn="cudnn", progress=False)
 
 
-def test_graph_trainer_behind_train(tiny_data, tiny_model, tmp_path):
+def test_graph_trainer_behind_train(tiny_data, tiny_model, alone, tmp_path):
     # GraphTrainer (what `emovae train` uses on CUDA) inside training.train: same weights as the
     # default Trainer, the callbacks, checkpoints and resume of train() itself
     from emovae.batched import GraphTrainer
     from emovae.evaluate import QuadrantLog
 
-    cfg = configs()[2]
-    plain = train(config=cfg, data=tiny_data, model_config=tiny_model, progress=False)
+    cfg, plain = configs()[2], alone[2]
     log = QuadrantLog(every=1, out_dir=tmp_path / "g")
     graph = train(
         out_dir=tmp_path / "g",

@@ -2,7 +2,10 @@
 against a uvicorn server on a free port: load, click a point in each quadrant (a score appears,
 the audio plays), draw a path (a 16-bar melody), upload a MIDI file and move it, hover and play a
 training dot, switch models; saves a screenshot (to $EMOVAE_SCREENSHOT; `make screenshot` writes the README's
-docs/figures/web_plane.png this way).
+docs/figures/web_plane.png this way). Then: a late answer for a model the page has left is dropped; the
+page at 390 and 1280 px (screenshots web_plane_390.png / web_plane_1280.png to $EMOVAE_SCREENSHOT_DIR,
+else a temporary folder); the plane by keyboard only with every control named; the URL and the history
+make a melody again; the small things (an empty player on load, the legend, the upload limit, the about panel).
 
 Run alone: ``.venv/bin/pytest -q tests/test_browser.py`` (EMOVAE_DATA set for the dots).
 """
@@ -284,3 +287,326 @@ def test_draw_with_a_sampler_and_the_copy_guard_by_keyboard(fitted_site, browser
     wait_for(d, "return document.getElementById('sampler-box').hidden")
     assert unique.is_displayed()  # the bundled model holds its training melodies' hashes
     assert not d.execute_script("return window.emovae.errors")
+
+
+# ---------------------------------------------------------------------------- a late answer, another model
+
+DELAY_FETCH = """
+const [pattern, ms] = arguments, real = window.fetch;
+window.__pending = 0;
+window.fetch = async (url, options) => {
+  const slow = new RegExp(pattern).test(String(url));
+  if (slow) window.__pending += 1;
+  try {
+    const res = await real(url, options);
+    if (slow) await new Promise((ok) => setTimeout(ok, ms));
+    return res;
+  } finally {
+    if (slow) window.__pending -= 1;
+  }
+};"""
+
+
+def test_a_response_for_a_model_the_page_has_left_is_dropped(site, browser):
+    """Click a point (CVAE-EmoReg), switch to CVAE-Base while the answer is on its way: the answer
+    is dropped (the status names CVAE-Base, no marker lands on its plane); the same for a 32-bar path."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    d = browser
+    d.get(site + "/")
+    wait_for(d, "return window.emovae && window.emovae.ready")
+    plane = d.find_element(By.ID, "plane")
+    base = d.find_element(By.CSS_SELECTOR, '#models input[value="base"]')
+    emoreg = d.find_element(By.CSS_SELECTOR, '#models input[value="emoreg"]')
+    emoreg.click()
+    wait_for(d, "return document.getElementById('status').textContent.includes('EmoReg')")
+    d.execute_script("document.querySelectorAll('#dots .dot').forEach(e => e.style.pointerEvents = 'none')")
+    d.execute_script(DELAY_FETCH, r"/api/(at|path)$", 1200)
+
+    def settled(n: int) -> None:
+        # dropped on arrival (or, where the switch came first, before it was sent)
+        wait_for(
+            d, "return (window.emovae.dropped || 0) + window.emovae.marks >= arguments[0] && !window.__pending", 10, n
+        )
+        time.sleep(0.3)
+        status = d.find_element(By.ID, "status").text
+        assert "CVAE-Base" in status and "EmoReg" not in status, status
+        assert d.execute_script("return document.querySelectorAll('#marks .mark').length") == 0
+        assert d.execute_script("return window.emovae.dropped") >= n
+        m = d.execute_script("return window.emovae.lastMelody")
+        assert m is None or m["model"] == "base"
+
+    ActionChains(d).move_to_element_with_offset(plane, 60, -60).click().perform()
+    time.sleep(0.03)
+    base.click()
+    settled(1)
+
+    emoreg.click()
+    wait_for(d, "return document.getElementById('status').textContent.includes('EmoReg')")
+    d.execute_script("document.querySelectorAll('#dots .dot').forEach(e => e.style.pointerEvents = 'none')")
+    d.execute_script("document.getElementById('bars').value = '32'")
+    ActionChains(d).key_down(Keys.SHIFT).move_to_element_with_offset(plane, 100, -100).click_and_hold().move_by_offset(
+        -200, 0
+    ).move_by_offset(0, 200).release().key_up(Keys.SHIFT).perform()
+    time.sleep(0.03)
+    base.click()
+    settled(2)
+    assert d.execute_script("return document.getElementById('trails').children.length") == 0
+
+    # and an answer for the state the page is in is shown, with the markers on this model's plane
+    ActionChains(d).move_to_element_with_offset(plane, 60, -60).click().perform()
+    wait_for(d, "const m = window.emovae.lastMelody; return m && m.model === 'base'", 10)
+    assert d.execute_script("return [...document.querySelectorAll('#marks .mark')].map(m => m.dataset.model)") == [
+        "base"
+    ]
+    assert not d.execute_script("return window.emovae.errors")
+
+
+# ---------------------------------------------------------------------------- a phone and a desktop
+
+SCREENSHOT_DIR = Path(os.environ.get("EMOVAE_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "emovae_screens")
+
+
+def _viewport(d, width: int, height: int, mobile: bool) -> None:
+    d.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
+    d.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": mobile, "maxTouchPoints": 5 if mobile else 1})
+
+
+def _save(d, name: str) -> Path:
+    from emovae.atomic import atomic_path
+
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    out = SCREENSHOT_DIR / name
+    with atomic_path(out) as tmp:
+        Path(tmp).write_bytes(d.get_screenshot_as_png())
+    assert out.stat().st_size > 10_000
+    return out
+
+
+def test_the_page_at_390_and_1280_px(site, browser):
+    """At 390x844 (a phone) the plane fits the width, its four quadrants show, the player and the
+    score come right after it, a tap plays and a touch pans the page (touch-action) unless path mode
+    is on; at 1280x900 the plane is 600 px. Screenshots of both go to $EMOVAE_SCREENSHOT_DIR."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.interaction import POINTER_TOUCH
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    try:
+        _viewport(d, 390, 844, True)
+        d.get(site + "/")
+        wait_for(d, "return window.emovae && window.emovae.ready")
+        box = d.execute_script(
+            "const r = document.getElementById('plane').getBoundingClientRect();"
+            "return [r.left, r.right, r.top, r.bottom, window.innerWidth, window.innerHeight,"
+            " document.documentElement.scrollWidth]"
+        )
+        left, right, top, bottom, width, height, scroll_width = box
+        assert width == 390 and 0 <= left and right <= width and scroll_width <= width, box
+        assert right - left > 330 and bottom <= height, box
+        for v, a in [(3, 3), (-3, 3), (-3, -3), (3, -3)]:  # each quadrant's middle is on screen, on the plane
+            assert d.execute_script(
+                "const [x, y] = window.emovae.clientPoint(arguments[0], arguments[1]);"
+                "const hit = document.elementFromPoint(x, y);"
+                "return x > 0 && x < innerWidth && y > 0 && y < innerHeight && hit && hit.closest('#plane') !== null",
+                v,
+                a,
+            ), (v, a)
+        order = d.execute_script(
+            "return ['plane-box', 'listen', 'side'].map(id => document.getElementById(id).getBoundingClientRect().top)"
+        )
+        assert order == sorted(order), order
+        assert (
+            d.execute_script("return getComputedStyle(document.getElementById('plane')).touchAction") == "manipulation"
+        )
+        d.find_element(By.ID, "path-mode").click()
+        assert d.execute_script("return getComputedStyle(document.getElementById('plane')).touchAction") == "none"
+        d.find_element(By.ID, "path-mode").click()
+
+        # a tap (a touch pointer) plays the melody there
+        x, y = d.execute_script("return window.emovae.clientPoint(2.5, -2.5).map(Math.round)")
+        d.execute_script("document.querySelectorAll('#dots .dot').forEach(e => e.style.pointerEvents = 'none')")
+        tap = ActionBuilder(d, mouse=PointerInput(POINTER_TOUCH, "finger"))
+        tap.pointer_action.move_to_location(x, y).pointer_down().pointer_up()
+        tap.perform()
+        wait_for(
+            d, "const m = window.emovae.lastMelody; return m && m.emotion === 'relaxed' && window.emovae.plays > 0"
+        )
+        wait_for(d, "return document.querySelector('#score > svg') !== null")
+        _save(d, "web_plane_390.png")
+
+        _viewport(d, 1280, 900, False)
+        d.get(site + "/")
+        wait_for(d, "return window.emovae && window.emovae.ready")
+        assert round(d.execute_script("return document.getElementById('plane').getBoundingClientRect().width")) == 600
+        d.execute_script("document.querySelectorAll('#dots .dot').forEach(e => e.style.pointerEvents = 'none')")
+        plane = d.find_element(By.ID, "plane")
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        for k, (v, a) in enumerate([(2.5, 2.5), (-2.5, 2.0), (-2.0, -3.0), (3.0, -2.0)]):
+            x, y = d.execute_script("return window.emovae.clientPoint(arguments[0], arguments[1])", v, a)
+            r = plane.rect
+            ActionChains(d).move_to_element_with_offset(
+                plane, round(x - r["x"] - r["width"] / 2), round(y - r["y"] - r["height"] / 2)
+            ).click().perform()
+            wait_for(d, "return window.emovae.history.length > arguments[0]", 10, k)
+        wait_for(d, "return document.querySelector('#score > svg') !== null")
+        _save(d, "web_plane_1280.png")
+        assert not d.execute_script("return window.emovae.errors")
+    finally:
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        d.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+
+
+# ---------------------------------------------------------------------------- the keyboard
+
+
+def test_the_plane_by_keyboard_only(site, browser):
+    """Tab to the plane, arrows move the cursor by 0.5, Enter plays there, P ... Enter ... P makes a
+    path; every control has an accessible name (Chromium's accessibility tree)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    d = browser
+    d.get(site + "/")
+    wait_for(d, "return window.emovae && window.emovae.ready")
+    plane = d.execute_script("const p = document.getElementById('plane'); return [p.tabIndex, p.getAttribute('role')]")
+    assert plane[0] == 0 and plane[1] in ("application", "group")
+    keys = lambda *k: ActionChains(d).send_keys(*k).perform()  # noqa: E731  (to the focused element)
+    for _ in range(20):
+        keys(Keys.TAB)
+        if d.execute_script("return document.activeElement.id") == "plane":
+            break
+    assert d.execute_script("return document.activeElement.id") == "plane"
+    assert d.execute_script("return !document.getElementById('cursor').hidden")
+    keys(*([Keys.ARROW_RIGHT] * 5 + [Keys.ARROW_UP] * 5))
+    assert d.execute_script("return window.emovae.cursor") == [2.5, 2.5]
+    cursor = d.execute_script("return document.querySelector('#cursor circle').getBoundingClientRect().width")
+    assert cursor > 10  # visible
+    plays = d.execute_script("return window.emovae.plays")
+    keys(Keys.ENTER)
+    wait_for(d, "return window.emovae.plays > arguments[0] && window.emovae.lastMelody", 10, plays)
+    m = d.execute_script("return window.emovae.lastMelody")
+    assert m["clicked"] == [2.5, 2.5] and m["emotion"] == "happy"
+
+    keys("p", *([Keys.ARROW_LEFT] * 10), Keys.ENTER, *([Keys.ARROW_DOWN] * 10), "p")
+    m = wait_for(d, "const m = window.emovae.lastMelody; return m && m.bars === 16 && m")
+    assert m["emotions"][0] == "happy" and m["emotions"][-1] == "sad"
+    assert d.execute_script("return document.activeElement.id") == "plane"
+
+    # every control has a name, as a screen reader gets it
+    tree = d.execute_cdp_cmd("Accessibility.getFullAXTree", {})["nodes"]
+    roles = {"button", "radio", "checkbox", "slider", "combobox", "link", "application", "group", "radiogroup"}
+    unnamed = [
+        (n.get("role", {}).get("value"), n.get("backendDOMNodeId"))
+        for n in tree
+        if not n.get("ignored")
+        and n.get("role", {}).get("value") in roles
+        and not (n.get("name", {}).get("value") or "").strip()
+    ]
+    described = [
+        (role, d.execute_cdp_cmd("DOM.describeNode", {"backendNodeId": node})["node"].get("attributes"))
+        for role, node in unnamed
+    ]
+    assert not unnamed, described
+    names = d.execute_script(
+        "return [document.getElementById('player').getAttribute('aria-label'),"
+        " ...[...document.querySelectorAll('#moves button')].map(b => b.getAttribute('aria-label')),"
+        " ...[...document.querySelectorAll('#models input')].map(i => i.labels[0].textContent.trim())]"
+    )
+    assert names[0] and names[1:5] == ["move to happy", "move to angry", "move to sad", "move to relaxed"]
+    assert all(names[5:]) and len(names) == 8
+    assert not d.execute_script("return window.emovae.errors")
+
+
+# ---------------------------------------------------------------------------- the URL and the history
+
+
+def test_the_link_makes_the_same_melody_again(site, browser):
+    """A melody's state is in the URL: opening it in a fresh page makes the same melody (the tokens,
+    the MIDI link); the history lists the last melodies and a click there makes one again."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(site + "/")
+    wait_for(d, "return window.emovae && window.emovae.ready")
+    d.find_element(By.CSS_SELECTOR, '#models input[value="emoreg"]').click()
+    wait_for(d, "return document.getElementById('status').textContent.includes('EmoReg')")
+    d.execute_script(
+        "const t = document.getElementById('temperature'); t.value = '0.7'; t.dispatchEvent(new Event('input'))"
+    )
+    dx, dy = free_offset(d, -2.0, 1.5)
+    ActionChains(d).move_to_element_with_offset(d.find_element(By.ID, "plane"), dx, dy).click().perform()
+    wait_for(d, "const m = window.emovae.lastMelody; return m && m.model === 'emoreg'")
+    d.find_element(By.ID, "another").click()
+    first = wait_for(d, "const m = window.emovae.lastMelody; return m && m.seed === 1 && m")
+    href = d.current_url
+    assert "model=emoreg" in href and "seed=1" in href and "t=0.7" in href and "at=" in href
+    link = d.find_element(By.ID, "download").get_attribute("href")
+    assert "seed1" in link and first["emotion"] in link
+
+    d.get("about:blank")
+    d.get(href)
+    again = wait_for(d, "const m = window.emovae.lastMelody; return m && m")
+    assert again["tokens"] == first["tokens"] and again["model"] == "emoreg" and again["seed"] == 1
+    assert d.find_element(By.ID, "download").get_attribute("href") == link
+    assert d.find_element(By.CSS_SELECTOR, '#models input[value="emoreg"]').is_selected()
+
+    # a path, then the history's older entry makes the point's melody again
+    d.find_element(By.ID, "path-mode").click()
+    plane = d.find_element(By.ID, "plane")
+    ActionChains(d).move_to_element_with_offset(plane, 80, -80).click_and_hold().move_by_offset(-160, 0).move_by_offset(
+        0, 160
+    ).release().perform()
+    wait_for(d, "const m = window.emovae.lastMelody; return m && m.bars === 16")
+    assert "path=" in d.current_url
+    items = d.find_elements(By.CSS_SELECTOR, "#history button")
+    assert len(items) == 2
+    items[1].click()
+    back = wait_for(d, "const m = window.emovae.lastMelody; return m && m.bars === 4 && m")
+    assert back["tokens"] == first["tokens"] and "at=" in d.current_url
+    assert not d.execute_script("return window.emovae.errors")
+
+
+def test_the_small_things(site, browser, tmp_path):
+    """The player is empty on load (no muted speaker, no source); the legend's "generated" is a filled
+    circle like the marks; a too-big upload names the server's limit (64 KiB); the about panel."""
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(site + "/")
+    wait_for(d, "return window.emovae && window.emovae.ready")
+    player = d.execute_script("const p = document.getElementById('player'); return [p.muted, p.getAttribute('src')]")
+    assert player == [False, None]
+    fill = d.execute_script(
+        "const c = [...document.querySelectorAll('#legend .hint span')].find(s => s.textContent.includes('generated'))"
+        ".querySelector('circle'); return c.getAttribute('fill')"
+    )
+    assert fill and fill != "none"
+    big = tmp_path / "big.mid"
+    big.write_bytes(b"MThd" + bytes(100 * 1024))
+    d.find_element(By.ID, "upload").send_keys(str(big))
+    status = wait_for(
+        d, "const s = document.getElementById('status'); return s.classList.contains('error') && s.textContent"
+    )
+    assert "64 KiB" in status and "128" not in status
+    about = d.find_element(By.ID, "about")
+    about.find_element(By.TAG_NAME, "summary").click()
+    text = about.text
+    for words in (
+        "CVAE-Plane",
+        "CVAE-EmoReg",
+        "CVAE-Base",
+        "Grekow",
+        "Przegląd Elektrotechniczny",
+        "CC BY-NC",
+        "music21",
+    ):
+        assert words in text, words

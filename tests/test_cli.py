@@ -1,16 +1,25 @@
-"""The command line end to end on a tiny configuration, and its one-line errors."""
+"""The command line end to end on a tiny configuration, its one-line errors, its help texts, and
+its parsing of numbers and points (property-based, hypothesis)."""
 
+import argparse
+import math
 import os
 import subprocess
 import sys
 
 import mido
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
+import emovae
 from emovae.checkpoint import load_model as load_checkpoint
 from emovae.checkpoint import save_checkpoint
-from emovae.cli import main
+from emovae.cli import args as cli_args
+from emovae.cli import build_parser, main
 from emovae.data import Vocabulary
+from emovae.emotions import PLANE_LIMIT
+from emovae.limits import MAX_COUNT, MAX_SEED, MIN_TEMPERATURE
 
 
 @pytest.fixture(scope="module")
@@ -201,73 +210,6 @@ def test_real_process_exit_status_and_no_traceback(tmp_path):
     assert "--emotion" in help_text and "--at" in help_text
 
 
-def test_interrupted_training_resumes(small_root, tmp_path):
-    """Ctrl-C during training: exit 130, one line, the last checkpoint intact; --resume goes on."""
-    import signal
-    import time
-
-    out = tmp_path / "run"
-    argv = [
-        sys.executable,
-        "-m",
-        "emovae.cli",
-        "train",
-        "--data",
-        str(small_root),
-        "--out",
-        str(out),
-        "--epochs",
-        "100000",
-        "--hidden",
-        "8",
-        "--dense",
-        "4",
-        "--checkpoint-every",
-        "1",
-        "--device",
-        "cpu",
-        "--quiet",
-    ]
-    # Ctrl-C's default action in the child even where this suite runs as a background job (which ignores SIGINT)
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.time() + 120
-    while not (out / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert err.strip().startswith("emovae: interrupted") and "\n" not in err.strip(), err
-    stopped = load_checkpoint(out / "checkpoint.pt").epoch
-    assert stopped >= 1
-    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                str(small_root),
-                "--out",
-                str(out),
-                "--epochs",
-                str(stopped + 2),
-                "--resume",
-                "--device",
-                "cpu",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
-    assert load_checkpoint(out / "checkpoint.pt").epoch == stopped + 2
-
-
 def test_reproduce_writes_the_report(small_root, tmp_path, capsys):
     from emovae.model import CVAEConfig
     from emovae.reproduction import reproduce
@@ -298,3 +240,124 @@ def test_reproduce_writes_the_report(small_root, tmp_path, capsys):
     before = (tmp_path / "rep" / "cvae_emoreg" / "checkpoint.pt").read_bytes()
     reproduce(small_root, tmp_path / "rep", epochs=2, n_per_emotion=2, device="cpu", progress=False)
     assert (tmp_path / "rep" / "cvae_emoreg" / "checkpoint.pt").read_bytes() == before
+
+
+# ------------------------------------------------------------------ help texts
+
+
+def test_help_texts_say_what_happens(capsys):
+    assert main(["interpolate", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "--start=" not in text and "-- -1,2 2,-1" in " ".join(text.split())
+    assert main(["generate", "--help"]) == 0
+    assert "MIDI only when midi is among them" in " ".join(capsys.readouterr().out.split())
+
+
+def test_version_and_reproduce_help(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"emovae {emovae.__version__}"
+    assert main(["reproduce", "--help"]) == 0
+    text = capsys.readouterr().out
+    options = text.split("options:")[1]
+    for flag in ("--epochs", "--seed", "--device", "--precision", "--quiet"):
+        line = next(line for line in options.splitlines() if line.strip().startswith(flag))
+        assert len(line.split()) > 2 or flag == "--precision", line
+
+
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+# ------------------------------------------------------------------ the command line's numbers and points
+
+texts = st.one_of(
+    st.text(max_size=20), st.from_regex(r"\s*[-+]?\d{0,12}(\.\d*)?([eE][-+]?\d{1,3})?\s*", fullmatch=True)
+)
+
+
+@SETTINGS
+@given(text=texts)
+@example(text="nan")
+@example(text="1e999")
+@example(text="1_000")
+@example(text="٣")
+def test_positive_int_parses_or_says_why(text):
+    try:
+        value = cli_args.positive_int(text)
+    except argparse.ArgumentTypeError as exc:
+        assert "\n" not in str(exc) and "whole number" in str(exc)
+        return
+    assert isinstance(value, int) and value >= 1 and value == int(text)
+
+
+@SETTINGS
+@given(n=st.integers(-10, 3 * MAX_COUNT))
+def test_count_accepts_exactly_one_to_the_limit(n):
+    if 1 <= n <= MAX_COUNT:
+        assert cli_args.count(str(n)) == n
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match="whole number"):
+            cli_args.count(str(n))
+
+
+@SETTINGS
+@given(n=st.integers(-(2**40), 2**40))
+def test_seed_accepts_exactly_zero_to_the_limit(n):
+    if 0 <= n <= MAX_SEED:
+        assert cli_args.seed(str(n)) == n
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match="from 0 to"):
+            cli_args.seed(str(n))
+
+
+@SETTINGS
+@given(text=st.one_of(texts, st.floats(allow_nan=True, allow_infinity=True).map(repr)))
+@example(text="1e-320")
+@example(text="inf")
+@example(text="-0")
+def test_temperature_is_zero_or_a_finite_number_from_the_minimum(text):
+    try:
+        value = cli_args.temperature(text)
+    except argparse.ArgumentTypeError as exc:
+        assert "\n" not in str(exc) and ("number >= 0" in str(exc) or "use 0 (argmax)" in str(exc))
+        return
+    assert value == float(text) and math.isfinite(value) and (value == 0 or value >= MIN_TEMPERATURE)
+
+
+coordinates = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-20, 20))
+
+
+@SETTINGS
+@given(v=coordinates, a=coordinates, sep=st.sampled_from([",", ", ", " ,"]))
+def test_point_is_two_finite_numbers_on_the_plane(v, a, sep):
+    text = f"{v!r}{sep}{a!r}"
+    on_plane = all(math.isfinite(float(x)) and abs(float(x)) <= PLANE_LIMIT for x in (v, a))
+    if on_plane:
+        assert cli_args.point(text) == (float(v), float(a))
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match="off the plane"):
+            cli_args.point(text)
+
+
+@SETTINGS
+@given(text=st.text(max_size=30))
+def test_point_parses_any_text_or_says_why(text):
+    try:
+        v, a = cli_args.point(text)
+    except argparse.ArgumentTypeError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert abs(v) <= PLANE_LIMIT and abs(a) <= PLANE_LIMIT
+
+
+@SETTINGS
+@given(count=texts, at=st.text(max_size=12), temperature=texts)
+def test_the_parser_accepts_or_fails_with_one_line_and_status_2(capsys, count, at, temperature):
+    argv = ["generate", "--out", "o", "-n", count, f"--at={at}", "--temperature", temperature]
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        err = capsys.readouterr().err
+        assert exc.code == 2 and err.startswith("emovae: error: ") and err.count("\n") == 1, err
+        return
+    assert 1 <= args.count <= MAX_COUNT and args.temperature >= 0
+    assert all(abs(x) <= PLANE_LIMIT for x in args.at)

@@ -374,7 +374,7 @@ def test_too_short_notes_are_dropped_with_a_warning(tmp_path):
     with pytest.warns(EmovaeWarning) as records:
         tokens = read_melody(path)
     messages = emovae_warnings(records)
-    assert len(messages) == 1 and "1 notes shorter than half a 16th dropped" in messages[0]
+    assert len(messages) == 1 and "1 note shorter than half a 16th dropped" in messages[0]
     assert path.name in messages[0] and "polyphonic" not in messages[0]
     assert 90 not in tokens and tokens[4] == 62
 
@@ -433,7 +433,7 @@ def test_cut_note_is_not_resumed_after_a_shorter_note(tmp_path):
     bass = [(0, 16 * 480, 48)]
     melody = seq([(None, 1), (72, 0.5), (None, 2.5), (74, 12)])
     path = make_midi(tmp_path / "resume.mid", [bass, melody])
-    with pytest.warns(EmovaeWarning, match=r"polyphonic \(1 overlapping notes\)"):
+    with pytest.warns(EmovaeWarning, match=r"polyphonic \(1 overlapping note\)"):
         tokens = read_melody(path)
     assert tokens.tolist() == steps([(48, 1), (72, 0.5), (None, 2.5), (74, 12)])
 

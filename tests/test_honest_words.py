@@ -41,14 +41,6 @@ def test_a_checkpoint_with_pickled_code_is_called_that(tmp_path):
     assert pickle  # the legacy format is tested in test_reliability
 
 
-def test_help_texts_say_what_happens(capsys):
-    assert main(["interpolate", "--help"]) == 0
-    text = capsys.readouterr().out
-    assert "--start=" not in text and "-- -1,2 2,-1" in " ".join(text.split())
-    assert main(["generate", "--help"]) == 0
-    assert "MIDI only when midi is among them" in " ".join(capsys.readouterr().out.split())
-
-
 def test_interpolate_between_emotions(tmp_path, capsys):
     assert main(["interpolate", "happy", "sad", "--out", str(tmp_path / "ip"), "--steps", "3"]) == 0
     assert "(+2.0, +2.0) -> (+0.0, +0.0) -> (-2.0, -2.0)" in capsys.readouterr().out
@@ -109,17 +101,6 @@ def test_plane_titles_marks_and_colours(tmp_path, drawn, monkeypatch, capsys):
     assert main(["encode", str(mine), "--emotion", "sad", "--plot", str(tmp_path / "mine.png")]) == 0
     assert drawn[-1]["mark_name"] == "your melodies" and "generated" not in drawn[-1]["title"]
     capsys.readouterr()
-
-
-def test_version_and_reproduce_help(capsys):
-    assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"emovae {emovae.__version__}"
-    assert main(["reproduce", "--help"]) == 0
-    text = capsys.readouterr().out
-    options = text.split("options:")[1]
-    for flag in ("--epochs", "--seed", "--device", "--precision", "--quiet"):
-        line = next(line for line in options.splitlines() if line.strip().startswith(flag))
-        assert len(line.split()) > 2 or flag == "--precision", line
 
 
 # ---------------------------------------------------------------------------- 6. non-UTF-8 file names

@@ -1,13 +1,11 @@
-"""Property-based tests (hypothesis): the token round trip through MIDI files, the command line's
-number and point parsing, and the MIDI reader on arbitrary bytes.
+"""Property-based tests (hypothesis): the token round trip through MIDI files and the MIDI reader
+on arbitrary bytes (the command line's number and point parsing: tests/test_cli.py).
 
 A *valid* token sequence is 64 raw tokens in which a HOLD follows only an onset or another HOLD
 (a note goes on), at least one note sounds, and whatever the notes leave is padded with REST at
 the end. Any other sequence is read back in its *canonical* form: a HOLD with no note to extend
 (at the start, after a REST) is a rest."""
 
-import argparse
-import math
 import warnings
 
 import numpy as np
@@ -15,12 +13,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from emovae.cli import args as cli_args
-from emovae.cli import build_parser
 from emovae.data import HOLD, N_STEPS, REST, read_melody, read_segments, write_midi
-from emovae.emotions import PLANE_LIMIT
 from emovae.errors import EmovaeError
-from emovae.limits import MAX_COUNT, MAX_SEED, MIN_TEMPERATURE
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -97,102 +91,6 @@ def test_longer_melodies_come_back_segment_by_segment(folder, segments):
         back = read_segments(folder / "long.mid")
     last = max(k for k, seg in enumerate(segments) if (seg < REST).any())  # trailing silent segments dropped
     assert back.tolist() == [canonical(s).tolist() for s in segments[: last + 1]]
-
-
-# ------------------------------------------------------------------ the command line's numbers and points
-
-texts = st.one_of(
-    st.text(max_size=20), st.from_regex(r"\s*[-+]?\d{0,12}(\.\d*)?([eE][-+]?\d{1,3})?\s*", fullmatch=True)
-)
-
-
-@SETTINGS
-@given(text=texts)
-@example(text="nan")
-@example(text="1e999")
-@example(text="1_000")
-@example(text="٣")
-def test_positive_int_parses_or_says_why(text):
-    try:
-        value = cli_args.positive_int(text)
-    except argparse.ArgumentTypeError as exc:
-        assert "\n" not in str(exc) and "whole number" in str(exc)
-        return
-    assert isinstance(value, int) and value >= 1 and value == int(text)
-
-
-@SETTINGS
-@given(n=st.integers(-10, 3 * MAX_COUNT))
-def test_count_accepts_exactly_one_to_the_limit(n):
-    if 1 <= n <= MAX_COUNT:
-        assert cli_args.count(str(n)) == n
-    else:
-        with pytest.raises(argparse.ArgumentTypeError, match="whole number"):
-            cli_args.count(str(n))
-
-
-@SETTINGS
-@given(n=st.integers(-(2**40), 2**40))
-def test_seed_accepts_exactly_zero_to_the_limit(n):
-    if 0 <= n <= MAX_SEED:
-        assert cli_args.seed(str(n)) == n
-    else:
-        with pytest.raises(argparse.ArgumentTypeError, match="from 0 to"):
-            cli_args.seed(str(n))
-
-
-@SETTINGS
-@given(text=st.one_of(texts, st.floats(allow_nan=True, allow_infinity=True).map(repr)))
-@example(text="1e-320")
-@example(text="inf")
-@example(text="-0")
-def test_temperature_is_zero_or_a_finite_number_from_the_minimum(text):
-    try:
-        value = cli_args.temperature(text)
-    except argparse.ArgumentTypeError as exc:
-        assert "\n" not in str(exc) and ("number >= 0" in str(exc) or "use 0 (argmax)" in str(exc))
-        return
-    assert value == float(text) and math.isfinite(value) and (value == 0 or value >= MIN_TEMPERATURE)
-
-
-coordinates = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-20, 20))
-
-
-@SETTINGS
-@given(v=coordinates, a=coordinates, sep=st.sampled_from([",", ", ", " ,"]))
-def test_point_is_two_finite_numbers_on_the_plane(v, a, sep):
-    text = f"{v!r}{sep}{a!r}"
-    on_plane = all(math.isfinite(float(x)) and abs(float(x)) <= PLANE_LIMIT for x in (v, a))
-    if on_plane:
-        assert cli_args.point(text) == (float(v), float(a))
-    else:
-        with pytest.raises(argparse.ArgumentTypeError, match="off the plane"):
-            cli_args.point(text)
-
-
-@SETTINGS
-@given(text=st.text(max_size=30))
-def test_point_parses_any_text_or_says_why(text):
-    try:
-        v, a = cli_args.point(text)
-    except argparse.ArgumentTypeError as exc:
-        assert "\n" not in str(exc)
-        return
-    assert abs(v) <= PLANE_LIMIT and abs(a) <= PLANE_LIMIT
-
-
-@SETTINGS
-@given(count=texts, at=st.text(max_size=12), temperature=texts)
-def test_the_parser_accepts_or_fails_with_one_line_and_status_2(capsys, count, at, temperature):
-    argv = ["generate", "--out", "o", "-n", count, f"--at={at}", "--temperature", temperature]
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:
-        err = capsys.readouterr().err
-        assert exc.code == 2 and err.startswith("emovae: error: ") and err.count("\n") == 1, err
-        return
-    assert 1 <= args.count <= MAX_COUNT and args.temperature >= 0
-    assert all(abs(x) <= PLANE_LIMIT for x in args.at)
 
 
 # ------------------------------------------------------------------ the reader on arbitrary bytes

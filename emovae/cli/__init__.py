@@ -19,8 +19,9 @@ import sys
 import warnings
 
 from ..errors import EmovaeError, TrainingInterrupted
+from ..limits import one_line
 from . import data, evaluate, fit_sampler, generate, melodies, metrics, report, reproduce, serve, sweep, train
-from .args import EXIT_ERROR, EXIT_INTERRUPTED, Parser, saved_after, single_line
+from .args import EXIT_ERROR, EXIT_INTERRUPTED, Parser, saved_after
 from .output import release_all
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_INTERRUPTED", "build_parser", "main"]
@@ -60,7 +61,7 @@ def build_parser() -> Parser:
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"emovae: warning: {single_line(message)}", file=sys.stderr)
+    print(f"emovae: warning: {one_line(message)}", file=sys.stderr)
 
 
 def _interrupted(args, exc: KeyboardInterrupt) -> str:
@@ -88,11 +89,11 @@ def main(argv=None) -> int:
             print(str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
         return 0
     except EmovaeError as exc:
-        print(f"emovae: error: {single_line(exc)}", file=sys.stderr)
+        print(f"emovae: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:  # the file system refused something the checks could not foresee
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"emovae: error: {single_line(where + (exc.strerror or str(exc)))}", file=sys.stderr)
+        print(f"emovae: error: {one_line(where + (exc.strerror or str(exc)))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt as exc:
         print(f"emovae: {_interrupted(args, exc)}", file=sys.stderr)

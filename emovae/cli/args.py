@@ -13,7 +13,7 @@ import sys
 
 from .. import limits
 from ..errors import EmovaeError, TrainingInterrupted
-from ..limits import MAX_COUNT
+from ..limits import MAX_COUNT, one_line, shown
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -27,19 +27,8 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors: ``emovae: error: ... (see emovae train --help)``."""
 
     def error(self, message):
-        print(f"emovae: error: {single_line(message)} (see {self.prog} --help)", file=sys.stderr)
+        print(f"emovae: error: {one_line(message)} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(EXIT_ERROR)
-
-
-def single_line(text: str) -> str:
-    """Whitespace collapsed and control characters (terminal escapes) dropped: one plain line."""
-    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
-
-
-def shown(text: str, limit: int = 40) -> str:
-    """The user's text as repr, cut to ``limit`` characters."""
-    text = repr(text)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def saved_after(exc: TrainingInterrupted, how: str = "continue with --resume") -> str:

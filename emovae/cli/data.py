@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from ..errors import EmovaeError
-from .args import Parser, single_line
+from ..limits import one_line
+from .args import Parser
 from .output import new_file
 
 
@@ -55,7 +56,7 @@ def _check(args) -> str:
     folder = corpus.resolve_data_root(args.folder, build_missing=False)
     ok, problems = corpus.check(folder)
     for line in problems[:20]:
-        print(f"emovae: {single_line(line)}", file=sys.stderr)
+        print(f"emovae: {one_line(line)}", file=sys.stderr)
     if len(problems) > 20:
         print(f"emovae: ... and {len(problems) - 20} more", file=sys.stderr)
     if problems:
@@ -70,6 +71,6 @@ def _manifest(args) -> str:
     out = new_file(args.out)
     entries, unmatched = corpus.derive_manifest(corpus.resolve_data_root(args.folder), progress=not args.quiet)
     for line in unmatched:
-        print(f"emovae: warning: {single_line(line)}", file=sys.stderr)
+        print(f"emovae: warning: {one_line(line)}", file=sys.stderr)
     write_text(out, corpus.manifest_text(entries))
     return f"{out}: {len(entries)} melodies matched, {len(unmatched)} not"

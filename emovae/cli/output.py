@@ -183,9 +183,8 @@ def write_melodies(melodies, folder: Path, formats) -> list[Path]:
     without notes or with a single pitch."""
     paths, odd = [], []
     for melody in progress(melodies, f"write {Path(folder).name}", "melody"):
-        notes = melody.notes
-        pitches = {p for _, _, p in notes}
-        if len(pitches) <= 1:
+        if melody.degenerate:
+            notes = melody.notes
             odd.append(f"{melody.name} ({'no notes' if not notes else 'one pitch, ' + _count(len(notes), 'note')})")
         paths += melody.save(folder / melody.name, formats)
     if odd:

@@ -41,8 +41,6 @@ _TRAIN_FLAGS = (
     "weight_decay",
 )
 _MODEL_FLAGS = ("hidden", "dense", "latent", "encoder_condition")
-# with --resume the stored run's settings hold: every flag but --epochs and --device is ignored
-_RESUME_IGNORES = ("preset", *(f for f in _TRAIN_FLAGS if f not in ("epochs", "device")), *_MODEL_FLAGS)
 
 
 def add_parser(subparsers) -> None:
@@ -135,20 +133,24 @@ def run(args) -> str:
     settings = _stored_settings(out) if args.resume and stored.is_file() else {}
     data_root = args.data if args.data is not None else settings.get("data")
     log_every = args.log_every or settings.get("log_every") or 50
-    if args.resume and stored.is_file():  # the stored run's settings; only --epochs and --device apply
+    if args.resume and stored.is_file():  # training.resumed_config decides; this reports it
         from ..checkpoint import load_model
+        from ..training import RESUME_APPLIES, resumed_config
 
         previous = load_model(stored)
-        ignored = [f"--{k.replace('_', '-')}" for k in _RESUME_IGNORES if getattr(args, k) is not None]
+        config = resumed_config(previous, **{k: getattr(args, k) for k in RESUME_APPLIES})
+        ignored = [k for k in ("preset", *_TRAIN_FLAGS, *_MODEL_FLAGS) if k not in RESUME_APPLIES]
+        ignored = [f"--{k.replace('_', '-')}" for k in ignored if getattr(args, k) is not None]
         ignored += ["--no-validate"] if args.no_validate else []
         if ignored:
+            applies = " and ".join(f"--{k}" for k in RESUME_APPLIES)
             warnings.warn(
                 f"{', '.join(ignored)} ignored with --resume: the run continues with its stored settings "
-                "(only --epochs and --device apply)",
+                f"(only {applies} apply)",
                 EmovaeWarning,
                 stacklevel=2,
             )
-        target = args.epochs or previous.train_config.epochs
+        target = config.epochs
         if previous.epoch >= target:
             asked = f"--epochs {args.epochs}" if args.epochs else f"its {target} epochs"
             past = "past" if previous.epoch > target else "at"
@@ -159,9 +161,6 @@ def run(args) -> str:
                 stacklevel=2,
             )
             return f"nothing to do: {previous.epoch} epochs already; checkpoint: {stored}"
-        config = dataclasses.replace(
-            previous.train_config, epochs=target, device=args.device or previous.train_config.device
-        )
         model_config = previous.model_config
     else:
         overrides = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
@@ -171,7 +170,6 @@ def run(args) -> str:
         sizes = {k: getattr(args, k) for k in _MODEL_FLAGS if getattr(args, k) is not None}
         model_config = dataclasses.replace(chosen.model, **sizes)
         config = chosen.train
-    from ..batched import fast_trainer
     from ..evaluate import QuadrantLog
     from ..training import train
 
@@ -187,7 +185,6 @@ def run(args) -> str:
         resume=args.resume,
         progress=not args.quiet,
         callbacks=[QuadrantLog(every=log_every, out_dir=out), _StoreSettings(out, data_root, log_every)],
-        trainer_factory=fast_trainer(config),  # on CUDA: each step a CUDA graph around cuDNN's GRU
     )
     last = ckpt.history[-1] if ckpt.history else {}
     acc = last.get("d_train")

@@ -11,11 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..atomic import jsonable
 from ..evaluate import GRID_LIMIT
 from ..novelty import NEAR_STEPS
 from . import inputs
 from .context import Context, Progress
-from .fmt import jsonable
 from .sections import SECTIONS
 
 

@@ -1,9 +1,8 @@
-"""Markdown tables and numbers of the report, and its JSON made safe."""
+"""Markdown tables and numbers of the report (its JSON made safe: :func:`emovae.atomic.jsonable`)."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -40,23 +39,3 @@ def confusion_table(confusion, what: str = "asked") -> str:
     header = [f"{what} \\ assigned", *(f"{LABELS[e]} {NAMES[e]}" for e in range(4)), "n"]
     rows = [[f"{LABELS[e]} {NAMES[e]}", *map(int, confusion[e]), int(sum(confusion[e]))] for e in range(4)]
     return table(header, rows)
-
-
-def jsonable(value):
-    """Numbers, lists and dicts made JSON-safe: NumPy scalars to Python, NaN / inf to None."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if isinstance(value, Path):
-        return str(value)
-    return value

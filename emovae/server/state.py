@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from ..api import Melody, Model
+from ..atomic import jsonable
 from ..data import HOLD, N_STEPS, REST
 from ..emotions import NAMES
 from ..errors import EmovaeError
@@ -91,21 +92,6 @@ def svg_of(tokens) -> str:
     from ..render import to_svg
 
     return locked(RENDER_LOCK, to_svg, tokens)
-
-
-def plain(obj):
-    """JSON-ready copy: NumPy scalars and arrays as Python numbers and lists."""
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return plain(obj.tolist())
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    return obj
 
 
 def melody_id(tokens) -> str:
@@ -275,7 +261,7 @@ class ServerState:
         }
         out.update({k: v for k, v in m.info.items() if k not in out})
         out.update(extra)
-        return plain(out)
+        return jsonable(out)
 
     def wav_response(self, tokens, synth: str) -> Response:
         """The audio of raw tokens (cached by melody and synthesizer)."""

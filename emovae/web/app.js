@@ -11,7 +11,22 @@ const $ = (id) => document.getElementById(id);
 const state = window.emovae = {
   ready: false, info: null, model: null, view: 7, limit: 8, seed: 0, plays: 0, latencies: [], lastLatencyMs: null,
   errors: [], lastMelody: null, last: null, upload: null, marks: 0, pending: null,
+  // every request belongs to a ticket (a counter bumped by each new action and each model switch)
+  // and a model: a response for a ticket or a model the page has left is dropped (counted here)
+  ticket: 0, dropped: 0,
+  cursor: [0, 0], keyPath: null,  // the keyboard's cursor point and the path it is adding to (or null)
+  history: [],                    // the last melodies made: {params, label}, newest first (at most 10)
 };
+
+class Stale extends Error {}
+const ticket = () => ({ ticket: state.ticket, model: state.model });
+const fresh = (tk) => !tk || (tk.ticket === state.ticket && tk.model === state.model);
+// throws Stale where the page has left the state of this request (another action, another model)
+function check(tk, m) {
+  if (!fresh(tk) || (m && m.model !== undefined && m.model !== tk.model)) throw new Stale("stale response");
+  return m;
+}
+const round3 = (x) => Math.round(x * 1000) / 1000;
 
 function toXY(v, a) {
   const w = SIZE - 2 * MARGIN;
@@ -23,7 +38,8 @@ function toVA(evt) {
   pt.x = evt.clientX; pt.y = evt.clientY;
   const p = pt.matrixTransform(svg.getScreenCTM().inverse());
   const w = SIZE - 2 * MARGIN, clamp = (x) => Math.max(-state.limit, Math.min(state.limit, x));
-  return [clamp((p.x - MARGIN) / w * 2 * state.view - state.view), clamp(state.view - (p.y - MARGIN) / w * 2 * state.view)];
+  return [round3(clamp((p.x - MARGIN) / w * 2 * state.view - state.view)),
+          round3(clamp(state.view - (p.y - MARGIN) / w * 2 * state.view))];
 }
 
 // where (valence, arousal) is on screen, in CSS pixels of the viewport (for tests)
@@ -90,20 +106,28 @@ function drawPlane(info) {
 function drawLegend() {
   const box = $("legend");
   box.innerHTML = Object.entries(COLORS).map(([n, c]) => `<span><i style="background:${c}"></i>${n}</span>`).join("")
-    + '<span class="hint">● training melody &nbsp; ◯ generated &nbsp; ◆ your file</span>';
+    + '<span class="hint">'
+    + '<span><svg width="10" height="10" aria-hidden="true"><circle cx="5" cy="5" r="3.5" fill="#888" opacity="0.6"/></svg>training melody</span> '
+    + '<span><svg width="14" height="14" aria-hidden="true"><circle cx="7" cy="7" r="5.5" fill="#888" stroke="#111" stroke-width="1.5"/></svg>generated</span> '
+    + '<span><svg width="14" height="14" aria-hidden="true"><rect x="3" y="3" width="8" height="8" transform="rotate(45 7 7)" fill="#888" stroke="#111" stroke-width="1.5"/></svg>your file</span>'
+    + '</span>';
 }
 
-async function loadDots() {
+async function loadDots(tk) {
   const dots = $("dots");
   dots.innerHTML = "";
   const data = await api(`/api/training?model=${encodeURIComponent(state.model)}`);
+  if (tk && !fresh(tk)) return 0;   // another model was chosen meanwhile: its dots are coming
+  dots.innerHTML = "";
   if (!data.available) { setStatus(`Ready. (${data.reason})`); return 0; }
   for (const d of data.dots) {
     const [x, y] = toXY(d.point[0], d.point[1]);
     const c = el("circle", { cx: x, cy: y, r: 4, fill: COLORS[d.emotion], class: "dot", "data-index": d.index }, dots);
     el("title", {}, c, `${d.file} (${d.emotion}) ${fmt(d.point)}`);
-    c.addEventListener("pointerdown", (e) => { e.stopPropagation(); });
-    c.addEventListener("click", (e) => { e.stopPropagation(); playTraining(d); });
+    // a dot plays its melody, except when a path is being drawn (a path may start on a dot)
+    const drawing = (e) => e.shiftKey || $("path-mode").checked;
+    c.addEventListener("pointerdown", (e) => { if (!drawing(e)) e.stopPropagation(); });
+    c.addEventListener("click", (e) => { e.stopPropagation(); if (!drawing(e)) playTraining(d); });
     c.addEventListener("mouseenter", () => showHover(x, y, d.file));
     c.addEventListener("mouseleave", () => showHover());
   }
@@ -122,7 +146,7 @@ function mark(point, emotion, shape, label) {
   const marks = $("marks");
   for (const old of marks.querySelectorAll(".current")) old.classList.remove("current");
   const [x, y] = toXY(point[0], point[1]);
-  const g = el("g", { class: "mark current", "data-emotion": emotion }, marks);
+  const g = el("g", { class: "mark current", "data-emotion": emotion, "data-model": state.model }, marks);
   if (shape === "diamond") {
     el("rect", { x: x - 7, y: y - 7, width: 14, height: 14, transform: `rotate(45 ${x} ${y})`, fill: COLORS[emotion] }, g);
   } else {
@@ -178,7 +202,6 @@ function soundStarted(ms) {
 }
 
 function onPlaying() {
-  if ($("player").muted) return;   // the silent warm-up
   state.plays += 1;
   if (state.pending !== null) {
     state.lastLatencyMs = performance.now() - state.pending;
@@ -196,15 +219,107 @@ function showScore(m) {
     .catch((err) => state.errors.push(String(err.message || err)));
 }
 
-function show(m, t0, what, playing) {
+function signed(x) { return `${x >= 0 ? "+" : ""}${Number(x).toFixed(2)}`; }
+
+// the MIDI file's name: the emotion(s), the point and the seed (the server takes [A-Za-z0-9_.+-])
+function downloadName(m) {
+  const seed = `seed${m.seed ?? state.seed}`;
+  let stem;
+  if (m.index !== undefined) stem = m.name;                       // a training melody
+  else if (m.bars > 4 && m.emotions && m.emotions.length > 1 && m.name.startsWith("path")) {
+    stem = `path_${m.emotions.join("-")}_${m.bars}bars_${seed}`;
+  } else if (m.point && !m.name.includes("_to_")) {
+    stem = `${m.emotion}_v${signed(m.point[0])}_a${signed(m.point[1])}_${seed}`;
+  } else stem = `${m.name}_${seed}`;
+  return stem.replace(/[^A-Za-z0-9_.+-]/g, "_").slice(0, 90);
+}
+
+function setDownload(m) {
+  const a = $("download"), name = downloadName(m), u = new URL(m.midi_url, location.href);
+  u.searchParams.set("name", name);
+  a.href = u.pathname + u.search; a.download = `${name}.mid`; a.hidden = false;
+  a.setAttribute("aria-label", `download the MIDI file ${name}.mid`);
+}
+
+function show(m, t0, what, playing, params) {
   state.lastMelody = m;
   if (!playing) play(m.wav_url, t0);
   showScore(m);
-  const a = $("download");
-  a.href = m.midi_url; a.download = `${m.name}.mid`; a.hidden = false;
+  setDownload(m);
   $("another").disabled = false;
   setStatus(`${what} · ${m.bars} bars, ${m.notes.length} notes · ${titleOf(m.model)}`
             + (m.temperature ? ` · T ${Number(m.temperature).toFixed(1)}` : "") + ` · seed ${m.seed ?? 0}`);
+  if (params) remember(params, `${what.replace(/ \((near|paper|fitted).*$/, "")} · ${titleOf(m.model)}`
+                               + (m.temperature ? ` · T ${Number(m.temperature).toFixed(1)}` : "") + ` · seed ${m.seed ?? 0}`);
+}
+
+// ------------------------------------------------------------------------------- the URL and the history
+// The URL holds what makes the melody: model, t (temperature), seed and one of at=v,a (with jitter),
+// path=v,a;v,a;... (with bars) or draw=emotion (with sampler, spread, unique). Opening it makes it again.
+function baseParams() {
+  const p = new URLSearchParams();
+  p.set("model", state.model);
+  p.set("t", temperature().toFixed(1));
+  p.set("seed", String(state.seed));
+  return p;
+}
+
+function setURL(p) {
+  try { history.replaceState(null, "", `${location.pathname}?${p.toString()}`); } catch (e) { /* file: etc. */ }
+}
+
+function remember(params, label) {
+  const key = params.toString();
+  setURL(params);
+  state.history = [{ params: key, label }, ...state.history.filter((h) => h.params !== key)].slice(0, 10);
+  const list = $("history");
+  list.innerHTML = "";
+  for (const h of state.history) {
+    const li = document.createElement("li"), b = document.createElement("button");
+    b.type = "button"; b.textContent = h.label; b.dataset.params = h.params;
+    b.setAttribute("aria-label", `again: ${h.label}`);
+    b.addEventListener("click", () => restore(new URLSearchParams(h.params)));
+    li.appendChild(b); list.appendChild(li);
+  }
+}
+
+const numbers = (text) => (text || "").split(",").map(Number);
+
+// makes the melody a URL's parameters describe (the model switched first where it differs)
+async function restore(p) {
+  const model = p.get("model");
+  if (model && model !== state.model && document.querySelector(`#models input[value="${model}"]`)) {
+    await switchModel(model);
+  }
+  const t = parseFloat(p.get("t"));
+  if (Number.isFinite(t)) { $("temperature").value = String(t); $("temperature-value").textContent = temperature().toFixed(1); }
+  const seed = parseInt(p.get("seed"), 10);
+  state.seed = Number.isFinite(seed) && seed >= 0 ? seed : 0;
+  const t0 = performance.now();
+  if (p.has("at")) {
+    const [v, a] = numbers(p.get("at"));
+    if (!Number.isFinite(v) || !Number.isFinite(a)) return false;
+    setCursor([v, a]);
+    run(atAction(v, a, parseFloat(p.get("jitter")) || 0), t0);
+  } else if (p.has("path")) {
+    const points = p.get("path").split(";").map(numbers).filter((q) => q.length === 2 && q.every(Number.isFinite));
+    if (points.length < 2) return false;
+    const bars = p.get("bars"), select = $("bars");
+    if (bars && /^\d+$/.test(bars)) {
+      if (![...select.options].some((o) => o.value === bars)) select.add(new Option(bars));
+      select.value = bars;
+    }
+    run(pathAction(points), t0);
+  } else if (p.has("draw")) {
+    if (p.has("sampler") && [...$("sampler").options].some((o) => o.value === p.get("sampler"))) {
+      $("sampler").value = p.get("sampler");
+    }
+    if (p.has("spread")) $("spread").value = p.get("spread");
+    $("unique").checked = p.get("unique") === "1";
+    updateDrawControls(false);
+    run(drawAction(p.get("draw")), t0);
+  } else return false;
+  return true;
 }
 
 function titleOf(key) {
@@ -212,11 +327,14 @@ function titleOf(key) {
   return b ? b.dataset.title : key;
 }
 
-async function run(action, t0, remember = true) {
-  if (remember) state.last = action;
+async function run(action, t0, keep = true) {
+  if (keep) state.last = action;
+  state.ticket += 1;
+  const tk = ticket();
   try {
-    await action(t0);
+    await action(t0, tk);
   } catch (err) {
+    if (err instanceof Stale || !fresh(tk)) { state.dropped += 1; return; }   // the page has moved on
     state.errors.push(String(err.message || err));
     setStatus(String(err.message || err), true);
   }
@@ -224,9 +342,12 @@ async function run(action, t0, remember = true) {
 
 // ------------------------------------------------------------------------------- actions
 function atAction(v, a, jitter) {
-  const action = async (t0) => {
-    const ask = { model: state.model, valence: v, arousal: a, seed: state.seed, temperature: temperature(),
+  const action = async (t0, tk) => {
+    const ask = { model: tk.model, valence: v, arousal: a, seed: state.seed, temperature: temperature(),
                   jitter: jitter || 0 };
+    const params = baseParams();
+    params.set("at", `${v},${a}`);
+    if (jitter) params.set("jitter", String(jitter));
     // the sound first: GET /api/at.wav decodes the same melody as POST /api/at, without a round
     // trip; the JSON (marker, notes, score) is asked for once the sound starts, so that the two
     // do not compete for the server's two cores. The clicked point is marked at once meanwhile.
@@ -235,25 +356,29 @@ function atAction(v, a, jitter) {
     await soundStarted(400);
     let m;
     try {
-      m = await post("/api/at", { ...ask, svg: false });
+      check(tk);
+      m = check(tk, await post("/api/at", { ...ask, svg: false }));
     } finally {
       provisional.remove();
     }
     mark(m.point, m.emotion, "circle");
-    show(m, t0, `${m.emotion} at ${fmt(m.point)}` + (jitter ? ` (near ${fmt([v, a])})` : ""), true);
+    show(m, t0, `${m.emotion} at ${fmt(m.point)}` + (jitter ? ` (near ${fmt([v, a])})` : ""), true, params);
   };
   return Object.assign(action, { kind: "at", v, a });
 }
 
 function pathAction(points) {
-  return async (t0) => {
+  return async (t0, tk) => {
     const bars = parseInt($("bars").value, 10);
-    const m = await post("/api/path", { model: state.model, points, bars, seed: state.seed, temperature: temperature(),
-                                            svg: false });
+    const params = baseParams();
+    params.set("path", points.map(([v, a]) => `${round3(v)},${round3(a)}`).join(";"));
+    params.set("bars", String(bars));
+    const m = check(tk, await post("/api/path", { model: tk.model, points, bars, seed: state.seed,
+                                                  temperature: temperature(), svg: false }));
     trail(points, "path-drawn");
     trail(m.points, "path-segments");
     m.points.forEach((p, k) => mark(p, m.emotions[k], "circle", k + 1));
-    show(m, t0, `path: ${m.emotions.join(" → ")}`);
+    show(m, t0, `path: ${m.emotions.join(" → ")}`, false, params);
   };
 }
 
@@ -295,21 +420,25 @@ function updateDrawControls(resetSampler) {
 }
 
 function drawAction(emotion) {
-  return async (t0) => {
-    const r = await post("/api/generate", { model: state.model, emotion, n: 1, seed: state.seed,
-                                            temperature: temperature(), svg: false, ...drawOptions() });
-    const m = r.melodies[0];
+  return async (t0, tk) => {
+    const options = drawOptions(), params = baseParams();
+    params.set("draw", emotion);
+    for (const [k, v] of Object.entries(options)) params.set(k, typeof v === "boolean" ? (v ? "1" : "0") : String(v));
+    const r = check(tk, await post("/api/generate", { model: tk.model, emotion, n: 1, seed: state.seed,
+                                                      temperature: temperature(), svg: false, ...options }));
+    const m = check(tk, r.melodies[0]);
     mark(m.point, m.emotion, "circle");
     show(m, t0, `${emotion} drawn at ${fmt(m.point)} (${r.sampler} sampler`
-                + (r.spread && r.spread !== 1 ? `, spread ${r.spread}` : "") + (r.unique ? ", no copies" : "") + ")");
+                + (r.spread && r.spread !== 1 ? `, spread ${r.spread}` : "") + (r.unique ? ", no copies" : "") + ")",
+         false, params);
   };
 }
 
 function transformAction(to) {
-  return async (t0) => {
+  return async (t0, tk) => {
     const up = state.upload;
-    const m = await post("/api/transform", { model: state.model, tokens: up.tokens, to, seed: state.seed,
-                                             temperature: temperature(), svg: false });
+    const m = check(tk, await post("/api/transform", { model: tk.model, tokens: up.tokens, to, seed: state.seed,
+                                                       temperature: temperature(), svg: false }));
     m.points.forEach((p, k) => trail([up.points[k], p], "move"));
     m.points.forEach((p) => mark(p, to, "diamond"));
     show(m, t0, `your melody moved to ${to} ${fmt(m.point)}`);
@@ -324,27 +453,27 @@ function placeUpload(m, t0) {
   show(m, t0, `${m.file}: ${m.verdicts.join("; ")}` + (m.warnings.length ? ` (${m.warnings.join("; ")})` : ""));
 }
 
-async function uploadFile(file, t0) {
+async function uploadFile(file, t0, tk) {
+  const most = state.info && state.info.limits ? state.info.limits.upload_bytes : null;
+  if (most && file.size > most) {
+    throw new Error(`${file.name}: ${Math.ceil(file.size / 1024)} KiB; a MIDI file of at most ${most / 1024} KiB, please`);
+  }
   const form = new FormData();
   form.append("file", file);
-  form.append("model", state.model);
-  const m = await api("/api/upload", { method: "POST", body: form });
+  form.append("model", tk.model);
+  const m = check(tk, await api("/api/upload", { method: "POST", body: form }));
   placeUpload(m, t0);
 }
 
-async function playTraining(d) {
-  const t0 = performance.now();
-  try {
-    const m = await api(`/api/training/${d.index}?svg=false&model=${encodeURIComponent(state.model)}`);
+function playTraining(d) {
+  run(async (t0, tk) => {
+    const m = check(tk, await api(`/api/training/${d.index}?svg=false&model=${encodeURIComponent(tk.model)}`));
     state.lastMelody = m;
     play(`/api/training/${d.index}.wav`, t0);
     showScore(m);
-    const a = $("download");
-    a.href = m.midi_url; a.download = `${m.name}.mid`; a.hidden = false;
+    setDownload(m);
     setStatus(`training melody ${d.file} (${d.emotion}) at ${fmt(d.point)}`);
-  } catch (err) {
-    setStatus(String(err.message || err), true);
-  }
+  }, performance.now(), false);
 }
 
 // ------------------------------------------------------------------------------- input
@@ -355,14 +484,71 @@ function simplify(points, most) {
   return out;
 }
 
+// the keyboard's cursor: a ring with a cross hair at state.cursor, shown while the plane has focus
+function setCursor(p) {
+  state.cursor = [Math.max(-state.view, Math.min(state.view, p[0])), Math.max(-state.view, Math.min(state.view, p[1]))];
+  const [x, y] = toXY(state.cursor[0], state.cursor[1]), g = $("cursor"), [h, v] = g.querySelectorAll("line");
+  g.querySelector("circle").setAttribute("cx", x); g.querySelector("circle").setAttribute("cy", y);
+  h.setAttribute("x1", x - 14); h.setAttribute("x2", x + 14); h.setAttribute("y1", y); h.setAttribute("y2", y);
+  v.setAttribute("x1", x); v.setAttribute("x2", x); v.setAttribute("y1", y - 14); v.setAttribute("y2", y + 14);
+  g.classList.toggle("adding", !!state.keyPath);
+  const path = state.keyPath ? [...state.keyPath, state.cursor] : [];
+  $("key-path").setAttribute("points", path.map(([pv, pa]) => toXY(pv, pa).join(",")).join(" "));
+  $("cursor-text").textContent = `cursor at valence ${signed(state.cursor[0])}, arousal ${signed(state.cursor[1])}, `
+    + `${quadrantOf(state.cursor[0], state.cursor[1])}` + (state.keyPath ? `; path of ${state.keyPath.length} points` : "");
+}
+
+function setupKeyboard(svg) {
+  const STEP = 0.5, moves = { ArrowLeft: [-STEP, 0], ArrowRight: [STEP, 0], ArrowUp: [0, STEP], ArrowDown: [0, -STEP] };
+  svg.addEventListener("focus", () => { $("cursor").hidden = false; setCursor(state.cursor); });
+  svg.addEventListener("blur", () => { $("cursor").hidden = true; });
+  svg.addEventListener("keydown", (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const t0 = performance.now();
+    if (moves[e.key]) {
+      e.preventDefault();
+      setCursor([state.cursor[0] + moves[e.key][0], state.cursor[1] + moves[e.key][1]]);
+    } else if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      if (state.keyPath) {               // adding path points: Enter adds the cursor's point
+        state.keyPath.push([...state.cursor]);
+        setCursor(state.cursor);
+      } else {
+        state.seed = 0;
+        run(atAction(state.cursor[0], state.cursor[1], 0), t0);
+      }
+    } else if (e.key === "p" || e.key === "P") {
+      e.preventDefault();
+      if (!state.keyPath) {              // start a path at the cursor
+        state.keyPath = [[...state.cursor]];
+        setStatus("Path: move the cursor and press Enter to add points; P again makes the melody, Escape cancels.");
+      } else {                           // finish it (the cursor's point last)
+        const points = state.keyPath, last = points[points.length - 1];
+        if (last[0] !== state.cursor[0] || last[1] !== state.cursor[1]) points.push([...state.cursor]);
+        state.keyPath = null;
+        if (points.length > 1) { state.seed = 0; run(pathAction(points), t0); }
+        else setStatus("A path needs two points or more: move the cursor between them.");
+      }
+      setCursor(state.cursor);
+    } else if (e.key === "Escape" && state.keyPath) {
+      state.keyPath = null;
+      setCursor(state.cursor);
+      setStatus("Path cancelled.");
+    }
+  });
+}
+
 function setupPlane() {
   const svg = $("plane"), drawing = $("drawing");
   let stroke = null;
+  setupKeyboard(svg);
   svg.addEventListener("pointerdown", (e) => {
     if (e.button !== 0) return;
-    stroke = { path: e.shiftKey || $("path-mode").checked, points: [toVA(e)] };
+    // a touch draws only in path mode (the page scrolls otherwise: touch-action); a mouse with shift too
+    stroke = { path: (e.shiftKey && e.pointerType !== "touch") || $("path-mode").checked, points: [toVA(e)] };
     if (stroke.path) { svg.setPointerCapture(e.pointerId); drawing.setAttribute("points", ""); }
   });
+  svg.addEventListener("pointercancel", () => { stroke = null; drawing.setAttribute("points", ""); });
   svg.addEventListener("pointermove", (e) => {
     if (!stroke || !stroke.path) return;
     const p = toVA(e), q = stroke.points[stroke.points.length - 1];
@@ -376,10 +562,36 @@ function setupPlane() {
     stroke = null;
     drawing.setAttribute("points", "");
     const [v, a] = s.path && s.points.length > 1 ? [null, null] : toVA(e);
+    if (v !== null) setCursor([v, a]);
     state.seed = 0;
     if (s.path && s.points.length > 1) run(pathAction(simplify(s.points, 64)), t0);
     else run(atAction(v, a, 0), t0);
   });
+}
+
+// another model: whatever is in flight for the old one is dropped on arrival (the ticket moves on)
+async function switchModel(key) {
+  state.model = key;
+  state.ticket += 1;
+  const tk = ticket(), radio = document.querySelector(`#models input[value="${key}"]`);
+  if (radio) radio.checked = true;
+  $("player").pause();
+  state.pending = null;
+  updateDrawControls(true);
+  clearMarks();
+  const p = new URLSearchParams();
+  p.set("model", key);
+  setURL(p);
+  await loadDots(tk);
+  if (!fresh(tk)) return;
+  setStatus(`Model: ${titleOf(state.model)}. Click the plane.`);
+  if (state.upload) {
+    const t0 = performance.now();
+    run(async (t1, tk1) => {
+      const m = check(tk1, await post("/api/encode", { model: tk1.model, tokens: state.upload.tokens }));
+      placeUpload({ ...m, file: state.upload.file, warnings: [] }, t0);
+    }, t0, false);
+  }
 }
 
 function setupControls(info) {
@@ -393,20 +605,8 @@ function setupControls(info) {
     label.title = m.title;
     box.appendChild(label);
   }
-  box.addEventListener("change", async (e) => {
-    state.model = e.target.value;
-    updateDrawControls(true);
-    clearMarks();
-    await loadDots();
-    setStatus(`Model: ${titleOf(state.model)}. Click the plane.`);
-    if (state.upload) {
-      const t0 = performance.now();
-      run(async () => {
-        const m = await post("/api/encode", { model: state.model, tokens: state.upload.tokens });
-        placeUpload({ ...m, file: state.upload.file, warnings: [] }, t0);
-      }, t0, false);
-    }
-  });
+  box.addEventListener("change", (e) => switchModel(e.target.value));
+  $("path-mode").addEventListener("change", () => $("plane").classList.toggle("path-mode", $("path-mode").checked));
   $("temperature").addEventListener("input", () => {
     $("temperature-value").textContent = temperature().toFixed(1);
   });
@@ -429,7 +629,7 @@ function setupControls(info) {
   updateDrawControls(true);
   $("upload").addEventListener("change", (e) => {
     const file = e.target.files[0];
-    if (file) run(async (t0) => uploadFile(file, t0), performance.now(), false);
+    if (file) run(async (t0, tk) => uploadFile(file, t0, tk), performance.now(), false);
   });
   for (const b of document.querySelectorAll("#moves button")) {
     b.addEventListener("click", () => { state.seed = 0; run(transformAction(b.dataset.to), performance.now()); });
@@ -438,16 +638,18 @@ function setupControls(info) {
 }
 
 // Start the browser's audio output before the first click (a muted, silent WAV may autoplay):
-// otherwise the first click waits a few hundred ms for it.
+// otherwise the first click waits a few hundred ms for it. A separate, hidden element plays it:
+// the page's player stays empty (no muted speaker, no source) until the first melody.
 function warmAudio() {
   const rate = 8000, n = 800, buf = new ArrayBuffer(44 + 2 * n), w = new DataView(buf);
   const text = (at, s) => [...s].forEach((c, i) => w.setUint8(at + i, c.charCodeAt(0)));
   text(0, "RIFF"); w.setUint32(4, 36 + 2 * n, true); text(8, "WAVEfmt "); w.setUint32(16, 16, true);
   w.setUint16(20, 1, true); w.setUint16(22, 1, true); w.setUint32(24, rate, true); w.setUint32(28, 2 * rate, true);
   w.setUint16(32, 2, true); w.setUint16(34, 16, true); text(36, "data"); w.setUint32(40, 2 * n, true);
-  const audio = $("player");
+  const audio = new Audio();
   audio.muted = true;
   audio.src = URL.createObjectURL(new Blob([buf], { type: "audio/wav" }));
+  state.warmup = audio;
   const p = audio.play();
   if (p && p.catch) p.catch(() => {});
 }
@@ -464,9 +666,16 @@ async function main() {
     setupControls(info);
     setupPlane();
     warmAudio();
-    const n = await loadDots();
-    if (n) setStatus(`Ready: ${n} training melodies shown. Click the plane.`);
+    const asked = new URLSearchParams(location.search);
+    const model = asked.get("model");
+    if (model && model !== state.model && document.querySelector(`#models input[value="${model}"]`)) {
+      await switchModel(model);
+    } else {
+      const n = await loadDots(ticket());
+      if (n) setStatus(`Ready: ${n} training melodies shown. Click the plane.`);
+    }
     state.ready = true;
+    await restore(asked);   // a link with a melody in it: make it again
   } catch (err) {
     setStatus(`Could not start: ${err.message || err}`, true);
   }
