@@ -228,6 +228,15 @@ def measure_browser(url: str, clicks: int) -> None:
                 if time.monotonic() > end:
                     sys.exit("web_latency: the page did not get ready")
                 time.sleep(0.05)
+            fcp, ready, dots = d.execute_script(
+                "const p = performance.getEntriesByName('first-contentful-paint')[0];"
+                "return [p ? p.startTime : null, window.emovae.readyMs,"
+                " document.querySelectorAll('#dots .dot').length];"
+            )
+            print(
+                f"   first contentful paint     {fcp:.0f} ms" if fcp is not None else "   first contentful paint: n/a"
+            )
+            print(f"   page ready with all dots   {ready:.0f} ms ({dots} dots)")
             plane = d.find_element(By.ID, "plane")
             d.execute_script("document.querySelectorAll('#dots .dot').forEach(e => e.style.pointerEvents = 'none')")
             latencies = []

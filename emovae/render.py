@@ -87,6 +87,7 @@ TAIL_S = 0.5  # silence after the last step, for releases
 FORMATS = {"midi": ".mid", "musicxml": ".musicxml", "svg": ".svg", "wav": ".wav"}
 SOUNDFONT_PATHS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/default.sf2")
 SYNTHS = ("auto", "fluidsynth", "numpy")
+MIN_BPM, MAX_BPM = 20.0, 400.0  # the tempi to_wav accepts (the web page offers 60..180)
 FLUIDSYNTH_GAIN = 3.0  # FluidR3 piano at velocity 64, mono: peaks about -13 dBFS
 FLUIDSYNTH_TIMEOUT_S = 120.0
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 96000  # FluidSynth's own range
@@ -302,11 +303,26 @@ def to_svg(tokens, path: str | os.PathLike | None = None, title: str | None = No
 # ---------------------------------------------------------------------------- WAV
 
 
-def _n_samples(n_steps: int, sample_rate: int) -> int:
-    return round((n_steps * SECONDS_PER_STEP + TAIL_S) * sample_rate)
+def _n_samples(n_steps: int, sample_rate: int, bpm: float = TEMPO_QPM) -> int:
+    return round((n_steps * _step_s(bpm) + TAIL_S) * sample_rate)
 
 
-def synthesize(tokens, sample_rate: int = 44100) -> np.ndarray:
+def _step_s(bpm: float) -> float:
+    """Seconds a sixteenth step lasts at ``bpm`` quarter notes a minute (0.125 s at 120)."""
+    return 60.0 / bpm / STEPS_PER_QUARTER
+
+
+def _check_bpm(bpm) -> float:
+    if (
+        isinstance(bpm, bool)
+        or not isinstance(bpm, (int, float, np.integer, np.floating))
+        or not (MIN_BPM <= float(bpm) <= MAX_BPM)
+    ):
+        raise EmovaeError(f"tempo {bpm!r}: expected {MIN_BPM:g}..{MAX_BPM:g} quarter notes a minute (BPM)")
+    return float(bpm)
+
+
+def synthesize(tokens, sample_rate: int = 44100, bpm: float = TEMPO_QPM) -> np.ndarray:
     """A small additive synthesis of the melody: float32 mono samples in [-1, 1].
 
     Each note of MIDI pitch ``p`` (frequency ``f = 440 * 2 ** ((p - 69) / 12)``) sounding from
@@ -314,14 +330,17 @@ def synthesize(tokens, sample_rate: int = 44100) -> np.ndarray:
     over harmonics ``k = 1..6`` below the Nyquist frequency, ``t`` counted from the onset:
     a soft plucked tone whose upper harmonics die first. The envelope ``e(t)`` rises linearly
     over 5 ms, decays as ``exp(-1.2 t)`` and, after the note's end, falls linearly to 0 in
-    80 ms. The result is ``steps * 0.125 s + TAIL_S`` long; rests are exact zeros.
+    80 ms. The result is ``steps * 0.125 s + TAIL_S`` long at 120 BPM (a step lasts
+    ``15 / bpm`` s); rests are exact zeros.
     """
     arr = _melody(tokens)
     sample_rate = _check_rate(sample_rate)
-    out = np.zeros(_n_samples(arr.size, sample_rate), dtype=np.float64)
+    bpm = _check_bpm(bpm)
+    step_s = _step_s(bpm)
+    out = np.zeros(_n_samples(arr.size, sample_rate, bpm), dtype=np.float64)
     attack, release = 0.005, 0.08
     for start, duration, pitch in notes_of(arr):
-        length = duration * SECONDS_PER_STEP
+        length = duration * step_s
         n = round((length + release) * sample_rate)
         t = np.arange(n) / sample_rate
         env = np.minimum(t / attack, 1.0) * np.exp(-1.2 * t)
@@ -332,7 +351,7 @@ def synthesize(tokens, sample_rate: int = 44100) -> np.ndarray:
             if k * freq >= sample_rate / 2:
                 break
             tone += k**-1.5 * np.exp(-1.5 * k * t) * np.sin(2 * np.pi * k * freq * t)
-        i0 = round(start * SECONDS_PER_STEP * sample_rate)
+        i0 = round(start * step_s * sample_rate)
         seg = out[i0 : i0 + n]
         seg += 0.2 * (env * tone)[: seg.size]
     return np.clip(out, -1.0, 1.0).astype(np.float32)
@@ -378,11 +397,27 @@ def find_soundfont(soundfont: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
-def _fluidsynth(exe: str, soundfont: Path, arr: np.ndarray, sample_rate: int) -> np.ndarray:
+def _midi_at(arr: np.ndarray, bpm: float) -> bytes:
+    """The melody's MIDI bytes with its tempo set to ``bpm``."""
+    if bpm == TEMPO_QPM:
+        return midi_bytes(arr)
+    import mido
+
+    midi = mido.MidiFile(file=io.BytesIO(midi_bytes(arr)))
+    for track in midi.tracks:
+        for msg in track:
+            if msg.type == "set_tempo":
+                msg.tempo = mido.bpm2tempo(bpm)
+    buf = io.BytesIO()
+    midi.save(file=buf)
+    return buf.getvalue()
+
+
+def _fluidsynth(exe: str, soundfont: Path, arr: np.ndarray, sample_rate: int, bpm: float = TEMPO_QPM) -> np.ndarray:
     """Render with the fluidsynth program; float mono samples. RuntimeError with the reason."""
     with tempfile.TemporaryDirectory(prefix="emovae-wav-") as tmp:
         mid, out = Path(tmp) / "melody.mid", Path(tmp) / "melody.wav"
-        mid.write_bytes(midi_bytes(arr))
+        mid.write_bytes(_midi_at(arr, bpm))
         cmd = [
             exe,
             "-n",
@@ -420,7 +455,7 @@ def _fluidsynth(exe: str, soundfont: Path, arr: np.ndarray, sample_rate: int) ->
         raise RuntimeError(f"unexpected output ({8 * width}-bit, {rate} Hz)")
     pcm = np.frombuffer(frames, dtype="<i2").astype(np.float64) / 32768.0
     samples = pcm.reshape(-1, channels).mean(axis=1)
-    n = _n_samples(arr.size, sample_rate)
+    n = _n_samples(arr.size, sample_rate, bpm)
     return np.concatenate([samples[:n], np.zeros(max(0, n - samples.size))])
 
 
@@ -443,16 +478,19 @@ def to_wav(
     soundfont: str | os.PathLike | None = None,
     sample_rate: int = 44100,
     synth: str | None = None,
+    bpm: float = TEMPO_QPM,
 ) -> bytes:
     """The melody as WAV bytes (16-bit mono PCM), written atomically to ``path`` if given.
 
     ``synth``: ``"auto"`` (default, or ``$EMOVAE_SYNTH``) uses FluidSynth with a General MIDI
     soundfont (:func:`find_soundfont`) when both are there, else :func:`synthesize` with one
     EmovaeWarning per process; ``"fluidsynth"`` raises EmovaeError instead of falling back;
-    ``"numpy"`` always uses :func:`synthesize`. Length ``steps * 0.125 s + TAIL_S``.
+    ``"numpy"`` always uses :func:`synthesize`. Length ``steps * 0.125 s + TAIL_S`` at the
+    default 120 BPM; ``bpm`` (MIN_BPM..MAX_BPM quarter notes a minute) sets another tempo.
     """
     arr = _melody(tokens)
     sample_rate = _check_rate(sample_rate)
+    bpm = _check_bpm(bpm)
     mode = (synth if synth is not None else os.environ.get("EMOVAE_SYNTH") or "auto").strip().lower()
     if mode not in SYNTHS:
         raise EmovaeError(f"synth {mode!r}: unknown; use one of {', '.join(SYNTHS)}")
@@ -467,7 +505,7 @@ def to_wav(
             reason = f"no General MIDI soundfont found (looked at {where})"
         else:
             try:
-                samples = _fluidsynth(exe, font, arr, sample_rate)
+                samples = _fluidsynth(exe, font, arr, sample_rate, bpm)
             except RuntimeError as exc:
                 reason = f"FluidSynth failed with {font} ({exc})"
         if samples is None:
@@ -475,7 +513,7 @@ def to_wav(
                 raise EmovaeError(reason)
             _fallback(reason)
     if samples is None:
-        samples = synthesize(arr, sample_rate)
+        samples = synthesize(arr, sample_rate, bpm)
     data = _wav_bytes(samples, sample_rate)
     if path is not None:
         _write_bytes(path, data)

@@ -610,3 +610,104 @@ def test_the_small_things(site, browser, tmp_path):
         "music21",
     ):
         assert words in text, words
+
+
+def test_an_upload_shows_its_four_placements_and_the_label_can_be_picked(site, browser):
+    """A sad training file uploaded: four labelled marks (one a label), the classifier's label
+    chosen and said; picking 'relaxed' places it again, and a move starts from that placement."""
+    from selenium.webdriver.common.by import By
+
+    root = os.environ.get("EMOVAE_DATA")
+    if not (root and (Path(root) / "e3" / "bwv10.7.mxl.mid").is_file()):
+        pytest.skip("needs $EMOVAE_DATA (e3/bwv10.7.mxl.mid)")
+    d = browser
+    d.get(site + "/")
+    wait_for(d, "return window.emovae && window.emovae.ready")
+    d.find_element(By.ID, "upload").send_keys(str(Path(root) / "e3" / "bwv10.7.mxl.mid"))
+    wait_for(d, "return window.emovae.upload !== null", 60)
+    marks = d.execute_script(
+        "return [...document.querySelectorAll('#label-marks .label-mark')]"
+        ".map(g => [g.dataset.emotion, g.classList.contains('chosen'), g.textContent])"
+    )
+    assert [m[0] for m in marks] == ["happy", "angry", "sad", "relaxed"]
+    assert [m[1] for m in marks] == [False, False, True, False] and all(m[2].startswith("as ") for m in marks)
+    why = d.find_element(By.ID, "placement-why").text
+    assert why.startswith("sad by the emotion classifier (p "), why
+    assert d.find_element(By.CSS_SELECTOR, '#label-pick input[value="sad"]').is_selected()
+    relaxed = next(p for p in d.execute_script("return window.emovae.upload.label_placements") if p["label"] == "e4")
+
+    d.find_element(By.CSS_SELECTOR, '#label-pick input[value="relaxed"]').click()
+    wait_for(d, "return window.emovae.upload.chosen_emotion === 'relaxed'", 20)
+    assert d.execute_script("return document.querySelector('#label-marks .chosen').dataset.emotion") == "relaxed"
+    assert "relaxed, your choice" in d.find_element(By.ID, "placement-why").text
+    up = d.execute_script("return window.emovae.upload")
+    assert up["points"][0] == pytest.approx(relaxed["point"], abs=1e-3)
+
+    d.find_element(By.CSS_SELECTOR, '#moves button[data-to="happy"]').click()
+    wait_for(d, "return window.emovae.lastMelody.name.endsWith('_to_happy')", 20)
+    moved = d.execute_script("return window.emovae.lastMelody")
+    # mirrored from the relaxed placement (not the sad one) into Q1
+    assert moved["point"] == pytest.approx([abs(relaxed["point"][0]), abs(relaxed["point"][1])], abs=1e-3)
+    assert not d.execute_script("return window.emovae.errors")
+
+
+def test_the_player_loop_tempo_roll_and_downloads(site, browser):
+    """Play/stop, loop, the tempo (a new WAV from the server), the piano roll whose playhead
+    follows the audio's time (set by hand: headless audio), downloads of MIDI, WAV, MusicXML."""
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(site + "/?model=plane&t=0.0&seed=0&at=2,2")
+    wait_for(d, "return window.emovae.ready && window.emovae.lastMelody && window.emovae.lastMelody.point", 20)
+    m = d.execute_script("return window.emovae.lastMelody")
+    n_rects = d.execute_script("return document.querySelectorAll('#roll-notes rect').length")
+    assert n_rects == len(m["notes"]) > 0
+    assert not d.find_element(By.ID, "play-stop").get_attribute("disabled")
+
+    loop = d.find_element(By.ID, "loop")
+    loop.click()
+    assert d.execute_script("return document.getElementById('player').loop") is True
+    loop.click()
+    assert d.execute_script("return document.getElementById('player').loop") is False
+
+    src = d.execute_script("return document.getElementById('player').src")
+    assert "/api/at.wav?" in src and "bpm=" not in src
+    d.execute_script(
+        "const t = document.getElementById('tempo'); t.value = '90';"
+        "t.dispatchEvent(new Event('input')); t.dispatchEvent(new Event('change'));"
+    )
+    src = d.execute_script("return document.getElementById('player').src")
+    assert "/api/at.wav?" in src and "bpm=90" in src
+    assert d.find_element(By.ID, "tempo-value").text == "90 BPM"
+
+    # the playhead: pause, put the time in the middle of a note (a step lasts 15/90 s), say so
+    wait_for(d, "return document.getElementById('player').readyState >= 1", 20)
+    k = len(m["notes"]) // 2
+    start, dur, _ = m["notes"][k]
+    t = (start + dur / 2) * 15 / 90
+    d.execute_script(
+        "const a = document.getElementById('player'); a.pause(); a.currentTime = arguments[0];"
+        "a.dispatchEvent(new Event('timeupdate'));",
+        t,
+    )
+    wait_for(d, "return window.emovae.sounding.includes(arguments[0])", 5, k)
+    assert d.execute_script(
+        "return document.querySelector(`#roll-notes rect[data-index='${arguments[0]}']`).classList.contains('sounding')",
+        k,
+    )
+    x = float(d.find_element(By.ID, "playhead").get_attribute("x1"))
+    assert x == pytest.approx((start + dur / 2) / len(m["tokens"]) * 640, abs=2)
+    assert d.execute_script("return document.querySelectorAll('#roll-notes rect.sounding').length") >= 1
+
+    # play / stop
+    button = d.find_element(By.ID, "play-stop")
+    button.click()
+    wait_for(d, "return !document.getElementById('player').paused")
+    assert "Stop" in button.text
+    button.click()
+    wait_for(d, "return document.getElementById('player').paused")
+    assert "Play" in button.text
+
+    hrefs = [d.find_element(By.ID, i).get_attribute("href") for i in ("download", "download-wav", "download-musicxml")]
+    assert ".mid?" in hrefs[0] and ".wav?" in hrefs[1] and "bpm=90" in hrefs[1] and ".musicxml?" in hrefs[2]
+    assert not d.execute_script("return window.emovae.errors")

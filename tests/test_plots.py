@@ -129,14 +129,14 @@ def test_plot_plane_limits_include_every_mark(tmp_path, monkeypatch):
     from emovae import plots
 
     seen = []
-    original = plots._save
+    original = plots._figure._save
 
     def spy(fig: Figure, path):
         ax = fig.axes[0]
         seen.append((ax.get_xlim(), ax.get_ylim()))
         return original(fig, path)
 
-    monkeypatch.setattr(plots, "_save", spy)
+    monkeypatch.setattr(plots._figure, "_save", spy)  # every picture is written by it
     points, labels = _points(20)
     extent = np.abs(points).max()
     plots.plot_plane(points, labels, tmp_path / "a.png")
@@ -169,7 +169,7 @@ def _spy_on_save(monkeypatch):
     from emovae import plots
 
     seen = []
-    original = plots._save
+    original = plots._figure._save
 
     def spy(fig, path):
         seen.append(
@@ -200,7 +200,7 @@ def _spy_on_save(monkeypatch):
         )
         return original(fig, path)
 
-    monkeypatch.setattr(plots, "_save", spy)
+    monkeypatch.setattr(plots._figure, "_save", spy)  # every picture is written by it
     return seen
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from ..emotions import AROUSAL, LABELS, NAMES, PLANE_LIMIT, QUADRANTS, VALENCE
 from ..limits import MAX_PATH_POINTS
 from .plane import samplers_of
+from .schemas import MAX_WEB_BPM, MIN_WEB_BPM
 from .state import (
     MAX_BODY_BYTES,
     MAX_COUNT,
@@ -65,10 +66,29 @@ def info(st: Annotated[ServerState, Depends(get_state)]) -> dict:
             "path_points": MAX_PATH_POINTS,
             "seed": MAX_SEED,
         },
-        "audio": {"synth": "numpy", "sample_rate": WEB_SAMPLE_RATE},
+        "audio": {
+            "synth": "numpy",
+            "sample_rate": WEB_SAMPLE_RATE,
+            "piano": piano(),
+            "bpm": {"default": 120, "min": MIN_WEB_BPM, "max": MAX_WEB_BPM},
+        },
         "training": {
             "available": training.root is not None and training.reason is None,
             "count": None if data is None else len(data.paths),
             "reason": training.reason,
         },
     }
+
+
+def piano() -> dict:
+    """Whether the WAV routes' ``synth=auto`` gives a piano here: FluidSynth and a General MIDI
+    soundfont (:func:`emovae.render.find_soundfont`), else why not."""
+    import shutil
+
+    from ..render import find_soundfont
+
+    if shutil.which("fluidsynth") is None:
+        return {"available": False, "reason": "FluidSynth is not installed on the server"}
+    if find_soundfont() is None:
+        return {"available": False, "reason": "no General MIDI soundfont on the server"}
+    return {"available": True, "reason": None}

@@ -1,6 +1,12 @@
 """Your melody: a MIDI file placed on the plane (``POST /api/upload``), tokens placed again
 (``POST /api/encode``, e.g. under the other model) and moved into another quadrant
-(``POST /api/transform``)."""
+(``POST /api/transform``).
+
+The paper's encoders read the emotion label with the melody, so a melody's point depends on the
+label it is given: upload and encode answer with its point under each of the four labels
+(``label_placements``), the label chosen (``chosen_emotion``: the one given, else the emotion
+classifier's, else, the emotion unknown, the label whose point lies deepest in its own
+quadrant) and why, in one line (``chosen_because``)."""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ import numpy as np
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from starlette.exceptions import HTTPException
 
+from ..api import Melody, Model
+from ..emotions import LABELS, NAMES
 from ..errors import EmovaeError
 from .schemas import MODEL_HELP, MODEL_PATTERN, EmotionName, EncodeRequest, TransformRequest
 from .state import INFER_LOCK, MAX_UPLOAD_BYTES, MAX_WEB_BARS, ServerState, get_state, locked, message, safe_name
@@ -64,14 +72,14 @@ def upload(
             raise HTTPException(400, message(exc, (str(path), name), (tmp + os.sep, ""))) from None
     if placed.bars > MAX_WEB_BARS:
         raise HTTPException(400, f"{name}: {placed.bars} bars; at most {MAX_WEB_BARS} are served here")
-    return st.as_json(placed, key, seed=0, warnings=caught, file=name)
+    return st.as_json(placed, key, seed=0, warnings=caught, file=name, **label_placements(m, placed))
 
 
 @router.post("/api/encode", summary="Place a melody (tokens) on the plane")
 def encode(req: EncodeRequest, st: State) -> dict:
     key, model = st.pick(req.model)
     placed = locked(INFER_LOCK, model.encode, np.asarray(req.tokens, dtype=np.int64), emotion=req.emotion)
-    return st.as_json(placed, key, svg=req.svg)
+    return st.as_json(placed, key, svg=req.svg, **label_placements(model, placed))
 
 
 @router.post("/api/transform", summary="Move a melody (tokens) into another quadrant")
@@ -111,3 +119,64 @@ def check_midi_length(data: bytes, name: str) -> None:
     bars = last * 4 / tpb / 16
     if bars > MAX_WEB_BARS:
         raise HTTPException(400, f"{name}: notes run to bar {bars:.0f}; at most {MAX_WEB_BARS} bars are served here")
+
+
+def label_placements(model: Model, placed: Melody) -> dict:
+    """The melody's point under each of the four labels, the label chosen and why (module doc):
+    ``label_placements`` (e1..e4: emotion, label, points and quadrants of each 4-bar segment,
+    the first segment's point and quadrant, whether it lies in its own quadrant, chosen),
+    ``chosen_emotion`` (the first segment's), ``chosen_emotions`` (each segment's),
+    ``chosen_because`` (one line) and ``label_matters`` (False for a label-free encoder)."""
+    placements = placed.info["placements"]
+    first = placements[0]
+    chosen = [LABELS.index(pl["label"]) for pl in placements]
+    tokens = np.asarray(placed.tokens, dtype=np.int64)
+    label_matters = not first["label_free"]
+
+    def under(e: int) -> list[tuple[float, float]]:
+        if label_matters and any(c != e for c in chosen):
+            return [tuple(map(float, p)) for p in model.encode(tokens, emotion=NAMES[e]).points]
+        return [tuple(map(float, p)) for p in placed.points]  # the points already encoded with this label
+
+    points = locked(INFER_LOCK, lambda: [under(e) for e in range(4)])
+    out = []
+    for e in range(4):
+        quadrants = [quadrant_name(p) for p in points[e]]
+        out.append(
+            {
+                "emotion": NAMES[e],
+                "label": LABELS[e],
+                "points": [[round(v, 4), round(a, 4)] for v, a in points[e]],
+                "quadrants": quadrants,
+                "point": [round(points[e][0][0], 4), round(points[e][0][1], 4)],
+                "quadrant": quadrants[0],
+                "in_own_quadrant": quadrants[0] == f"Q{e + 1}",
+                "chosen": e == chosen[0],
+            }
+        )
+    name = NAMES[chosen[0]]
+    if not label_matters:
+        because = f"the label-free encoder places the melody itself ({first['quadrant']} {first['emotion']})"
+    elif first["label_given"]:
+        because = f"{name}: the label given"
+    elif first["classifier_probabilities"]:
+        p = first["classifier_probabilities"][first["label"]]
+        because = f"{name} by the emotion classifier (p {p:.2f})"
+    else:
+        because = (
+            f"emotion unknown: {first['unknown'] or 'no label given'}; shown as {name}, the label whose point "
+            "lies deepest in its own quadrant"
+        )
+    return {
+        "label_placements": out,
+        "chosen_emotion": name,
+        "chosen_emotions": [NAMES[c] for c in chosen],
+        "chosen_because": because,
+        "label_matters": label_matters,
+    }
+
+
+def quadrant_name(point) -> str:
+    from ..emotions import quadrant_of_point
+
+    return f"Q{quadrant_of_point(*point) + 1}"

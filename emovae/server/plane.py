@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator
 from starlette.exceptions import HTTPException
 
 from ..api import Melody, Model
 from ..emotions import NAMES, PLANE_LIMIT, quadrant_of_point
-from .schemas import AtRequest, EmotionName, GenerateRequest, ModelQuery, Synth, check_temperature
+from .schemas import AtRequest, Bpm, EmotionName, GenerateRequest, ModelQuery, Synth, check_temperature
 from .state import INFER_LOCK, MAX_JITTER, MAX_SEED, ServerState, get_state, locked
 
 router = APIRouter()
@@ -50,6 +50,7 @@ def at(req: AtRequest, st: State) -> dict:
 )
 def at_wav(
     st: State,
+    request: Request,
     valence: Annotated[float, Query(ge=-PLANE_LIMIT, le=PLANE_LIMIT, allow_inf_nan=False)],
     arousal: Annotated[float, Query(ge=-PLANE_LIMIT, le=PLANE_LIMIT, allow_inf_nan=False)],
     emotion: Annotated[EmotionName | None, Query()] = None,
@@ -58,9 +59,11 @@ def at_wav(
     jitter: Annotated[float, Query(ge=0.0, le=MAX_JITTER, allow_inf_nan=False)] = 0.0,
     model: ModelQuery = None,
     synth: Synth = "numpy",
+    bpm: Bpm = 120,
 ) -> Response:
     _, m = st.pick(model)
-    return st.wav_response(melody_at(m, valence, arousal, emotion, seed, temperature, jitter).tokens, synth)
+    tokens = melody_at(m, valence, arousal, emotion, seed, temperature, jitter).tokens
+    return st.wav_response(tokens, synth, bpm, request.headers.get("range"))
 
 
 @router.post("/api/generate", summary="n melodies of an emotion, drawn by the paper's sampler or the fitted one")

@@ -57,6 +57,11 @@ MelodyId = Annotated[
 ]
 SvgFlag = Annotated[bool, Field(description="include the SVG score")]
 Synth = Literal["numpy", "auto"]
+MIN_WEB_BPM, MAX_WEB_BPM = 60, 180
+Bpm = Annotated[
+    int,
+    Query(ge=MIN_WEB_BPM, le=MAX_WEB_BPM, description="tempo in quarter notes a minute (the melody's own: 120)"),
+]
 
 
 class _Request(BaseModel):

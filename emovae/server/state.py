@@ -72,6 +72,7 @@ INFER_LOCK = threading.Lock()  # encode/decode: one at a time, process-wide
 RENDER_LOCK = threading.Lock()  # music21 + verovio (global state)
 
 _NAME_RE = re.compile(r"[^A-Za-z0-9_.+-]+")
+_RANGE_RE = re.compile(r"bytes=(\d{0,12})-(\d{0,12})")  # one byte range (others: the whole file)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -257,24 +258,37 @@ class ServerState:
             "midi_url": f"/api/melody/{mid}.mid?name={quote(name)}",
             "wav_url": f"/api/melody/{mid}.wav",
             "svg_url": f"/api/melody/{mid}.svg",
+            "musicxml_url": f"/api/melody/{mid}.musicxml?name={quote(name)}",
             "svg": svg_of(tokens) if svg else None,
         }
         out.update({k: v for k, v in m.info.items() if k not in out})
         out.update(extra)
         return jsonable(out)
 
-    def wav_response(self, tokens, synth: str) -> Response:
-        """The audio of raw tokens (cached by melody and synthesizer)."""
+    def wav_response(self, tokens, synth: str, bpm: int = 120, byte_range: str | None = None) -> Response:
+        """The audio of raw tokens at ``bpm`` (cached by melody, synthesizer and tempo); with a
+        ``Range: bytes=a-b`` header (one range) the part asked for (206), so a browser can seek."""
         from ..render import to_wav
 
-        cache_key = (melody_id(tokens), synth)
+        cache_key = (melody_id(tokens), synth, bpm)
         data = self.wav_cache.get(cache_key)
         if data is None:
             if len(tokens) > MAX_TOKENS:
                 raise HTTPException(400, f"melody of {len(tokens) // 16} bars: audio is served up to {MAX_WEB_BARS}")
-            data = to_wav(tokens, synth=synth, sample_rate=WEB_SAMPLE_RATE)
+            data = to_wav(tokens, synth=synth, sample_rate=WEB_SAMPLE_RATE, bpm=bpm)
             self.wav_cache.put(cache_key, data)
-        return Response(data, media_type="audio/wav", headers={"Cache-Control": "private, max-age=3600"})
+        headers = {"Cache-Control": "private, max-age=3600", "Accept-Ranges": "bytes"}
+        part = _RANGE_RE.fullmatch((byte_range or "").strip())
+        if part and (part[1] or part[2]):
+            size = len(data)
+            if part[1]:
+                start, end = int(part[1]), min(int(part[2]) if part[2] else size - 1, size - 1)
+            else:  # the last n bytes
+                start, end = max(0, size - int(part[2])), size - 1
+            if start <= end < size:
+                headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+                return Response(data[start : end + 1], status_code=206, media_type="audio/wav", headers=headers)
+        return Response(data, media_type="audio/wav", headers=headers)
 
     def training_or_404(self, index: int | None = None):
         """The training data set (and a valid ``index`` into it), else a 404 saying why not."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from ..api import Melody
 from ..emotions import LABELS, NAMES
-from .schemas import ModelQuery, Synth
+from .schemas import Bpm, ModelQuery, Synth
 from .state import ServerState, get_state, melody_id, safe_name
 
 router = APIRouter()
@@ -47,9 +47,9 @@ def training_dots(st: State, model: ModelQuery = None) -> dict:
     response_class=Response,
     responses={200: {"content": {"audio/wav": {}}}},
 )
-def training_wav(index: Index, st: State, synth: Synth = "numpy") -> Response:
+def training_wav(index: Index, st: State, request: Request, synth: Synth = "numpy", bpm: Bpm = 120) -> Response:
     data = st.training_or_404(index)
-    return st.wav_response(data.tokens[index], synth)
+    return st.wav_response(data.tokens[index], synth, bpm, request.headers.get("range"))
 
 
 @router.get("/api/training/{index}", summary="A training melody, placed with its own label")

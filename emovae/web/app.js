@@ -16,6 +16,9 @@ const state = window.emovae = {
   ticket: 0, dropped: 0,
   cursor: [0, 0], keyPath: null,  // the keyboard's cursor point and the path it is adding to (or null)
   history: [],                    // the last melodies made: {params, label}, newest first (at most 10)
+  // the player: the WAV route of what plays (without tempo and sound: they are added by audioUrl)
+  src: null, sounding: [],        // the notes (indexes into lastMelody.notes) under the playhead
+  uploadLabel: null, uploadPicked: false, uploadWhy: "",  // the label your melody is placed with
 };
 
 class Stale extends Error {}
@@ -163,14 +166,28 @@ function trail(points, cls) {
   el("polyline", { points: p, class: cls }, $("trails"));
 }
 
-function clearMarks() { $("marks").innerHTML = ""; $("trails").innerHTML = ""; state.marks = 0; }
+function clearMarks() {
+  $("marks").innerHTML = ""; $("trails").innerHTML = ""; $("label-marks").innerHTML = ""; state.marks = 0;
+}
 
 // ------------------------------------------------------------------------------- playing
+// a WAV route with the player's tempo and sound: ?bpm= (default 120) and ?synth=auto (the piano,
+// FluidSynth on the server) where chosen; the quick synth (NumPy) is the routes' default
+function audioUrl(url) {
+  const u = new URL(url, location.href), bpm = tempo(), sound = $("sound").value;
+  if (bpm !== 120) u.searchParams.set("bpm", String(bpm)); else u.searchParams.delete("bpm");
+  if (sound === "auto") u.searchParams.set("synth", "auto"); else u.searchParams.delete("synth");
+  return u.pathname + u.search;
+}
+function tempo() { return parseInt($("tempo").value, 10); }
+
 function play(url, t0) {
   const audio = $("player");
   audio.muted = false;
   state.pending = t0;
-  audio.src = url;
+  state.src = url;
+  audio.src = audioUrl(url);
+  $("play-stop").disabled = false;
   const started = audio.play();
   if (started && started.catch) {
     started.catch((err) => {
@@ -210,6 +227,92 @@ function onPlaying() {
   }
 }
 
+// ------------------------------------------------------------------------------- the player
+function updatePlayButton() {
+  const audio = $("player"), b = $("play-stop"), playing = !audio.paused && !audio.ended;
+  b.textContent = playing ? "■ Stop" : "▶ Play";
+  b.setAttribute("aria-label", playing ? "stop the melody" : "play the melody");
+}
+
+function playStop() {
+  const audio = $("player");
+  if (!audio.getAttribute("src")) return;
+  if (!audio.paused && !audio.ended) { audio.pause(); audio.currentTime = 0; updateRoll(); return; }
+  const p = audio.play();
+  if (p && p.catch) p.catch((err) => { if (!err || err.name !== "AbortError") setStatus(`Press ▶ to listen (${err.name || err})`); });
+}
+
+// another tempo or sound: the same melody from the server again, where it was in the music
+function reloadAudio() {
+  $("tempo-value").textContent = `${tempo()} BPM`;
+  if (state.lastMelody && state.lastMelody.wav_url) setDownload(state.lastMelody);  // the WAV at this tempo
+  if (!state.src) return;
+  const audio = $("player"), playing = !audio.paused && !audio.ended;
+  const beat = audio.currentTime * (state.playBpm || 120) / 60;
+  audio.src = audioUrl(state.src);
+  state.playBpm = tempo();
+  if (beat > 0) audio.addEventListener("loadedmetadata", () => { audio.currentTime = beat * 60 / tempo(); }, { once: true });
+  if (playing) { const p = audio.play(); if (p && p.catch) p.catch(() => {}); }
+}
+
+// the piano roll: a rectangle a note (time across, pitch up) and a playhead at the audio's time
+const ROLL_W = 640, ROLL_H = 90;
+function drawRoll(m) {
+  const g = $("roll-notes");
+  g.innerHTML = "";
+  state.sounding = [];
+  if (!m || !m.notes) return;
+  const steps = m.tokens ? m.tokens.length : m.bars * 16, pitches = m.notes.map((n) => n[2]);
+  const lo = Math.min(...pitches, 60) - 1, hi = Math.max(...pitches, 72) + 1, h = ROLL_H / (hi - lo + 1);
+  m.notes.forEach(([start, dur, pitch], k) => {
+    el("rect", { x: start / steps * ROLL_W, y: (hi - pitch) * h, width: Math.max(dur / steps * ROLL_W - 0.5, 1),
+                 height: Math.max(h, 2), class: "note", "data-index": k, "data-start": start, "data-end": start + dur,
+                 "data-pitch": pitch }, g);
+  });
+  state.rollSteps = steps;
+  updateRoll();
+}
+
+// where the playhead is: the audio's time in steps (a sixteenth lasts 15 / bpm s); the notes under it highlighted
+function updateRoll() {
+  const steps = state.rollSteps || 0, audio = $("player");
+  if (!steps) return;
+  const step = audio.currentTime * (state.playBpm || tempo()) / 15, x = Math.min(step / steps, 1) * ROLL_W;
+  $("playhead").setAttribute("x1", x); $("playhead").setAttribute("x2", x);
+  const sounding = [];
+  for (const r of $("roll-notes").children) {
+    const on = audio.currentTime > 0 && +r.dataset.start <= step && step < +r.dataset.end;
+    r.classList.toggle("sounding", on);
+    if (on) sounding.push(+r.dataset.index);
+  }
+  state.sounding = sounding;
+}
+
+function followPlayback() {
+  updateRoll();
+  const audio = $("player");
+  if (!audio.paused && !audio.ended) requestAnimationFrame(followPlayback);
+}
+
+function setupPlayer() {
+  const audio = $("player");
+  $("play-stop").addEventListener("click", playStop);
+  $("loop").addEventListener("change", () => { audio.loop = $("loop").checked; });
+  $("tempo").addEventListener("change", reloadAudio);
+  $("tempo").addEventListener("input", () => { $("tempo-value").textContent = `${tempo()} BPM`; });
+  $("sound").addEventListener("change", reloadAudio);
+  const piano = state.info && state.info.audio && state.info.audio.piano;
+  if (piano && !piano.available) {
+    const o = $("sound").querySelector('option[value="auto"]');
+    o.disabled = true; o.textContent = `piano (not here: ${piano.reason})`;
+  }
+  for (const ev of ["play", "pause", "ended", "emptied"]) audio.addEventListener(ev, updatePlayButton);
+  audio.addEventListener("play", () => requestAnimationFrame(followPlayback));
+  audio.addEventListener("timeupdate", updateRoll);
+  audio.addEventListener("seeked", updateRoll);
+  audio.addEventListener("loadstart", () => { state.playBpm = tempo(); });
+}
+
 let scoreTicket = 0;
 function showScore(m) {
   const ticket = ++scoreTicket;
@@ -239,6 +342,14 @@ function setDownload(m) {
   u.searchParams.set("name", name);
   a.href = u.pathname + u.search; a.download = `${name}.mid`; a.hidden = false;
   a.setAttribute("aria-label", `download the MIDI file ${name}.mid`);
+  const w = $("download-wav");
+  w.href = audioUrl(m.wav_url); w.download = `${name}.wav`; w.hidden = false;
+  w.setAttribute("aria-label", `download the audio ${name}.wav`);
+  const x = $("download-musicxml");
+  const xmlUrl = m.musicxml_url || `/api/melody/${m.id}.musicxml`, xu = new URL(xmlUrl, location.href);
+  xu.searchParams.set("name", name);
+  x.href = xu.pathname + xu.search; x.download = `${name}.musicxml`; x.hidden = false;
+  x.setAttribute("aria-label", `download the score ${name}.musicxml`);
 }
 
 function show(m, t0, what, playing, params) {
@@ -246,6 +357,7 @@ function show(m, t0, what, playing, params) {
   if (!playing) play(m.wav_url, t0);
   showScore(m);
   setDownload(m);
+  drawRoll(m);
   $("another").disabled = false;
   setStatus(`${what} · ${m.bars} bars, ${m.notes.length} notes · ${titleOf(m.model)}`
             + (m.temperature ? ` · T ${Number(m.temperature).toFixed(1)}` : "") + ` · seed ${m.seed ?? 0}`);
@@ -438,19 +550,63 @@ function transformAction(to) {
   return async (t0, tk) => {
     const up = state.upload;
     const m = check(tk, await post("/api/transform", { model: tk.model, tokens: up.tokens, to, seed: state.seed,
+                                                       emotion: state.uploadLabel || undefined,
                                                        temperature: temperature(), svg: false }));
     m.points.forEach((p, k) => trail([up.points[k], p], "move"));
     m.points.forEach((p) => mark(p, to, "diamond"));
-    show(m, t0, `your melody moved to ${to} ${fmt(m.point)}`);
+    show(m, t0, `your melody, placed as ${state.uploadLabel}, moved to ${to} ${fmt(m.point)}`);
   };
+}
+
+// your melody under each of the four labels (the encoder reads the label too): a small labelled
+// diamond each, the chosen one ringed; the radio group picks the label the moves start from
+function drawLabelMarks(m) {
+  const g = $("label-marks");
+  g.innerHTML = "";
+  for (const lp of m.label_placements || []) {
+    const [x, y] = toXY(lp.point[0], lp.point[1]), chosen = lp.emotion === state.uploadLabel;
+    const mk = el("g", { class: `label-mark${chosen ? " chosen" : ""}`, "data-emotion": lp.emotion }, g);
+    el("rect", { x: x - 4, y: y - 4, width: 8, height: 8, transform: `rotate(45 ${x} ${y})`, fill: COLORS[lp.emotion] }, mk);
+    if (chosen) el("circle", { cx: x, cy: y, r: 10 }, mk);
+    el("text", { x: x + 8, y: y - 6 }, mk, `as ${lp.emotion} (${lp.quadrant})`);
+  }
 }
 
 function placeUpload(m, t0) {
   state.upload = m;
+  if (m.chosen_emotion) {
+    state.uploadLabel = m.chosen_emotion;
+    if (!state.uploadPicked) state.uploadWhy = m.chosen_because;
+  }
+  drawLabelMarks(m);
+  const box = $("placement");
+  box.hidden = !m.label_placements;
+  if (m.label_placements) {
+    $("placement-why").textContent = state.uploadPicked
+      ? `placed as ${state.uploadLabel}, your choice (${state.uploadWhy})` : state.uploadWhy;
+    for (const r of document.querySelectorAll("#label-pick input")) {
+      r.checked = r.value === state.uploadLabel;
+      r.disabled = m.label_matters === false;
+    }
+  }
   if (m.points.length > 1) trail(m.points, "path-segments");
   m.points.forEach((p, k) => mark(p, m.emotions[k], "diamond", m.points.length > 1 ? k + 1 : undefined));
   for (const b of document.querySelectorAll("#moves button")) b.disabled = false;
   show(m, t0, `${m.file}: ${m.verdicts.join("; ")}` + (m.warnings.length ? ` (${m.warnings.join("; ")})` : ""));
+}
+
+// another label picked: the melody placed again with it (the moves start from there)
+function pickLabel(label) {
+  if (!state.upload) return;
+  state.uploadPicked = true;
+  state.uploadLabel = label;
+  run(async (t0, tk) => {
+    const up = state.upload;
+    const m = check(tk, await post("/api/encode", { model: tk.model, tokens: up.tokens, emotion: label }));
+    $("marks").querySelectorAll(".mark").forEach((g) => { if (g.querySelector("rect")) g.remove(); });
+    $("trails").innerHTML = "";
+    placeUpload({ ...m, file: up.file, warnings: up.warnings || [] }, t0);
+  }, performance.now(), false);
 }
 
 async function uploadFile(file, t0, tk) {
@@ -462,6 +618,7 @@ async function uploadFile(file, t0, tk) {
   form.append("file", file);
   form.append("model", tk.model);
   const m = check(tk, await api("/api/upload", { method: "POST", body: form }));
+  state.uploadPicked = false;
   placeUpload(m, t0);
 }
 
@@ -472,6 +629,7 @@ function playTraining(d) {
     play(`/api/training/${d.index}.wav`, t0);
     showScore(m);
     setDownload(m);
+    drawRoll(m);
     setStatus(`training melody ${d.file} (${d.emotion}) at ${fmt(d.point)}`);
   }, performance.now(), false);
 }
@@ -588,7 +746,9 @@ async function switchModel(key) {
   if (state.upload) {
     const t0 = performance.now();
     run(async (t1, tk1) => {
-      const m = check(tk1, await post("/api/encode", { model: tk1.model, tokens: state.upload.tokens }));
+      const ask = { model: tk1.model, tokens: state.upload.tokens };
+      if (state.uploadPicked) ask.emotion = state.uploadLabel;
+      const m = check(tk1, await post("/api/encode", ask));
       placeUpload({ ...m, file: state.upload.file, warnings: [] }, t0);
     }, t0, false);
   }
@@ -635,6 +795,8 @@ function setupControls(info) {
     b.addEventListener("click", () => { state.seed = 0; run(transformAction(b.dataset.to), performance.now()); });
   }
   $("player").addEventListener("playing", onPlaying);
+  $("label-pick").addEventListener("change", (e) => pickLabel(e.target.value));
+  setupPlayer();
 }
 
 // Start the browser's audio output before the first click (a muted, silent WAV may autoplay):
@@ -675,6 +837,7 @@ async function main() {
       if (n) setStatus(`Ready: ${n} training melodies shown. Click the plane.`);
     }
     state.ready = true;
+    state.readyMs = performance.now();   // from navigation start: the page usable, the dots drawn
     await restore(asked);   // a link with a melody in it: make it again
   } catch (err) {
     setStatus(`Could not start: ${err.message || err}`, true);

@@ -1,0 +1,46 @@
+"""What every picture shares: the emotions' colours and markers, a fresh Agg figure, the atomic
+PNG writer (:func:`_save`)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ..atomic import atomic_path
+
+#: One colour and one marker per emotion e1..e4 (colour-blind safe Okabe-Ito colours; the
+#: markers tell the emotions apart in greyscale too).
+EMOTION_COLORS = ("#E69F00", "#D55E00", "#0072B2", "#009E73")
+EMOTION_MARKERS = ("o", "^", "s", "D")
+
+# Corner of each quadrant: (x, y) in axes coordinates and text alignment.
+_CORNERS = (
+    (0.98, 0.98, "right", "top"),  # Q1 top right
+    (0.02, 0.98, "left", "top"),  # Q2 top left
+    (0.02, 0.02, "left", "bottom"),  # Q3 bottom left
+    (0.98, 0.02, "right", "bottom"),  # Q4 bottom right
+)
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", bbox_inches="tight")
+    finally:
+        fig.clear()
+    return path
+
+
+def _fmt_pct(x: float) -> str:
+    return "n/a" if math.isnan(float(x)) else f"{float(x):.0f}%"
