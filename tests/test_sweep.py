@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import emovae.sweep as sweep_mod
+import emovae.sweep.run as sweep_run
 from emovae.checkpoint import load_model
 from emovae.cli import main
 from emovae.errors import EmovaeError, EmovaeWarning
@@ -158,13 +159,13 @@ def test_finished_runs_are_not_redone(swept, data_file, tmp_path, monkeypatch):
     _, before = read_csv(out / "sweep.csv")
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*")}
     trained: list[list[str]] = []
-    real = sweep_mod._train_group
+    real = sweep_run._train_group
 
     def spy(specs, *args):
         trained.append([f"{s['config']}-s{s['seed']}" for s in specs])
         return real(specs, *args)
 
-    monkeypatch.setattr(sweep_mod, "_train_group", spy)
+    monkeypatch.setattr(sweep_run, "_train_group", spy)  # run_sweep calls it from its own module
     # the same sweep again: nothing trained, nothing rewritten in the runs
     rows = run_sweep(load_sweep(sweep_file(tmp_path)), out, data_path=data_file, progress=False)
     assert trained == [] and [r["run"] for r in rows] == [r["run"] for r in before]
