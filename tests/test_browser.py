@@ -181,7 +181,7 @@ def test_the_page_end_to_end(site, browser, tmp_path):
     midi = tmp_path / "emovae-browser-test.mid"
     write_midi(tokens, midi)
     d.find_element(By.ID, "upload").send_keys(str(midi))
-    wait_for(d, "return window.emovae.upload !== null")
+    wait_for(d, "return window.emovae.upload !== null", 30)  # the first upload may wait for the classifier
     assert d.execute_script("return window.emovae.lastMelody.tokens") == tokens
     assert "emovae-browser-test.mid" in d.find_element(By.ID, "status").text
     sad = d.find_element(By.CSS_SELECTOR, '#moves button[data-to="sad"]')

@@ -132,6 +132,12 @@ def create_app(models: dict[str, Model] | None = None, data_root=None) -> FastAP
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(EmovaeError, _emovae)
 
+    if state.training.root is not None:  # the emotion classifier for uploads without a label, fitted
+        import threading  # once per process, off the request path (emovae.verdict caches it)
+
+        from ..verdict import classifier
+
+        threading.Thread(target=classifier, args=(state.training.root,), daemon=True).start()
     app.include_router(page.router)
     app.mount("/static", page.static_files(), name="static")
     for module in ROUTERS:

@@ -62,7 +62,7 @@ def upload(
         def place():
             with warnings.catch_warnings(record=True) as seen:
                 warnings.simplefilter("always")
-                placed = m.encode(path, emotion=emotion)
+                placed = m.encode(path, emotion=emotion, data=st.training.root)
             caught.extend(message(w.message, (str(path), name), (tmp + os.sep, "")) for w in seen)
             return placed
 
@@ -78,7 +78,9 @@ def upload(
 @router.post("/api/encode", summary="Place a melody (tokens) on the plane")
 def encode(req: EncodeRequest, st: State) -> dict:
     key, model = st.pick(req.model)
-    placed = locked(INFER_LOCK, model.encode, np.asarray(req.tokens, dtype=np.int64), emotion=req.emotion)
+    placed = locked(
+        INFER_LOCK, model.encode, np.asarray(req.tokens, dtype=np.int64), emotion=req.emotion, data=st.training.root
+    )
     return st.as_json(placed, key, svg=req.svg, **label_placements(model, placed))
 
 
