@@ -208,7 +208,13 @@ def read_folder(root: str | os.PathLike) -> dict[int, list[muspy.Music]]:
         files = midi_files(folder)
         if not files:
             continue
-        out[emotion] = [_read_music(path) for path in files]
+        import sys
+
+        from tqdm.auto import tqdm
+
+        on_terminal = bool(getattr(sys.stderr, "isatty", lambda: False)())  # a bar on a terminal only
+        bar = tqdm(files, desc=f"read {root.name}/{label}", unit="file", disable=not on_terminal, leave=False)
+        out[emotion] = [_read_music(path) for path in bar]
     if not out:
         raise EmovaeError(f"{root}: no e1..e4 folder with .mid files (expected {root}/e1/*.mid ... {root}/e4/*.mid)")
     return out

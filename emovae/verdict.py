@@ -43,8 +43,17 @@ def classifier(data: str | os.PathLike | None = None):
 
             with warnings.catch_warnings():  # the data set's own reading notes are not about the user's melody
                 warnings.simplefilter("ignore")
-                ds = load_dataset(root)
-                clf = EmotionClassifier().fit(ds.tokens, ds.labels, seed=0)
+                ds = load_dataset(root)  # a bar on a terminal while it reads
+                import sys
+
+                from tqdm.auto import tqdm
+
+                on_terminal = bool(getattr(sys.stderr, "isatty", lambda: False)())
+                with tqdm(
+                    total=1, desc="fit the emotion classifier", unit="fit", disable=not on_terminal, leave=False
+                ) as bar:
+                    clf = EmotionClassifier().fit(ds.tokens, ds.labels, seed=0)
+                    bar.update(1)
         except ImportError as exc:
             return None, f"the emotion classifier needs scikit-learn ({exc.name} is missing)"
         except EmovaeError as exc:

@@ -165,3 +165,25 @@ def test_long_work_shows_progress_only_on_a_terminal(tmp_path, capsys, monkeypat
     assert main(["generate", "--out", str(tmp_path / "g"), "-n", "2", "--emotion", "sad"]) == 0
     err = capsys.readouterr().err
     assert ("write e3:" in err and "/2 [" in err) == terminal, err
+    assert ("generate:" in err and "emotion" in err) == terminal, err  # the decoding too, emotion by emotion
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_reading_a_data_set_shows_progress_only_on_a_terminal(data_root, capsys, monkeypatch, terminal):
+    import sys
+
+    from emovae.data import load_dataset
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal, raising=False)
+    ds = load_dataset(data_root)
+    err = capsys.readouterr().err
+    assert len(ds.labels) == 344 and (f"read {data_root.name}:" in err and "/344 [" in err) == terminal, err
+    from emovae.verdict import classifier, clear_cache
+
+    clear_cache()
+    assert classifier(data_root)[0] is not None
+    assert ("fit the emotion classifier" in capsys.readouterr().err) == terminal
+    from emovae.metrics import read_folder
+
+    assert len(read_folder(data_root)[2]) == 93  # e3
+    assert (f"read {data_root.name}/e3:" in capsys.readouterr().err) == terminal

@@ -21,7 +21,7 @@ from .args import (
     seed,
     temperature,
 )
-from .output import MEDIA, OutFolder, add_force, plane_plot, write_melodies
+from .output import MEDIA, OutFolder, add_force, plane_plot, progress, write_melodies
 
 
 def add_parser(subparsers) -> None:
@@ -259,7 +259,8 @@ def _melodies(args, chosen: list[str]) -> str:
     sampling_seed = 0 if args.seed is None else args.seed
     paths, points, marked, written = [], [], [], 0
     stage = out.stage()  # the whole set is moved into place by finish: a run cut short leaves nothing
-    for e in emotions:  # one emotion at a time: memory holds one emotion's melodies, not all of them
+    # one emotion at a time: memory holds one emotion's melodies, not all of them (a bar on a terminal)
+    for e in progress(emotions, "generate", "emotion"):
         if args.at is not None:
             found = model.at(*args.at, emotion=e, n=args.count or 1, seed=sampling_seed, temperature=args.temperature)
             melodies = found if isinstance(found, list) else [found]

@@ -66,14 +66,18 @@ def load_dataset(root: str | os.PathLike) -> Dataset:
     rows: list[np.ndarray] = []
     labels: list[int] = []
     paths: list[Path] = []
-    for label, name in enumerate(LABELS):
-        folder = root / name
-        if not folder.is_dir():
-            continue
-        for path in midi_files(folder):
-            rows.append(read_melody(path))
-            labels.append(label)
-            paths.append(path)
+    files = [
+        (label, path) for label, name in enumerate(LABELS) if (root / name).is_dir() for path in midi_files(root / name)
+    ]
+    import sys
+
+    from tqdm.auto import tqdm
+
+    on_terminal = bool(getattr(sys.stderr, "isatty", lambda: False)())  # a bar on a terminal only
+    for label, path in tqdm(files, desc=f"read {root.name}", unit="file", disable=not on_terminal, leave=False):
+        rows.append(read_melody(path))
+        labels.append(label)
+        paths.append(path)
     if not paths:
         raise EmovaeError(f"{root}: no .mid files in e1..e4 folders (expected the data set folder holding e1..e4)")
     return Dataset(
