@@ -11,7 +11,7 @@ REBUILT_DATA := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/emovae/musgenvae
 EMOVAE_DATA ?= $(if $(wildcard $(SHARED_DATA)/e1),$(SHARED_DATA),$(REBUILT_DATA))
 export EMOVAE_DATA
 
-.PHONY: install data demo test lint system-deps report serve screenshot reproduce sweep bench bench-gpu bench-generate bench-web clean
+.PHONY: install data demo test lint system-deps axe report serve screenshot reproduce sweep bench bench-gpu bench-generate bench-web clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,11 +58,18 @@ screenshot: install system-deps
 
 # The gate: lint and format (ruff), the layering contract (import-linter), then the tests. The C++
 # GRU extension must build here (EMOVAE_REQUIRE_EXT=1): a silent fall-back would hide a regression.
-test: install system-deps data
+test: install system-deps axe data
 	$(BIN)/ruff check emovae tests benchmarks
 	$(BIN)/ruff format --check emovae tests benchmarks
 	$(BIN)/lint-imports
 	EMOVAE_REQUIRE_EXT=1 $(BIN)/pytest -q
+
+# axe-core (npm) for the browser test's accessibility scan, injected into the page from this file
+# (nothing fetched at test time); without npm the scan skips.
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
+axe: install
+	@[ -f $(AXE) ] || npm install --prefix $(VENV)/node --no-save --no-audit --no-fund --silent axe-core@4.14.1 \
+	  || echo "emovae: warning: could not install axe-core (npm); the accessibility scan skips"
 
 lint: install
 	$(BIN)/ruff check --fix emovae tests benchmarks

@@ -24,7 +24,7 @@ import time
 
 import torch
 
-import emovae.batched
+import emovae.batched.model
 from emovae.batched import BatchedTrainer, train_batched
 from emovae.config import CVAEConfig, TrainConfig
 
@@ -57,14 +57,14 @@ def autograd_gru(gx, w_hh, b_hh, steps):
 @contextlib.contextmanager
 def k_way(way: str):
     """Run the batched model's GRUs one way (see the module's docstring)."""
-    saved_fn, saved_env = emovae.batched.stacked_gru, os.environ.get("EMOVAE_TRITON")
+    saved_fn, saved_env = emovae.batched.model.stacked_gru, os.environ.get("EMOVAE_TRITON")
     if way == "autograd":
-        emovae.batched.stacked_gru = autograd_gru
+        emovae.batched.model.stacked_gru = autograd_gru
     os.environ["EMOVAE_TRITON"] = "0" if way == "torch" else "1"
     try:
         yield
     finally:
-        emovae.batched.stacked_gru = saved_fn
+        emovae.batched.model.stacked_gru = saved_fn
         if saved_env is None:
             os.environ.pop("EMOVAE_TRITON", None)
         else:

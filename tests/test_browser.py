@@ -52,7 +52,19 @@ def site():
     root = os.environ.get("EMOVAE_DATA")
     app = create_app(data_root=root if root and Path(root).is_dir() else None)
     with BackgroundServer(app) as srv:
+        _warm(srv.url)
         yield srv.url
+
+
+def _warm(url: str) -> None:
+    """Ask once for what the first page load needs (the training set read and encoded: seconds on a
+    busy 2-core machine), so that each test's waits measure the page, not the server's first read."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url + "/api/info", timeout=120) as r:
+        model = json.load(r)["default_model"]
+    urllib.request.urlopen(f"{url}/api/training?model={model}", timeout=300).close()
 
 
 @pytest.fixture(scope="module")
@@ -710,4 +722,110 @@ def test_the_player_loop_tempo_roll_and_downloads(site, browser):
 
     hrefs = [d.find_element(By.ID, i).get_attribute("href") for i in ("download", "download-wav", "download-musicxml")]
     assert ".mid?" in hrefs[0] and ".wav?" in hrefs[1] and "bpm=90" in hrefs[1] and ".musicxml?" in hrefs[2]
+    assert not d.execute_script("return window.emovae.errors")
+
+
+# ---------------------------------------------------------------------------- accessibility (axe-core)
+
+AXE = Path(os.environ.get("EMOVAE_AXE") or Path(__file__).parents[1] / ".venv/node/node_modules/axe-core/axe.min.js")
+
+
+def _axe_violations(d) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    d.execute_script(AXE.read_text())
+    found = d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then("
+        "  r => done(r.violations.map(v => [v.id, v.impact, v.nodes.map(n => n.target.join(' ')).join(', ')])),"
+        "  e => done([['axe failed', 'critical', String(e)]]));"
+    )
+    return [f"{rule} ({impact}): {where}" for rule, impact, where in found if impact in ("serious", "critical")]
+
+
+def test_no_serious_accessibility_violation_by_axe(site, browser, tmp_path):
+    """axe-core (npm, installed by `make test` beside the venv and injected from that file: nothing is
+    fetched) finds no serious or critical violation: on load, with a melody in the player, the roll and
+    the score, with an upload's four placements, with the about panel open; at 1280 and 390 px."""
+    from selenium.webdriver.common.by import By
+
+    if not AXE.is_file():
+        pytest.skip(f"no axe-core at {AXE} (make axe, or set EMOVAE_AXE)")
+    d = browser
+    try:
+        for width, height, mobile in ((1280, 900, False), (390, 844, True)):
+            _viewport(d, width, height, mobile)
+            d.get(site + "/")
+            wait_for(d, "return window.emovae && window.emovae.ready")
+            assert _axe_violations(d) == [], f"on load at {width} px"
+
+            d.get(site + "/?model=plane&t=0.0&seed=0&at=2,-2")
+            wait_for(d, "return window.emovae.ready && window.emovae.lastMelody && window.emovae.lastMelody.point", 20)
+            wait_for(d, "return document.querySelectorAll('#roll-notes rect').length > 0")
+            d.find_element(By.ID, "about").find_element(By.TAG_NAME, "summary").click()
+            assert _axe_violations(d) == [], f"with a melody and the about panel at {width} px"
+
+        midi = tmp_path / "mine.mid"
+        midi.write_bytes(_tiny_midi())
+        d.find_element(By.ID, "upload").send_keys(str(midi))
+        wait_for(d, "return window.emovae.upload !== null", 60)
+        wait_for(d, "return document.querySelectorAll('#label-marks .label-mark').length === 4")
+        assert _axe_violations(d) == [], "with an upload's placements"
+        assert not d.execute_script("return window.emovae.errors")
+    finally:
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        d.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+
+
+def _tiny_midi(bars: int = 4) -> bytes:
+    """A C-major line of 4 or 8 bars as MIDI bytes (made here: no training file needed)."""
+    from emovae.render import to_midi_bytes
+
+    pitches = ([60, 62, 64, 65, 67, 65, 64, 62] * 2 + [67, 69, 71, 72, 71, 69, 67, 65] * 2)[: 4 * bars]
+    tokens = [t for p in pitches for t in (p, 129, 129, 129)]
+    return to_midi_bytes(tokens)
+
+
+def test_a_long_upload_shows_every_segment_and_its_link_makes_the_move_again(site, browser, tmp_path):
+    """An 8-bar upload: each label's mark shows both 4-bar segments; the URL holds the melody (its
+    tokens), and after a move the link opened in a fresh page places it and makes the same move."""
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(site + "/")
+    wait_for(d, "return window.emovae && window.emovae.ready")
+    midi = tmp_path / "eight.mid"
+    midi.write_bytes(_tiny_midi(8))
+    d.find_element(By.ID, "upload").send_keys(str(midi))
+    wait_for(d, "return window.emovae.upload !== null", 60)
+    up = d.execute_script("return window.emovae.upload")
+    assert len(up["points"]) == 2
+    segments = d.execute_script(
+        "return [...document.querySelectorAll('#label-marks .label-mark')]"
+        ".map(g => [g.dataset.emotion, g.querySelectorAll('rect').length, g.querySelectorAll('polyline').length])"
+    )
+    assert segments == [[e, 2, 1] for e in ("happy", "angry", "sad", "relaxed")]
+    sad = next(p for p in up["label_placements"] if p["emotion"] == "sad")
+    drawn = d.execute_script(
+        "return [...document.querySelectorAll('#label-marks .label-mark[data-emotion=sad] rect')]"
+        ".map(r => { const b = r.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; })"
+    )
+    where = [d.execute_script("return window.emovae.clientPoint(...arguments)", *q) for q in sad["points"]]
+    assert drawn == [pytest.approx(q, abs=1.0) for q in where] and where[0] != where[1]
+    assert "melody=" in d.current_url and "file=eight.mid" in d.current_url
+
+    d.find_element(By.CSS_SELECTOR, '#label-pick input[value="angry"]').click()
+    wait_for(d, "return window.emovae.upload.chosen_emotion === 'angry'", 20)
+    d.find_element(By.CSS_SELECTOR, '#moves button[data-to="relaxed"]').click()
+    wait_for(d, "return window.emovae.lastMelody.name.endsWith('_to_relaxed')", 20)
+    moved = d.execute_script("return window.emovae.lastMelody")
+    href = d.current_url
+    assert "as=angry" in href and "to=relaxed" in href
+
+    d.get("about:blank")
+    d.get(href)
+    wait_for(d, "const m = window.emovae.lastMelody; return m && m.name && m.name.endsWith('_to_relaxed')", 30)
+    again = d.execute_script("return window.emovae.lastMelody")
+    assert again["tokens"] == moved["tokens"] and again["points"] == moved["points"]
+    assert d.execute_script("return window.emovae.upload.chosen_emotion") == "angry"
+    assert d.find_element(By.CSS_SELECTOR, '#label-pick input[value="angry"]').is_selected()
     assert not d.execute_script("return window.emovae.errors")

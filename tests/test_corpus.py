@@ -201,13 +201,13 @@ def test_resolve_data_root_falls_back_to_the_rebuilt_set(tmp_path, monkeypatch):
     with pytest.raises(EmovaeError, match="run `emovae data build`"):
         corpus.resolve_data_root(None, build_missing=False)
     built = []
-    monkeypatch.setattr(corpus, "build", lambda folder, progress: built.append(folder) or folder)
+    monkeypatch.setattr(corpus.root, "build", lambda folder, progress: built.append(folder) or folder)
     with pytest.warns(EmovaeWarning, match="rebuilding the training set from music21's corpus"):
         assert corpus.resolve_data_root(None) == corpus.default_dir()
     assert built == [corpus.default_dir()]
     # once built (stamped), it is used without a word
     corpus.default_dir().mkdir(parents=True)
-    (corpus.default_dir() / corpus.STAMP).write_text(corpus._manifest_hash() + "\n")
+    (corpus.default_dir() / corpus.STAMP).write_text(corpus.manifest._manifest_hash() + "\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert corpus.resolve_data_root(None) == corpus.default_dir()

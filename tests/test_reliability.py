@@ -501,12 +501,12 @@ def test_training_on_one_emotion_warns(tiny_run, tmp_path, capsys):
 
 def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tiny_run, tmp_path, capsys, monkeypatch):
     _, root = tiny_run
-    import emovae.training
+    import emovae.training.loop
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(emovae.training, "encode_dataset", interrupted)
+    monkeypatch.setattr(emovae.training.loop, "encode_dataset", interrupted)  # train() calls it from there
     code, _, err = run(capsys, ["train", "--data", root, "--out", tmp_path / "r", "--epochs", "1", "--quiet"])
     assert code == 130
     assert err == [

@@ -68,7 +68,7 @@ def have_fluidsynth() -> bool:
 @pytest.fixture
 def fresh_warning(monkeypatch):
     """Forget that this process already warned about the NumPy fallback; no $EMOVAE_* overrides."""
-    monkeypatch.setattr(render, "_fallback_warned", False)
+    monkeypatch.setattr(render.audio, "_fallback_warned", False)
     monkeypatch.delenv("EMOVAE_SYNTH", raising=False)
     monkeypatch.delenv("EMOVAE_SOUNDFONT", raising=False)
 
@@ -216,7 +216,7 @@ def test_sixteen_bars_render_to_one_svg_and_long_melodies_join_pages(monkeypatch
     assert count_class(svg, "system") > 1  # several systems on it
     assert "sixteen bars" in svg
 
-    monkeypatch.setattr(render, "_PAGE_HEIGHT", 400)  # force several pages: they are joined
+    monkeypatch.setattr(render.score, "_PAGE_HEIGHT", 400)  # force several pages: they are joined
     joined = render.to_svg(tokens)
     root = ET.fromstring(joined)
     assert count_class(joined, "page-margin") > 1
@@ -300,7 +300,7 @@ def test_missing_soundfont_and_failing_fluidsynth_fall_back(monkeypatch, tmp_pat
     fake.write_text("#!/bin/sh\necho 'cannot open soundfont' >&2\nexit 3\n")
     fake.chmod(0o755)
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: str(fake))
-    monkeypatch.setattr(render, "SOUNDFONT_PATHS", (str(tmp_path / "none.sf2"),))
+    monkeypatch.setattr(render.audio, "SOUNDFONT_PATHS", (str(tmp_path / "none.sf2"),))
     tokens = melody()
     with pytest.warns(EmovaeWarning, match="no General MIDI soundfont found") as caught:
         data = render.to_wav(tokens)
@@ -310,7 +310,7 @@ def test_missing_soundfont_and_failing_fluidsynth_fall_back(monkeypatch, tmp_pat
     font.write_bytes(b"not really a soundfont")
     monkeypatch.setenv("EMOVAE_SOUNDFONT", str(font))
     assert render.find_soundfont() == font
-    monkeypatch.setattr(render, "_fallback_warned", False)
+    monkeypatch.setattr(render.audio, "_fallback_warned", False)
     with pytest.warns(EmovaeWarning, match="FluidSynth failed.*exit status 3.*cannot open soundfont"):
         assert render.to_wav(tokens) == data
     with pytest.raises(EmovaeError, match="exit status 3"):
@@ -361,3 +361,22 @@ def test_write_rejects_unknown_formats_before_writing(tmp_path):
     with pytest.raises(EmovaeError, match="no format"):
         render.write(melody(), tmp_path / "x", [])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_numpy_synthesis_is_its_formula():
+    """The synthesis equals its docstring's sums, computed here term by term (the module computes
+    the harmonics by recurrences): an A4, a rest, then a C6 (whose 4th harmonic is past 4 kHz)."""
+    sr, tokens = 8000, melody([(0, 6, 69), (8, 5, 84)], 16)
+    got = render.synthesize(tokens, sample_rate=sr)
+    want = np.zeros(round((16 * 0.125 + 0.5) * sr))
+    for start, steps, pitch in ((0, 6, 69), (8, 5, 84)):
+        length, f = steps * 0.125, 440.0 * 2.0 ** ((pitch - 69) / 12)
+        t = np.arange(round((length + 0.08) * sr)) / sr
+        env = np.minimum(t / 0.005, 1.0) * np.exp(-1.2 * t) * np.clip(1.0 - (t - length) / 0.08, 0.0, 1.0)
+        tone = sum(
+            k**-1.5 * np.exp(-1.5 * k * t) * np.sin(2 * np.pi * k * f * t) for k in range(1, 7) if k * f < sr / 2
+        )
+        i0 = round(start * 0.125 * sr)
+        want[i0 : i0 + t.size] += 0.2 * env * tone
+    assert got.shape == want.shape and np.abs(got - want).max() < 1e-6
+    assert np.abs(got).max() > 0.1

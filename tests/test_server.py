@@ -78,6 +78,9 @@ def test_page_and_its_files_are_served_locally(client):
             assert client.get(ref).status_code == 200, ref
     script = client.get("/static/app.js").text
     assert "http://" not in script.replace("http://www.w3.org/2000/svg", "") and "https://" not in script
+    # the style sheet comes inlined (no request before the first paint), the same rules as the file's
+    style = client.get("/static/style.css").text
+    assert "/static/style.css" not in page.text and style.strip() in page.text
 
 
 def test_info_lists_models_and_limits(client):

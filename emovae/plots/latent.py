@@ -9,7 +9,7 @@ import numpy as np
 
 from ..emotions import LABELS, NAMES, QUADRANTS, as_labels, as_points
 from . import _figure
-from ._figure import _CORNERS, EMOTION_COLORS, EMOTION_MARKERS, _fmt_pct, _new_figure
+from ._figure import EMOTION_COLORS, EMOTION_MARKERS, _fmt_pct, _label_plane, _new_figure, _plane_axes
 
 
 def plot_latent(
@@ -36,8 +36,7 @@ def plot_latent(
 
     fig = _new_figure(6.4, 7.0)
     ax = fig.add_subplot(1, 1, 1)
-    ax.axhline(0.0, color="0.4", linewidth=0.8, zorder=1)
-    ax.axvline(0.0, color="0.4", linewidth=0.8, zorder=1)
+    _plane_axes(ax)
     for i in range(4):
         sel = (lab == i) & finite
         if not sel.any():
@@ -54,28 +53,12 @@ def plot_latent(
             label=f"{LABELS[i]} {NAMES[i]} ({QUADRANTS[i]})",
             zorder=2,
         )
-    for i, (x, y, ha, va) in enumerate(_CORNERS):
-        text = f"{QUADRANTS[i]} {NAMES[i]}"
-        if accuracy is not None:
-            text += f"\nrecall {_fmt_pct(accuracy.recall[i])}\nprecision {_fmt_pct(accuracy.precision[i])}"
-        ax.text(
-            x,
-            y,
-            text,
-            transform=ax.transAxes,
-            ha=ha,
-            va=va,
-            fontsize=9,
-            color=EMOTION_COLORS[i],
-            fontweight="bold",
-            zorder=3,
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "edgecolor": "none"},
-        )
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel("valence  z[0]")
-    ax.set_ylabel("arousal  z[1]")
+    notes = None
+    if accuracy is not None:
+        notes = [
+            f"\nrecall {_fmt_pct(accuracy.recall[i])}\nprecision {_fmt_pct(accuracy.precision[i])}" for i in range(4)
+        ]
+    _label_plane(ax, lim, notes)
     heading = title or ""
     if accuracy is not None:
         summary = (

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..emotions import LABELS, NAMES, QUADRANTS, as_labels, as_points
+from ..emotions import LABELS, NAMES, as_labels, as_points
 from ..errors import EmovaeError
 from . import _figure
-from ._figure import _CORNERS, EMOTION_COLORS, _new_figure
+from ._figure import EMOTION_COLORS, _label_plane, _new_figure, _plane_axes
 
 
 def plot_plane(
@@ -59,8 +59,7 @@ def plot_plane(
 
     fig = _new_figure(6.4, 7.0)
     ax = fig.add_subplot(1, 1, 1)
-    ax.axhline(0.0, color="0.4", linewidth=0.8, zorder=1)
-    ax.axvline(0.0, color="0.4", linewidth=0.8, zorder=1)
+    _plane_axes(ax)
     ok = np.isfinite(pts).all(axis=1)
     for i in range(4):
         sel = (lab == i) & ok
@@ -135,25 +134,7 @@ def plot_plane(
                     zorder=7,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "edgecolor": "none"},
                 )
-    for i, (x, y, ha, va) in enumerate(_CORNERS):
-        ax.text(
-            x,
-            y,
-            f"{QUADRANTS[i]} {NAMES[i]}",
-            transform=ax.transAxes,
-            ha=ha,
-            va=va,
-            fontsize=9,
-            color=EMOTION_COLORS[i],
-            fontweight="bold",
-            zorder=3,
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "edgecolor": "none"},
-        )
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel("valence  z[0]")
-    ax.set_ylabel("arousal  z[1]")
+    _label_plane(ax, lim)
     if title:
         ax.set_title(title, fontsize=10)
     if ax.get_legend_handles_labels()[0]:

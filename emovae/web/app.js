@@ -116,10 +116,10 @@ function drawLegend() {
     + '</span>';
 }
 
-async function loadDots(tk) {
+async function loadDots(tk, asked) {
   const dots = $("dots");
   dots.innerHTML = "";
-  const data = await api(`/api/training?model=${encodeURIComponent(state.model)}`);
+  const data = await (asked || api(`/api/training?model=${encodeURIComponent(state.model)}`));
   if (tk && !fresh(tk)) return 0;   // another model was chosen meanwhile: its dots are coming
   dots.innerHTML = "";
   if (!data.available) { setStatus(`Ready. (${data.reason})`); return 0; }
@@ -430,6 +430,20 @@ async function restore(p) {
     $("unique").checked = p.get("unique") === "1";
     updateDrawControls(false);
     run(drawAction(p.get("draw")), t0);
+  } else if (p.has("melody")) {
+    const tokens = unpackTokens(p.get("melody")), label = p.get("as"), to = p.get("to");
+    if (!tokens) { setStatus("this link's melody cannot be read", true); return false; }
+    const known = (e) => e && document.querySelector(`#moves button[data-to="${e}"]`);
+    state.uploadPicked = Boolean(known(label));
+    if (state.uploadPicked) state.uploadLabel = label;
+    run(async (t1, tk) => {
+      const ask = { model: tk.model, tokens };
+      if (state.uploadPicked) ask.emotion = label;
+      const m = check(tk, await post("/api/encode", ask));
+      clearMarks();
+      placeUpload({ ...m, file: p.get("file") || "your melody", warnings: [] }, t1);
+      if (known(to)) await transformAction(to)(performance.now(), tk);
+    }, t0, false);
   } else return false;
   return true;
 }
@@ -554,26 +568,65 @@ function transformAction(to) {
                                                        temperature: temperature(), svg: false }));
     m.points.forEach((p, k) => trail([up.points[k], p], "move"));
     m.points.forEach((p) => mark(p, to, "diamond"));
-    show(m, t0, `your melody, placed as ${state.uploadLabel}, moved to ${to} ${fmt(m.point)}`);
+    const params = uploadParams(up);
+    params.set("to", to);
+    show(m, t0, `your melody, placed as ${state.uploadLabel}, moved to ${to} ${fmt(m.point)}`, false, params);
   };
 }
 
 // your melody under each of the four labels (the encoder reads the label too): a small labelled
 // diamond each, the chosen one ringed; the radio group picks the label the moves start from
+// (a melody longer than 4 bars: each 4-bar segment's point, numbered and joined in order)
 function drawLabelMarks(m) {
   const g = $("label-marks");
   g.innerHTML = "";
   for (const lp of m.label_placements || []) {
-    const [x, y] = toXY(lp.point[0], lp.point[1]), chosen = lp.emotion === state.uploadLabel;
+    const chosen = lp.emotion === state.uploadLabel, points = lp.points || [lp.point];
     const mk = el("g", { class: `label-mark${chosen ? " chosen" : ""}`, "data-emotion": lp.emotion }, g);
-    el("rect", { x: x - 4, y: y - 4, width: 8, height: 8, transform: `rotate(45 ${x} ${y})`, fill: COLORS[lp.emotion] }, mk);
-    if (chosen) el("circle", { cx: x, cy: y, r: 10 }, mk);
-    el("text", { x: x + 8, y: y - 6 }, mk, `as ${lp.emotion} (${lp.quadrant})`);
+    if (points.length > 1) {
+      el("polyline", { points: points.map((q) => toXY(q[0], q[1]).join(",")).join(" "), class: "label-trail",
+                       stroke: COLORS[lp.emotion] }, mk);
+    }
+    points.forEach((q, k) => {
+      const [x, y] = toXY(q[0], q[1]);
+      el("rect", { x: x - 4, y: y - 4, width: 8, height: 8, transform: `rotate(45 ${x} ${y})`, fill: COLORS[lp.emotion],
+                   "data-segment": String(k + 1) }, mk);
+      if (chosen && k === 0) el("circle", { cx: x, cy: y, r: 10 }, mk);
+      if (k === 0) {
+        el("text", { x: x + 8, y: y - 6 }, mk, `as ${lp.emotion} (${lp.quadrant})`
+           + (points.length > 1 ? `, ${points.length} segments` : ""));
+      }
+    });
+  }
+}
+
+// the URL of a placed melody: its tokens (one byte each, base64url), the file's name, the label picked
+function uploadParams(up) {
+  const params = baseParams();
+  params.set("melody", packTokens(up.tokens));
+  if (up.file) params.set("file", up.file);
+  if (state.uploadPicked && state.uploadLabel) params.set("as", state.uploadLabel);
+  return params;
+}
+
+function packTokens(tokens) {
+  const text = String.fromCharCode(...tokens.map((t) => t & 255));
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function unpackTokens(text) {
+  try {
+    const bytes = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const tokens = [...bytes].map((c) => c.charCodeAt(0));
+    return tokens.length && tokens.every((t) => t <= 129) ? tokens : null;
+  } catch (e) {
+    return null;
   }
 }
 
 function placeUpload(m, t0) {
   state.upload = m;
+  const params = uploadParams(m);
   if (m.chosen_emotion) {
     state.uploadLabel = m.chosen_emotion;
     if (!state.uploadPicked) state.uploadWhy = m.chosen_because;
@@ -592,7 +645,8 @@ function placeUpload(m, t0) {
   if (m.points.length > 1) trail(m.points, "path-segments");
   m.points.forEach((p, k) => mark(p, m.emotions[k], "diamond", m.points.length > 1 ? k + 1 : undefined));
   for (const b of document.querySelectorAll("#moves button")) b.disabled = false;
-  show(m, t0, `${m.file}: ${m.verdicts.join("; ")}` + (m.warnings.length ? ` (${m.warnings.join("; ")})` : ""));
+  show(m, t0, `${m.file}: ${m.verdicts.join("; ")}` + (m.warnings.length ? ` (${m.warnings.join("; ")})` : ""),
+       false, params);
 }
 
 // another label picked: the melody placed again with it (the moves start from there)
@@ -816,9 +870,14 @@ function warmAudio() {
   if (p && p.catch) p.catch(() => {});
 }
 
+// asked for at once, side by side: what the page needs first (the default model's dots are asked
+// for before /api/info names that model: the route's default is the same)
+const early = { info: api("/api/info"), dots: api("/api/training") };
+early.dots.catch(() => {});  // a failure is reported where it is awaited
+
 async function main() {
   try {
-    const info = await api("/api/info");
+    const info = await early.info;
     state.info = info;
     state.model = info.default_model;
     state.limit = info.plane_limit;
@@ -833,7 +892,7 @@ async function main() {
     if (model && model !== state.model && document.querySelector(`#models input[value="${model}"]`)) {
       await switchModel(model);
     } else {
-      const n = await loadDots(ticket());
+      const n = await loadDots(ticket(), early.dots);
       if (n) setStatus(`Ready: ${n} training melodies shown. Click the plane.`);
     }
     state.ready = true;
