@@ -116,7 +116,6 @@ def _harmonics(t: np.ndarray, freq: float, sample_rate: int) -> np.ndarray:
             fade *= decay
         tone += k**-1.5 * fade * sin_k
     return tone
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
 def _check_rate(sample_rate) -> int:
