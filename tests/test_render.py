@@ -380,3 +380,6 @@ def test_numpy_synthesis_is_its_formula():
         want[i0 : i0 + t.size] += 0.2 * env * tone
     assert got.shape == want.shape and np.abs(got - want).max() < 1e-6
     assert np.abs(got).max() > 0.1
+    # a second time the notes come from the cache: the same samples, and the cache cannot be written
+    assert np.array_equal(render.synthesize(tokens, sample_rate=sr), got)
+    assert not render.audio._note(69, 6, sr, 0.125).flags.writeable

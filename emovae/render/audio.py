@@ -18,6 +18,7 @@ mido is imported by the function that uses it (a tempo other than 120 BPM for Fl
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import shutil
@@ -82,18 +83,41 @@ def synthesize(tokens, sample_rate: int = 44100, bpm: float = TEMPO_QPM) -> np.n
     bpm = _check_bpm(bpm)
     step_s = _step_s(bpm)
     out = np.zeros(_n_samples(arr.size, sample_rate, bpm), dtype=np.float64)
-    attack, release = 0.005, 0.08
     for start, duration, pitch in notes_of(arr):
-        length = duration * step_s
-        n = round((length + release) * sample_rate)
-        t = np.arange(n) / sample_rate
-        env = np.minimum(t / attack, 1.0) * np.exp(-1.2 * t)
-        env *= np.clip(1.0 - (t - length) / release, 0.0, 1.0)
-        freq = 440.0 * 2.0 ** ((pitch - 69) / 12)
+        note = _note(int(pitch), int(duration), sample_rate, step_s)
         i0 = round(start * step_s * sample_rate)
-        seg = out[i0 : i0 + n]
-        seg += 0.2 * (env * _harmonics(t, freq, sample_rate))[: seg.size]
+        seg = out[i0 : i0 + note.size]
+        seg += note[: seg.size]
     return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+NOTE_CACHE_SAMPLES = 1 << 16  # notes up to this many samples (3 s at 22,050 Hz) are kept: at most 128 MiB
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_note(pitch: int, duration: int, sample_rate: int, step_s: float) -> np.ndarray:
+    note = _note_wave(pitch, duration, sample_rate, step_s)
+    note.flags.writeable = False
+    return note
+
+
+def _note(pitch: int, duration: int, sample_rate: int, step_s: float) -> np.ndarray:
+    """One note's samples, ``0.2 * e(t) * sum_k ...`` (:func:`synthesize`); a melody repeats its
+    pitches and lengths, so the short ones are computed once per process and tempo."""
+    if (duration * step_s + 0.08) * sample_rate <= NOTE_CACHE_SAMPLES:
+        return _cached_note(pitch, duration, sample_rate, step_s)
+    return _note_wave(pitch, duration, sample_rate, step_s)
+
+
+def _note_wave(pitch: int, duration: int, sample_rate: int, step_s: float) -> np.ndarray:
+    attack, release = 0.005, 0.08
+    length = duration * step_s
+    n = round((length + release) * sample_rate)
+    t = np.arange(n) / sample_rate
+    env = np.minimum(t / attack, 1.0) * np.exp(-1.2 * t)
+    env *= np.clip(1.0 - (t - length) / release, 0.0, 1.0)
+    freq = 440.0 * 2.0 ** ((pitch - 69) / 12)
+    return 0.2 * (env * _harmonics(t, freq, sample_rate))
 
 
 def _harmonics(t: np.ndarray, freq: float, sample_rate: int) -> np.ndarray:

@@ -65,8 +65,8 @@ function setStatus(text, isError) {
   s.classList.toggle("error", !!isError);
 }
 
-async function api(path, options) {
-  const res = await fetch(path, options);
+async function api(path, options, started) {
+  const res = await (started || fetch(path, options));
   let body = null;
   try { body = await res.json(); } catch (e) { body = { error: `${res.status} ${res.statusText}` }; }
   if (!res.ok) throw new Error(body && body.error ? body.error : `${res.status} ${res.statusText}`);
@@ -872,7 +872,8 @@ function warmAudio() {
 
 // asked for at once, side by side: what the page needs first (the default model's dots are asked
 // for before /api/info names that model: the route's default is the same)
-const early = { info: api("/api/info"), dots: api("/api/training") };
+const asked = window.emovaeEarly || {};   // index.html's early fetches, where it made them
+const early = { info: api("/api/info", undefined, asked.info), dots: api("/api/training", undefined, asked.dots) };
 early.dots.catch(() => {});  // a failure is reported where it is awaited
 
 async function main() {
