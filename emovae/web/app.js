@@ -592,10 +592,8 @@ function drawLabelMarks(m) {
       el("rect", { x: x - 4, y: y - 4, width: 8, height: 8, transform: `rotate(45 ${x} ${y})`, fill: COLORS[lp.emotion],
                    "data-segment": String(k + 1) }, mk);
       if (chosen && k === 0) el("circle", { cx: x, cy: y, r: 10 }, mk);
-      if (k === 0) {
-        el("text", { x: x + 8, y: y - 6 }, mk, `as ${lp.emotion} (${lp.quadrant})`
-           + (points.length > 1 ? `, ${points.length} segments` : ""));
-      }
+      if (k === 0) el("text", { x: x + 8, y: y - 6 }, mk, `as ${lp.emotion} (${lp.quadrant})`);
+      if (points.length > 1) el("text", { x: x - 3, y: y + 16, class: "segment" }, mk, String(k + 1));
     });
   }
 }
