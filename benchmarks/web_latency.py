@@ -215,10 +215,40 @@ def chromium_driver(profile: str):
     return webdriver.Chrome(service=Service(driver), options=opts)
 
 
+def open_page(d, url: str, timeout: float = 20.0) -> None:
+    """Load the page and wait until it says it is ready (its dots drawn)."""
+    d.get(url + "/")
+    end = time.monotonic() + timeout
+    while not d.execute_script("return window.emovae && window.emovae.ready"):
+        if time.monotonic() > end:
+            sys.exit("web_latency: the page did not get ready")
+        time.sleep(0.02)
+
+
+def click_for_sound(d, plane, v: float, a: float, timeout: float, where: str = "") -> float:
+    """Click the plane at (v, a), wait for the sound; the page's click -> 'playing' time (ms)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    dx, dy = d.execute_script(
+        "const [x, y] = window.emovae.clientPoint(arguments[0], arguments[1]);"
+        "const r = document.getElementById('plane').getBoundingClientRect();"
+        "return [Math.round(x - r.left - r.width / 2), Math.round(y - r.top - r.height / 2)];",
+        v,
+        a,
+    )
+    plays = d.execute_script("return window.emovae.plays")
+    ActionChains(d).move_to_element_with_offset(plane, dx, dy).click().perform()
+    end = time.monotonic() + timeout
+    while d.execute_script("return window.emovae.plays") <= plays:
+        if time.monotonic() > end:
+            sys.exit(f"web_latency: no sound after a click{where}: {d.execute_script('return window.emovae.errors')}")
+        time.sleep(0.01)
+    return d.execute_script("return window.emovae.lastLatencyMs")
+
+
 def measure_browser(url: str, clicks: int, loads: int = 10) -> None:
     print(f"\n2. the page in headless Chromium: click -> <audio> 'playing' (performance.now()), {clicks} clicks")
     try:
-        from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.by import By
     except ImportError:
         print("   skipped: selenium is not installed")
@@ -229,12 +259,7 @@ def measure_browser(url: str, clicks: int, loads: int = 10) -> None:
             print("   skipped: no chromium/chromedriver")
             return
         try:
-            d.get(url + "/")
-            end = time.monotonic() + 20
-            while not d.execute_script("return window.emovae && window.emovae.ready"):
-                if time.monotonic() > end:
-                    sys.exit("web_latency: the page did not get ready")
-                time.sleep(0.05)
+            open_page(d, url)
             fcp, ready, dots = d.execute_script(
                 "const p = performance.getEntriesByName('first-contentful-paint')[0];"
                 "return [p ? p.startTime : null, window.emovae.readyMs,"
@@ -249,12 +274,7 @@ def measure_browser(url: str, clicks: int, loads: int = 10) -> None:
             paints, readies = [], []
             for _ in range(loads):
                 d.get("about:blank")
-                d.get(url + "/")
-                end = time.monotonic() + 20
-                while not d.execute_script("return window.emovae && window.emovae.ready"):
-                    if time.monotonic() > end:
-                        sys.exit("web_latency: the page did not get ready")
-                    time.sleep(0.02)
+                open_page(d, url)
                 fcp, ready = d.execute_script(
                     "const p = performance.getEntriesByName('first-contentful-paint')[0];"
                     "return [p ? p.startTime : NaN, window.emovae.readyMs];"
@@ -268,23 +288,7 @@ def measure_browser(url: str, clicks: int, loads: int = 10) -> None:
             d.execute_script("document.querySelectorAll('#dots .dot').forEach(e => e.style.pointerEvents = 'none')")
             latencies = []
             for k, (v, a) in enumerate(click_points(clicks + 1, seed=3)):
-                dx, dy = d.execute_script(
-                    "const [x, y] = window.emovae.clientPoint(arguments[0], arguments[1]);"
-                    "const r = document.getElementById('plane').getBoundingClientRect();"
-                    "return [Math.round(x - r.left - r.width / 2), Math.round(y - r.top - r.height / 2)];",
-                    v,
-                    a,
-                )
-                plays = d.execute_script("return window.emovae.plays")
-                ActionChains(d).move_to_element_with_offset(plane, dx, dy).click().perform()
-                end = time.monotonic() + 10
-                while d.execute_script("return window.emovae.plays") <= plays:
-                    if time.monotonic() > end:
-                        sys.exit(
-                            f"web_latency: no sound after a click: {d.execute_script('return window.emovae.errors')}"
-                        )
-                    time.sleep(0.01)
-                ms = d.execute_script("return window.emovae.lastLatencyMs")
+                ms = click_for_sound(d, plane, v, a, 10)
                 if k:
                     latencies.append(ms)
                 else:
@@ -353,7 +357,6 @@ def measure_wav_choice(url: str, clicks: int) -> None:
             f"{np.mean(sizes4) * 8 / (down * 1e6) * 1000:.0f} ms + {rtt:.0f} ms round trip (computed)"
         )
     try:
-        from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.by import By
     except ImportError:
         print("   the page's figures skipped: selenium is not installed")
@@ -365,12 +368,7 @@ def measure_wav_choice(url: str, clicks: int) -> None:
             return
         try:
             d.set_script_timeout(30)
-            d.get(url + "/")
-            end = time.monotonic() + 20
-            while not d.execute_script("return window.emovae && window.emovae.ready"):
-                if time.monotonic() > end:
-                    sys.exit("web_latency: the page did not get ready")
-                time.sleep(0.05)
+            open_page(d, url)
             rendered = [d.execute_async_script(RENDER_IN_PAGE, notes, n) for notes, n in melodies]
             print(f"   rendering the 4-bar notes in the page (OfflineAudioContext)  {stats(rendered)}")
             plane = d.find_element(By.ID, "plane")
@@ -390,21 +388,7 @@ def measure_wav_choice(url: str, clicks: int) -> None:
                 )
                 latencies = []
                 for v, a in click_points(clicks, seed=5 + j):  # new points each time: nothing cached
-                    dx, dy = d.execute_script(
-                        "const [x, y] = window.emovae.clientPoint(arguments[0], arguments[1]);"
-                        "const r = document.getElementById('plane').getBoundingClientRect();"
-                        "return [Math.round(x - r.left - r.width / 2), Math.round(y - r.top - r.height / 2)];",
-                        v,
-                        a,
-                    )
-                    plays = d.execute_script("return window.emovae.plays")
-                    ActionChains(d).move_to_element_with_offset(plane, dx, dy).click().perform()
-                    end = time.monotonic() + 30
-                    while d.execute_script("return window.emovae.plays") <= plays:
-                        if time.monotonic() > end:
-                            sys.exit(f"web_latency: no sound after a click at {name}")
-                        time.sleep(0.01)
-                    latencies.append(d.execute_script("return window.emovae.lastLatencyMs"))
+                    latencies.append(click_for_sound(d, plane, v, a, 30, f" at {name}"))
                     time.sleep(0.3)
                 print(f"   click -> sound, {name:24s} {stats(latencies)}")
         finally:
